@@ -1,0 +1,54 @@
+# privacyops: `make run` starts the whole product on the embedded default, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+
+.PHONY: run test lint messages install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(RUNTIME_STAMP) $@
+
+install: $(RUNTIME_STAMP)
+install-dev: $(DEV_STAMP)
+
+messages: $(RUNTIME_STAMP)
+	@$(BIN)/python scripts/compile_messages.py
+
+run: install messages
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py create_first_staff
+	@echo ""
+	@echo "  Admin:           http://127.0.0.1:8000/admin/"
+	@echo "  Privacy policy:  http://127.0.0.1:8000/privacy/"
+	@echo "  Requests (DSAR): http://127.0.0.1:8000/dsar/"
+	@echo "  API schema:      http://127.0.0.1:8000/api/openapi.json  (docs: /api/docs)"
+	@echo "  Health:          http://127.0.0.1:8000/healthz"
+	@echo "  Web server and Celery worker with beat are starting; Ctrl-C stops all of it."
+	@echo ""
+	$(BIN)/honcho --procfile Procfile.dev start
+
+test: install-dev messages
+	$(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=False SECRET_KEY=ci-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	  FIELD_ENCRYPTION_KEY=$$($(BIN)/python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())') \
+	  ALLOWED_HOSTS=privacy.example.com \
+	  $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var

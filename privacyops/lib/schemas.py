@@ -1,0 +1,41 @@
+"""Strict building blocks for API input schemas: unknown fields, naive datetimes and
+malformed emails are refused with a message that names the field."""
+
+from __future__ import annotations
+
+from ipaddress import ip_address
+from typing import Annotated
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from ninja import Schema
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, StringConstraints
+
+
+class StrictSchema(Schema):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _email(value: str) -> str:
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise ValueError("is not a valid email address") from None
+    return value.lower()
+
+
+def _ip(value: str) -> str:
+    try:
+        return str(ip_address(value))
+    except ValueError:
+        raise ValueError("is not a valid IPv4 or IPv6 address") from None
+
+
+IPAddress = Annotated[str, StringConstraints(max_length=45), AfterValidator(_ip)]
+Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
+# Timestamps must carry a time zone: a naive time from another service would be stored wrong.
+Timestamp = AwareDatetime
+
+
+def Text(max_length: int, min_length: int = 0):  # noqa: N802 (reads like a type)
+    return Annotated[str, Field(min_length=min_length, max_length=max_length)]

@@ -1,0 +1,232 @@
+"""The personal-data registry: to personal data what `admin.site` is to models.
+
+Every model that holds personal data registers once, in its app's `AppConfig.ready()`:
+
+    registry.register(
+        VisitLog,
+        subject_path="subject",
+        category=DataCategory.DEVICE_AND_USAGE,
+        sources=[CollectionSource.AUTOMATIC],
+        export_fields=["visited_at", "ip", "user_agent", "path"],
+        erase=Erase.anonymise(ip=None, user_agent="", subject=None),
+        retention=[Retention(rule="visit_logs", runs_from="visited_at")],
+    )
+
+DSAR export and erasure, the retention engine and the public policy all iterate over the
+registry; none of them lists models by hand. `manage.py check` fails when a model that points
+at DataSubject (or at a registered model) is not registered (see checks.py).
+
+Deletion guards (legal holds) are plugged in by the apps above this one through
+`add_deletion_guard`, so this module needs no import of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class DataCategory(models.TextChoices):
+    """What kind of personal data a record holds (policy 1.1-1.3)."""
+
+    IDENTITY_AND_CONTACT = "identity_contact", _("Name and contact details")
+    CUSTOMER_SERVICE = "customer_service", _("Customer-service records, complaints and disputes")
+    EVENTS = "events", _("Offline event and seminar attendance")
+    SNS_ACCOUNTS = "sns_accounts", _("SNS accounts")
+    AD_PERFORMANCE = "ad_performance", _("Post and advertisement performance, ad execution data")
+    DEVICE_AND_USAGE = "device_usage", _("Device information, IP address, cookies, visit and usage logs")
+    CONSENT_RECORDS = "consent_records", _("Consent records")
+    REQUEST_RECORDS = "request_records", _("Records of requests made by the person")
+    CONNECTED_ACCOUNT_DATA = "connected_account", _("Data from connected accounts (YouTube)")
+
+
+class EraseMethod(models.TextChoices):
+    DELETE = "delete", _("Secure deletion")
+    ANONYMISE = "anonymise", _("Anonymisation")
+
+
+@dataclass(frozen=True)
+class Erase:
+    """How a record is erased: deleted, or kept with the named fields overwritten."""
+
+    method: str
+    replacements: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def delete(cls) -> Erase:
+        return cls(EraseMethod.DELETE)
+
+    @classmethod
+    def anonymise(cls, **replacements: Any) -> Erase:
+        if not replacements:
+            raise ValueError("Erase.anonymise needs at least one field to overwrite.")
+        return cls(EraseMethod.ANONYMISE, dict(replacements))
+
+
+@dataclass(frozen=True)
+class Retention:
+    """Which retention rule governs (part of) a model, and the timestamp its period runs from.
+
+    `scope` narrows the rows the rule covers (e.g. complaints among inquiries); rows whose
+    `runs_from` is NULL are never due (an open dispute has no closing date yet).
+    `kept_after_erasure`: a statute requires keeping these rows for the rule's period even when
+    the person asks for erasure; they are restricted instead of deleted.
+    """
+
+    rule: str
+    runs_from: str
+    scope: models.Q | None = None
+    kept_after_erasure: bool = False
+
+
+@dataclass(frozen=True)
+class Entry:
+    model: type[models.Model]
+    # Path from the model to DataSubject ("subject", "account__subject"); "" for DataSubject itself.
+    subject_path: str
+    category: str
+    sources: tuple[str, ...]
+    export_fields: tuple[str, ...]
+    erase: Erase
+    retention: tuple[Retention, ...]
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label
+
+    @property
+    def verbose_name(self) -> str:
+        return str(self.model._meta.verbose_name_plural)
+
+    @property
+    def subject_field(self) -> str:
+        """The lookup that yields the subject id ("pk" for DataSubject itself)."""
+        return f"{self.subject_path}_id" if self.subject_path else "pk"
+
+    def rows_of(self, subject_ids: Iterable[int] | int) -> models.QuerySet:
+        """This model's rows that belong to the given subject(s), through `subject_path`."""
+        if isinstance(subject_ids, int):
+            return self.model._default_manager.filter(**{self.subject_field: subject_ids})
+        return self.model._default_manager.filter(**{f"{self.subject_field}__in": list(subject_ids)})
+
+    def scoped(self, retention: Retention) -> models.QuerySet:
+        queryset = self.model._default_manager.all()
+        return queryset.filter(retention.scope) if retention.scope is not None else queryset
+
+    def kept_after_erasure_q(self) -> models.Q | None:
+        """Rows a statute requires keeping after an erasure request, or None when there are none."""
+        kept = None
+        for retention in self.retention:
+            if retention.kept_after_erasure:
+                q = retention.scope if retention.scope is not None else models.Q()
+                kept = q if kept is None else kept | q
+        return kept
+
+
+# A guard takes a queryset of a registered model and returns the part that may be destroyed.
+DeletionGuard = Callable[[models.QuerySet], models.QuerySet]
+
+
+class AlreadyRegistered(Exception):
+    pass
+
+
+class NotRegistered(Exception):
+    pass
+
+
+class PersonalDataRegistry:
+    def __init__(self) -> None:
+        self._entries: dict[type[models.Model], Entry] = {}
+        self._guards: list[DeletionGuard] = []
+
+    def register(
+        self,
+        model: type[models.Model],
+        *,
+        subject_path: str,
+        category: str,
+        sources: Iterable[str],
+        export_fields: Iterable[str],
+        erase: Erase,
+        retention: Iterable[Retention],
+    ) -> Entry:
+        if model in self._entries:
+            raise AlreadyRegistered(f"{model._meta.label} is already in the personal-data registry.")
+        retention = tuple(retention)
+        if not retention:
+            raise ValueError(f"{model._meta.label} needs at least one retention rule.")
+        entry = Entry(
+            model=model,
+            subject_path=subject_path,
+            category=str(category),
+            sources=tuple(str(s) for s in sources),
+            export_fields=tuple(export_fields),
+            erase=erase,
+            retention=retention,
+        )
+        self._validate(entry)
+        self._entries[model] = entry
+        return entry
+
+    def unregister(self, model: type[models.Model]) -> Entry:
+        try:
+            return self._entries.pop(model)
+        except KeyError:
+            raise NotRegistered(model._meta.label) from None
+
+    def _validate(self, entry: Entry) -> None:
+        opts = entry.model._meta
+        names = {f.name for f in opts.get_fields()}
+        for name in [*entry.export_fields, *entry.erase.replacements]:
+            if name not in names:
+                raise ValueError(f"{opts.label} has no field {name!r} (named in its registry entry).")
+        for retention in entry.retention:
+            if retention.runs_from not in names:
+                raise ValueError(f"{opts.label} has no field {retention.runs_from!r} to run retention from.")
+
+    def is_registered(self, model: type[models.Model]) -> bool:
+        return model in self._entries
+
+    def entry(self, model: type[models.Model]) -> Entry:
+        try:
+            return self._entries[model]
+        except KeyError:
+            raise NotRegistered(model._meta.label) from None
+
+    def entries(self) -> list[Entry]:
+        return list(self._entries.values())
+
+    def models(self) -> list[type[models.Model]]:
+        return list(self._entries)
+
+    def records_for(self, subject) -> dict[type[models.Model], models.QuerySet]:
+        """Every registered model's rows that belong to `subject`, as lazy querysets."""
+        subject_id = subject if isinstance(subject, int) else subject.pk
+        return {entry.model: entry.rows_of(subject_id) for entry in self._entries.values()}
+
+    def bindings_for_rule(self, rule_key: str) -> list[tuple[Entry, Retention]]:
+        """The (model, retention) pairs a retention rule governs."""
+        return [(e, r) for e in self._entries.values() for r in e.retention if r.rule == rule_key]
+
+    def rule_keys(self) -> set[str]:
+        return {r.rule for e in self._entries.values() for r in e.retention}
+
+    # --- deletion guards --------------------------------------------------------------------
+    def add_deletion_guard(self, guard: DeletionGuard) -> None:
+        if guard not in self._guards:
+            self._guards.append(guard)
+
+    def destroyable(self, queryset: models.QuerySet) -> models.QuerySet:
+        """`queryset` narrowed to the rows no guard protects. Every deletion path goes through here,
+        and the narrowing is part of the same query that deletes."""
+        for guard in self._guards:
+            queryset = guard(queryset)
+        return queryset
+
+
+registry = PersonalDataRegistry()

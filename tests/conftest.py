@@ -1,0 +1,81 @@
+"""The fixed cast: alice (a subject with visits, inquiries and consents), bob (another
+subject), and the staff users officer, support and marketer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from audit.models import ApiClient, ApiScope
+from subjects.models import CollectionSource, DataSubject, Inquiry, InquiryChannel, InquiryKind, VisitLog
+
+
+@pytest.fixture
+def alice(db):
+    subject = DataSubject.objects.create(
+        name="Alice Kim", email="alice@example.com", phone="010-1111-2222", source=CollectionSource.CUSTOMER_SERVICE
+    )
+    now = timezone.now()
+    for days_ago in (1, 10, 100):
+        VisitLog.objects.create(subject=subject, visited_at=now - timedelta(days=days_ago), ip="203.0.113.7", path="/")
+    Inquiry.objects.create(
+        subject=subject, channel=InquiryChannel.EMAIL, kind=InquiryKind.QUESTION, body="Where is my order?"
+    )
+    Inquiry.objects.create(
+        subject=subject,
+        channel=InquiryChannel.PHONE,
+        kind=InquiryKind.COMPLAINT,
+        body="The product arrived broken.",
+        opened_at=now - timedelta(days=30),
+        closed_at=now - timedelta(days=20),
+    )
+    return subject
+
+
+@pytest.fixture
+def bob(db):
+    subject = DataSubject.objects.create(name="Bob Lee", email="bob@example.com", source=CollectionSource.OFFLINE_EVENT)
+    VisitLog.objects.create(subject=subject, ip="198.51.100.9", path="/pricing")
+    return subject
+
+
+def _staff(username: str, **extra):
+    return get_user_model().objects.create_user(
+        username=username, email=f"{username}@pltt.xyz", password="Correct-Horse-42", is_staff=True, **extra
+    )
+
+
+@pytest.fixture
+def officer(db):
+    return _staff("officer", is_superuser=True)
+
+
+@pytest.fixture
+def support(db):
+    return _staff("support")
+
+
+@pytest.fixture
+def marketer(db):
+    return _staff("marketer")
+
+
+@pytest.fixture
+def api_key(db):
+    """Issue an API key with the given scopes; returns the raw key."""
+
+    def issue(*scopes: str, name: str = "website") -> str:
+        client = ApiClient(name=name, scopes=list(scopes))
+        raw_key = client.issue_key()
+        client.save()
+        return raw_key
+
+    return issue
+
+
+@pytest.fixture
+def website_key(api_key):
+    return api_key(ApiScope.VISITS_WRITE, ApiScope.INQUIRIES_WRITE)
