@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab  # noqa: F401  (used by CELERY_BEAT_SCHEDULE entries)
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -128,7 +130,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
     # A file, not memory: integration tests start a real Celery worker that must see the test data.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_privacyops.sqlite3")}
+    _db_file = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"] = {"NAME": str(_db_file.with_name(f"test_{_db_file.name}"))}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", _env(env.int, "DATABASE_CONN_MAX_AGE_SECONDS", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -170,8 +173,9 @@ DEFAULT_FROM_EMAIL = _env(env.str, "DEFAULT_FROM_EMAIL", default="Palette Inc. <
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = _env(env.str, "CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    CELERY_BROKER_DIR = VAR_DIR / "celery"
-    CELERY_BROKER_DIR.mkdir(exist_ok=True)
+    # filesystem:///some/folder picks the folder; plain filesystem:// uses var/celery.
+    CELERY_BROKER_DIR = Path(CELERY_BROKER_URL.removeprefix("filesystem://") or VAR_DIR / "celery")
+    CELERY_BROKER_DIR.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_DIR),
         "data_folder_out": str(CELERY_BROKER_DIR),
@@ -193,7 +197,15 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic jobs; each is also a management command of the same name. Beat copies these into
 # django-celery-beat's tables at start, where staff can switch them off in the admin.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # "verb_noun": {"task": "app.tasks.verb_noun", "schedule": crontab(...), "options": {"expire_seconds": N}},
+}
+# One queue per kind of work, so a slow purge never delays a verification email. A worker
+# started without -Q consumes all of them (see Procfile and Procfile.dev).
+CELERY_TASK_QUEUES_BY_APP = {"retention": "retention", "dsar": "dsar", "thirdparty": "vendors", "policy": "notices"}
+CELERY_TASK_ROUTES = {f"{app}.tasks.*": {"queue": queue} for app, queue in CELERY_TASK_QUEUES_BY_APP.items()}
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = [Queue(name) for name in ("default", *CELERY_TASK_QUEUES_BY_APP.values())]
 
 # --- API ------------------------------------------------------------------------------------
 # Bodies above this size are refused with 413 before they are parsed.
