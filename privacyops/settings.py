@@ -12,8 +12,8 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab  # noqa: F401  (used by CELERY_BEAT_SCHEDULE entries)
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
