@@ -1,11 +1,46 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext as _
 
 from .models import AdPerformanceRecord, Affiliate, DataSubject, EventAttendance, Inquiry, SocialAccount, VisitLog
+from .registry import registry
 
 
-class ReadOnlyRecordAdmin(admin.ModelAdmin):
+class PersonalDataAdmin(admin.ModelAdmin):
+    """Base admin for registered personal-data models: a delete from the admin is refused
+    when any selected row is protected by a deletion guard (a legal hold)."""
+
+    def _refuse_if_guarded(self, request, queryset) -> bool:
+        protected = queryset.count() - registry.destroyable(queryset).count()
+        if protected:
+            self.message_user(
+                request,
+                _("Nothing was deleted: %(n)d of the selected records are under a legal hold.") % {"n": protected},
+                messages.ERROR,
+            )
+        return bool(protected)
+
+    def delete_model(self, request, obj):
+        if not self._refuse_if_guarded(request, type(obj)._default_manager.filter(pk=obj.pk)):
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        if not self._refuse_if_guarded(request, queryset):
+            super().delete_queryset(request, queryset)
+
+    def response_delete(self, request, obj_display, obj_id):
+        # After a refused delete the object still exists: go back to it, not to a "deleted" message.
+        if self.model._default_manager.filter(pk=obj_id).exists():
+            from django.http import HttpResponseRedirect
+            from django.urls import reverse
+
+            opts = self.model._meta
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj_id]))
+        return super().response_delete(request, obj_display, obj_id)
+
+
+class ReadOnlyRecordAdmin(PersonalDataAdmin):
     """Collected records are evidence: staff read them; nobody edits them by hand."""
 
     def has_add_permission(self, request):
@@ -22,7 +57,7 @@ class AffiliateAdmin(admin.ModelAdmin):
 
 
 @admin.register(DataSubject)
-class DataSubjectAdmin(admin.ModelAdmin):
+class DataSubjectAdmin(PersonalDataAdmin):
     # Name, email and phone stay editable: correcting them is the person's right (PIPA art. 36).
     list_display = ["id", "name", "email", "source", "processing_restricted", "created_at"]
     list_filter = ["source", "processing_restricted"]
@@ -45,7 +80,7 @@ class VisitLogAdmin(ReadOnlyRecordAdmin):
 
 
 @admin.register(Inquiry)
-class InquiryAdmin(admin.ModelAdmin):
+class InquiryAdmin(PersonalDataAdmin):
     # Staff classify and close inquiries; what the person wrote stays as it was received.
     list_display = ["id", "subject", "kind", "channel", "opened_at", "closed_at"]
     list_filter = ["kind", "channel"]
@@ -61,7 +96,7 @@ class InquiryAdmin(admin.ModelAdmin):
 
 
 @admin.register(EventAttendance)
-class EventAttendanceAdmin(admin.ModelAdmin):
+class EventAttendanceAdmin(PersonalDataAdmin):
     list_display = ["id", "subject", "event_name", "kind", "event_date", "attended"]
     list_filter = ["kind", "attended"]
     list_select_related = ["subject"]

@@ -64,6 +64,18 @@ def marketer(db):
 
 
 @pytest.fixture
+def admin_login(client):
+    """Log a staff user into the admin (with whatever second factor the admin requires)
+    and return the test client: `admin_login(officer).get("/admin/")`."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
 def api_key(db):
     """Issue an API key with the given scopes; returns the raw key."""
 
