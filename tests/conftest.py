@@ -3,7 +3,10 @@ subject), and the staff users officer, support and marketer."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -91,3 +94,38 @@ def api_key(db):
 @pytest.fixture
 def website_key(api_key):
     return api_key(ApiScope.VISITS_WRITE, ApiScope.INQUIRIES_WRITE)
+
+
+# --- Browser ---------------------------------------------------------------------------------
+# Headless Debian Chromium driven by Playwright (its own browser download does not work here).
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls from that
+# thread are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (.ci/run installs it with apt)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium, request):
+    """A fresh browser page; on teardown a screenshot goes to test-artifacts/<test name>.png."""
+    context = chromium.new_context(locale="ko-KR", timezone_id="Asia/Seoul")
+    page = context.new_page()
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    finally:
+        context.close()
