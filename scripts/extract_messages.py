@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["privacyops", "subjects", "consent", "thirdparty", "retention", "audit", "policy", "dsar"]
 GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "pgettext", "pgettext_lazy", "ngettext", "ngettext_lazy"}
 TEMPLATE_TAG = re.compile(r"""{%\s*trans(?:late)?\s+(["'])(.+?)\1.*?%}""")
-TEMPLATE_BLOCK = re.compile(r"{%\s*blocktrans(?:late)?(?:\s+trimmed)?[^%]*%}(.*?){%\s*endblocktrans(?:late)?\s*%}", re.S)
+TEMPLATE_BLOCK = re.compile(
+    r"{%\s*blocktrans(?:late)?(?:\s+trimmed)?[^%]*%}(.*?){%\s*endblocktrans(?:late)?\s*%}", re.S
+)
 BLOCK_VARIABLE = re.compile(r"{{\s*(\w+)\s*}}")
 
 
