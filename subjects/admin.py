@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from .models import AdPerformanceRecord, Affiliate, DataSubject, EventAttendance, Inquiry, SocialAccount, VisitLog
@@ -32,9 +34,6 @@ class PersonalDataAdmin(admin.ModelAdmin):
     def response_delete(self, request, obj_display, obj_id):
         # After a refused delete the object still exists: go back to it, not to a "deleted" message.
         if self.model._default_manager.filter(pk=obj_id).exists():
-            from django.http import HttpResponseRedirect
-            from django.urls import reverse
-
             opts = self.model._meta
             return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj_id]))
         return super().response_delete(request, obj_display, obj_id)
