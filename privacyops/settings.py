@@ -198,6 +198,13 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic jobs; each is also a management command of the same name. Beat copies these into
 # django-celery-beat's tables at start, where staff can switch them off in the admin.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Policy 4 / RD-01: destroy what expired, daily at 03:30 Seoul time (quiet hours); a run not
+    # started within 6 hours is dropped, the next day's run catches up.
+    "destroy_expired": {
+        "task": "retention.tasks.destroy_expired",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"expire_seconds": 6 * 3600},
+    },
     # "verb_noun": {"task": "app.tasks.verb_noun", "schedule": crontab(...), "options": {"expire_seconds": N}},
 }
 # One queue per kind of work, so a slow purge never delays a verification email. A worker
@@ -206,6 +213,18 @@ CELERY_TASK_QUEUES_BY_APP = {"retention": "retention", "dsar": "dsar", "thirdpar
 CELERY_TASK_ROUTES = {f"{app}.tasks.*": {"queue": queue} for app, queue in CELERY_TASK_QUEUES_BY_APP.items()}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue(name) for name in ("default", *CELERY_TASK_QUEUES_BY_APP.values())]
+
+# --- retention ------------------------------------------------------------------------------
+# Rows per destruction batch (a primary-key range of this many ids): each batch is one short
+# transaction. See docs/BENCHMARKS.md "Purge (retention engine)" for why this value.
+RETENTION_BATCH_ROWS = _env(env.int, "RETENTION_BATCH_ROWS", default=10_000)
+# SQLite only: a destruction run's claim on its rule is taken over after this long without a
+# heartbeat (PostgreSQL uses advisory locks, released when the connection dies).
+RETENTION_LOCK_STALE_SECONDS = _env(env.int, "RETENTION_LOCK_STALE_SECONDS", default=300)
+# RD-01: data must be gone within this many days after it became due (the admin's overdue KPI).
+RETENTION_OVERDUE_GRACE_DAYS = 5
+# Largest certificate file (scan of a shredding certificate) accepted in the admin.
+RETENTION_CERTIFICATE_MAX_BYTES = 10 * 1024 * 1024
 
 # --- API ------------------------------------------------------------------------------------
 # Bodies above this size are refused with 413 before they are parsed.

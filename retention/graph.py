@@ -1,0 +1,110 @@
+"""How registered models point at each other, and set-based deletes that respect it.
+
+Deletes here are single SQL statements (`QuerySet._raw_delete`): no rows are loaded into Python,
+no signals fire (STYLE.md: signals switch off the fast delete and cost 30x), and the database's
+foreign-key constraints stay the last line of defence. Because Django does not emit ON DELETE
+CASCADE, children that go with their parent (CASCADE) are deleted first, by a subquery on the
+parents; rows still referenced by anything else (PROTECT, or a held child) are left in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+
+from subjects.registry import Entry, registry
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A concrete foreign key of `model.field` pointing at another model."""
+
+    model: type[models.Model]
+    field: models.ForeignKey
+
+    @property
+    def cascades(self) -> bool:
+        return self.field.remote_field.on_delete is models.CASCADE
+
+
+def references_to(target: type[models.Model]) -> list[Reference]:
+    """Every foreign key in the project that points at `target` (registered or not)."""
+    found = []
+    for model in apps.get_models():
+        if model._meta.proxy or not model._meta.managed:
+            continue
+        for field in model._meta.concrete_fields:
+            if field.many_to_one and field.related_model is target and model is not target:
+                found.append(Reference(model, field))
+    return found
+
+
+def unreferenced_q(target: type[models.Model], *, cascading: bool = True, protecting: bool = True) -> Q:
+    """Rows of `target` no other row points at. `cascading`/`protecting` choose which kinds of
+    reference count (children deleted with their parent, or everything else)."""
+    q = Q()
+    for ref in references_to(target):
+        if (ref.cascades and cascading) or (not ref.cascades and protecting):
+            q &= ~Exists(ref.model._default_manager.filter(**{ref.field.attname: OuterRef("pk")}))
+    return q
+
+
+def children_first(entries: list[Entry]) -> list[Entry]:
+    """Registry entries ordered so a model comes before every model it points at."""
+    by_model = {entry.model: entry for entry in entries}
+    ordered: list[Entry] = []
+    seen: set[type[models.Model]] = set()
+
+    def visit(model: type[models.Model], path: tuple) -> None:
+        if model in seen or model in path:
+            return
+        for ref in references_to(model):
+            if ref.model in by_model:
+                visit(ref.model, (*path, model))
+        seen.add(model)
+        ordered.append(by_model[model])
+
+    for entry in entries:
+        visit(entry.model, ())
+    return ordered
+
+
+def raw_delete(queryset: models.QuerySet) -> int:
+    """DELETE ... WHERE <the queryset's conditions>, one statement; returns the row count."""
+    return queryset._raw_delete(queryset.db) or 0
+
+
+def delete_with_children(queryset: models.QuerySet, counts: dict[str, int] | None = None) -> int:
+    """Delete `queryset`'s rows that nothing but their own CASCADE children refers to, deleting the
+    destroyable children first. Rows whose children are held, or that something PROTECTs, stay.
+    Child counts are added to `counts` by model label; returns the count of `queryset`'s model."""
+    model = queryset.model
+    candidates = queryset.filter(unreferenced_q(model, cascading=False))
+    for ref in references_to(model):
+        if ref.cascades:
+            children = registry.destroyable(
+                ref.model._default_manager.filter(**{f"{ref.field.attname}__in": candidates.values("pk")})
+            )
+            removed = delete_with_children(children, counts)
+            if counts is not None and removed:
+                counts[ref.model._meta.label] = counts.get(ref.model._meta.label, 0) + removed
+    return raw_delete(candidates.filter(unreferenced_q(model, protecting=False)))
+
+
+def count_with_children(queryset: models.QuerySet, counts: dict[str, int]) -> int:
+    """What `delete_with_children` would delete now (children added to `counts`), without writing.
+    Approximate in one way only: a parent whose children are all held counts as deletable."""
+    model = queryset.model
+    candidates = queryset.filter(unreferenced_q(model, cascading=False))
+    for ref in references_to(model):
+        if ref.cascades:
+            children = registry.destroyable(
+                ref.model._default_manager.filter(**{f"{ref.field.attname}__in": candidates.values("pk")})
+            )
+            n = count_with_children(children, counts)
+            if n:
+                counts[ref.model._meta.label] = counts.get(ref.model._meta.label, 0) + n
+    return candidates.count()

@@ -1,0 +1,64 @@
+"""Legal holds as SQL: the deletion guard the retention app plugs into the personal-data registry.
+
+`exclude_held(queryset)` narrows a queryset of any model to the rows no active hold protects.
+The narrowing is NOT EXISTS subqueries in the same statement that deletes or updates, so a hold
+placed a millisecond before a batch is honoured by that batch, and no id is ever loaded into
+Python. A hold protects:
+
+- scope "record": that row, and the rows that go with it (CASCADE children, e.g. the ad
+  performance records of a held SNS account);
+- scope "subject": every row whose registry path leads to that subject, and the subject row;
+- scope "rule": every row of the models the rule governs, within the rule's scope.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from subjects.registry import registry
+
+from .models import HoldScope, LegalHold
+
+
+def held_q(model: type[models.Model], now: datetime | None = None) -> Q:
+    """A condition true for the rows of `model` that an active hold protects."""
+    holds = LegalHold.objects.active(now or timezone.now())
+    content_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
+    conditions = [
+        Exists(holds.filter(scope=HoldScope.RECORD, content_type_id=content_type.pk, object_id=OuterRef("pk")))
+    ]
+    for field in model._meta.concrete_fields:
+        # A child that is deleted with its parent is held with it.
+        if field.many_to_one and field.remote_field.on_delete is models.CASCADE and field.related_model is not model:
+            parent_type = ContentType.objects.get_for_model(field.related_model, for_concrete_model=True)
+            conditions.append(
+                Exists(
+                    holds.filter(
+                        scope=HoldScope.RECORD, content_type_id=parent_type.pk, object_id=OuterRef(field.attname)
+                    )
+                )
+            )
+    if registry.is_registered(model):
+        entry = registry.entry(model)
+        conditions.append(Exists(holds.filter(scope=HoldScope.SUBJECT, subject_id=OuterRef(entry.subject_field))))
+        for retention in entry.retention:
+            rule_held = Exists(holds.filter(scope=HoldScope.RULE, rule__key=retention.rule))
+            conditions.append(Q(rule_held) & retention.scope if retention.scope is not None else Q(rule_held))
+    held = Q()
+    for condition in conditions:
+        held |= Q(condition)
+    return held
+
+
+def exclude_held(queryset: models.QuerySet) -> models.QuerySet:
+    """The deletion guard: `queryset` minus the rows under an active legal hold."""
+    return queryset.filter(~held_q(queryset.model))
+
+
+def only_held(queryset: models.QuerySet) -> models.QuerySet:
+    return queryset.filter(held_q(queryset.model))

@@ -1,0 +1,619 @@
+"""Destruction of personal data: the scheduled engine and the erasure of one subject.
+
+Public services (keyword-only; each owns its transactions):
+
+    erase_subject(*, subject_id: int, reference: str, triggered_by: str, actor=None, dry_run=False)
+        -> ErasureResult
+        Erase one data subject across the registry (DSAR "deletion"). For every registry entry:
+        rows a statute keeps after erasure (`entry.kept_after_erasure_q()`) and rows under a legal
+        hold are kept and reported (reason "statute" / "legal hold", with the day they become due
+        under their rule); the rest are deleted or anonymised per `entry.erase`, children before
+        parents, in SQL. The DataSubject row is deleted when nothing refers to it any more, else
+        kept with processing_restricted=True. Writes one DestructionRun (trigger "dsar" unless
+        `triggered_by` names another Trigger value, the reference, counts per model, method), with
+        no personal data. `triggered_by` must be a `Trigger` value ("dsar", "admin", "command").
+        `dry_run=True` computes the same result and writes nothing (no ledger row either).
+
+    destroy_expired(*, rule_key=None, dry_run=False, batch_size=None, trigger="command", actor=None,
+                    now=None, on_progress=None) -> list[RunResult]
+        For each active rule (or just `rule_key`): freeze the cutoff, then delete or anonymise
+        the due rows of every model the rule governs in primary-key range batches, each its own
+        short transaction, skipping held rows in the same SQL. One DestructionRun per rule,
+        updated after every batch. A rule another run holds is skipped and recorded as skipped.
+
+    due_counts(*, rule, now=None, grace_days=0) -> dict[str, int]
+        Rows per model that are due (or, with grace_days, overdue by that many days) and not held.
+
+    place_hold(...), release_hold(...), approve_run(...): the admin's writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import DatabaseError, models, transaction
+from django.db.models import F, Max, Min, Q
+from django.utils import timezone
+
+from subjects.models import DataSubject
+from subjects.registry import Entry, EraseMethod, Retention, registry
+
+from .graph import children_first, count_with_children, delete_with_children, raw_delete, unreferenced_q
+from .holds import only_held
+from .locks import LockLost, rule_lock
+from .models import (
+    DestructionMethod,
+    DestructionRun,
+    HoldScope,
+    LegalHold,
+    RetentionRule,
+    RuleAction,
+    RunStatus,
+    Trigger,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class RetentionError(Exception):
+    """A domain rule refused the operation; the message is safe to show."""
+
+
+# --- shared conditions ------------------------------------------------------------------------
+
+
+def _is_date_only(model: type[models.Model], name: str) -> bool:
+    field_obj = model._meta.get_field(name)
+    return isinstance(field_obj, models.DateField) and not isinstance(field_obj, models.DateTimeField)
+
+
+def due_q(entry: Entry, retention: Retention, cutoff: datetime) -> Q:
+    """Rows of `entry` under `retention` whose period started strictly before `cutoff`.
+    A NULL start (an open dispute, a still-linked account) never compares true: never due."""
+    value: datetime | date = cutoff
+    if _is_date_only(entry.model, retention.runs_from):
+        value = timezone.localtime(cutoff).date()
+    q = Q(**{f"{retention.runs_from}__lt": value})
+    if retention.scope is not None:
+        q &= retention.scope
+    if entry.subject_path == "":
+        # A person's profile is due only once no record of theirs is left (lead decision).
+        q &= unreferenced_q(entry.model)
+    return q
+
+
+def anonymised_q(replacements: dict) -> Q:
+    """Rows already carrying every replacement value, so a second run does not count them again."""
+    q = Q()
+    for name, value in replacements.items():
+        q &= Q(**{f"{name}__isnull": True}) if value is None else Q(**{name: value})
+    return q
+
+
+# --- erase_subject (DSAR) ---------------------------------------------------------------------
+
+STATUTE = "statute"
+LEGAL_HOLD = "legal hold"
+REFERENCED = "referenced by kept records"
+
+
+@dataclass(frozen=True)
+class KeptRows:
+    reason: str  # STATUTE, LEGAL_HOLD or REFERENCED
+    rule: str
+    count: int
+    # The day the last of these rows becomes due under its rule; None when some have no start
+    # yet (an open dispute) or the rule is unknown.
+    due_on: date | None
+
+
+@dataclass
+class ModelErasure:
+    model: str  # "subjects.VisitLog"
+    verbose_name: str
+    erased: int = 0
+    anonymised: int = 0
+    kept: list[KeptRows] = field(default_factory=list)
+
+    @property
+    def kept_count(self) -> int:
+        return sum(k.count for k in self.kept)
+
+
+@dataclass
+class ErasureResult:
+    subject_id: int
+    reference: str
+    dry_run: bool
+    run_id: int | None = None
+    models: list[ModelErasure] = field(default_factory=list)
+    subject_deleted: bool = False
+    subject_restricted: bool = False
+
+    def for_model(self, model: type[models.Model] | str) -> ModelErasure:
+        label = model if isinstance(model, str) else model._meta.label
+        return next(m for m in self.models if m.model == label)
+
+    @property
+    def erased(self) -> int:
+        return sum(m.erased for m in self.models)
+
+    @property
+    def anonymised(self) -> int:
+        return sum(m.anonymised for m in self.models)
+
+    @property
+    def kept(self) -> int:
+        return sum(m.kept_count for m in self.models)
+
+
+def _due_on(rules: dict[str, RetentionRule], entry: Entry, retention: Retention, rows: models.QuerySet) -> date | None:
+    rule = rules.get(retention.rule)
+    if rule is None:
+        return None
+    agg = rows.aggregate(
+        latest=Max(retention.runs_from),
+        open=models.Count("pk", filter=Q(**{f"{retention.runs_from}__isnull": True})),
+    )
+    if agg["open"]:
+        return None
+    return rule.due_on(agg["latest"])
+
+
+def _kept_groups(rules: dict[str, RetentionRule], entry: Entry, rows: models.QuerySet, reason: str) -> list[KeptRows]:
+    groups = []
+    for retention in entry.retention:
+        if reason == STATUTE and not retention.kept_after_erasure:
+            continue
+        scoped = rows.filter(retention.scope) if retention.scope is not None else rows
+        count = scoped.count()
+        if count:
+            groups.append(KeptRows(reason, retention.rule, count, _due_on(rules, entry, retention, scoped)))
+    return groups
+
+
+def _subject_field_cleared(entry: Entry) -> bool:
+    """Does this entry's anonymisation cut the row loose from the subject?"""
+    first_hop = entry.subject_path.split("__")[0]
+    return (
+        entry.erase.method == EraseMethod.ANONYMISE
+        and first_hop in entry.erase.replacements
+        and (entry.erase.replacements[first_hop] is None)
+    )
+
+
+def erase_subject(
+    *, subject_id: int, reference: str, triggered_by: str, actor=None, dry_run: bool = False
+) -> ErasureResult:
+    if triggered_by not in Trigger.values:
+        raise RetentionError(f"triggered_by must be one of {', '.join(Trigger.values)}.")
+    started = timezone.now()
+    rules = {rule.key: rule for rule in RetentionRule.objects.all()}
+    result = ErasureResult(subject_id=subject_id, reference=reference, dry_run=dry_run)
+    subject_entry = registry.entry(DataSubject)
+    still_refers = False
+
+    with transaction.atomic():
+        # Serialises two erasures of one person (and an erasure against the profile purge).
+        if not DataSubject.objects.select_for_update().filter(pk=subject_id).exists():
+            raise RetentionError("No data subject with this id.")
+        for entry in children_first([e for e in registry.entries() if e is not subject_entry]):
+            outcome = ModelErasure(entry.label, entry.verbose_name)
+            result.models.append(outcome)
+            rows = entry.rows_of(subject_id)
+            kept_q = entry.kept_after_erasure_q()
+            if kept_q is not None:
+                outcome.kept += _kept_groups(rules, entry, rows.filter(kept_q), STATUTE)
+                candidates = rows.none() if not kept_q else rows.exclude(kept_q)
+            else:
+                candidates = rows
+            outcome.kept += _kept_groups(rules, entry, only_held(candidates), LEGAL_HOLD)
+            free = registry.destroyable(candidates)
+            if entry.erase.method == EraseMethod.DELETE:
+                # Registered children were handled as their own entries (children first); a parent
+                # a kept child still points at stays, and says why.
+                deletable = free.filter(unreferenced_q(entry.model, cascading=not dry_run))
+                referenced = free.count() - deletable.count()
+                if referenced:
+                    outcome.kept.append(KeptRows(REFERENCED, entry.retention[0].rule, referenced, None))
+                outcome.erased = deletable.count() if dry_run else raw_delete(deletable)
+            else:
+                replacements = entry.erase.replacements
+                todo = free.exclude(anonymised_q(replacements))
+                outcome.anonymised = todo.count() if dry_run else todo.update(**replacements)
+                if not _subject_field_cleared(entry) and free.exists():
+                    still_refers = True
+            if outcome.kept_count:
+                still_refers = True
+
+        subject_rows = DataSubject.objects.filter(pk=subject_id)
+        outcome = ModelErasure(subject_entry.label, subject_entry.verbose_name)
+        result.models.append(outcome)
+        if only_held(subject_rows).exists():
+            outcome.kept.append(KeptRows(LEGAL_HOLD, subject_entry.retention[0].rule, 1, None))
+        elif dry_run:
+            result.subject_deleted = not still_refers
+        else:
+            result.subject_deleted = bool(
+                raw_delete(registry.destroyable(subject_rows).filter(unreferenced_q(DataSubject)))
+            )
+        if result.subject_deleted:
+            outcome.erased = 1
+        else:
+            result.subject_restricted = True
+            if not outcome.kept:
+                outcome.kept.append(KeptRows(REFERENCED, subject_entry.retention[0].rule, 1, None))
+            if not dry_run:
+                subject_rows.update(processing_restricted=True, updated_at=timezone.now())
+
+        if not dry_run:
+            counts = {
+                m.model: {"erased": m.erased, "anonymised": m.anonymised, "kept": m.kept_count} for m in result.models
+            }
+            run = DestructionRun.objects.create(
+                trigger=triggered_by,
+                triggered_by_user=actor,
+                reference=reference,
+                status=RunStatus.SUCCEEDED,
+                method=DestructionMethod.DELETE_OVERWRITE
+                if result.erased or not result.anonymised
+                else DestructionMethod.ANONYMISE,
+                started_at=started,
+                finished_at=timezone.now(),
+                counts=counts,
+            )
+            result.run_id = run.pk
+    logger.info(
+        "erase_subject subject=%s run=%s erased=%s anonymised=%s kept=%s dry_run=%s",
+        subject_id,
+        result.run_id,
+        result.erased,
+        result.anonymised,
+        result.kept,
+        dry_run,
+    )
+    return result
+
+
+# --- the destruction engine ----------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    rule: str
+    status: str
+    run_id: int | None
+    cutoff: datetime | None
+    counts: dict[str, dict] = field(default_factory=dict)
+    batches: int = 0
+    longest_batch_ms: int = 0
+    error: str = ""
+
+    @property
+    def destroyed(self) -> int:
+        return sum(c.get("destroyed", 0) for c in self.counts.values())
+
+    @property
+    def anonymised(self) -> int:
+        return sum(c.get("anonymised", 0) for c in self.counts.values())
+
+
+# on_progress(run, model_label, done, total): called after every batch (done/total in pk span).
+ProgressCallback = Callable[[DestructionRun, str, int, int], None]
+
+
+@dataclass
+class _Plan:
+    entry: Entry
+    retention: Retention
+    queryset: models.QuerySet  # due and not held (the guard is part of the query)
+    lo: int | None = None
+    hi: int | None = None
+
+    @property
+    def span(self) -> int:
+        return 0 if self.lo is None else self.hi - self.lo + 1
+
+
+def _safe_error(exc: BaseException) -> str:
+    # Database errors may carry a "DETAIL: Failing row contains (...)" line with personal data:
+    # keep the class and the first line only.
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first_line}"[:500]
+
+
+def _plans(rule: RetentionRule, cutoff: datetime) -> list[_Plan]:
+    plans = []
+    for entry, retention in registry.bindings_for_rule(rule.key):
+        q = due_q(entry, retention, cutoff)
+        if rule.action == RuleAction.ANONYMISE:
+            if entry.erase.method != EraseMethod.ANONYMISE:
+                raise RetentionError(
+                    f"Rule {rule.key} anonymises, but {entry.label} names no fields to anonymise in the registry."
+                )
+            q &= ~anonymised_q(entry.erase.replacements)
+        plans.append(_Plan(entry, retention, registry.destroyable(entry.model._default_manager.filter(q))))
+    return plans
+
+
+def due_counts(*, rule: RetentionRule, now: datetime | None = None, grace_days: int = 0) -> dict[str, int]:
+    """Rows per model (label) that are due under `rule` and not held; with `grace_days`, only those
+    due for longer than that (RD-01: destroyed within 5 days of becoming due)."""
+    cutoff = rule.cutoff(now) - timedelta(days=grace_days)
+    return {plan.entry.label: plan.queryset.count() for plan in _plans(rule, cutoff)}
+
+
+def _record_skip(rule: RetentionRule, trigger: str, actor, method: str) -> RunResult:
+    run = DestructionRun.objects.create(
+        rule=rule,
+        rule_key=rule.key,
+        legal_basis=rule.legal_basis,
+        period=rule.period_display(),
+        trigger=trigger,
+        triggered_by_user=actor,
+        status=RunStatus.SKIPPED,
+        method=method,
+        finished_at=timezone.now(),
+        error="Another run of this rule was in progress.",
+    )
+    logger.warning("destroy_expired rule=%s skipped: another run holds the lock (run=%s)", rule.key, run.pk)
+    return RunResult(rule.key, RunStatus.SKIPPED, run.pk, None, error=run.error)
+
+
+def _destroy_rule(
+    rule: RetentionRule,
+    *,
+    dry_run: bool,
+    batch_size: int,
+    trigger: str,
+    actor,
+    now: datetime | None,
+    on_progress: ProgressCallback | None,
+) -> RunResult:
+    method = DestructionMethod.ANONYMISE if rule.action == RuleAction.ANONYMISE else DestructionMethod.DELETE_OVERWRITE
+    with rule_lock(rule) as lock:
+        if not lock.acquired:
+            return _record_skip(rule, trigger, actor, method)
+        # We hold the lock, so a run of this rule still marked running was killed mid-way.
+        DestructionRun.objects.filter(rule=rule, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, finished_at=timezone.now(), error="Interrupted: the process stopped mid-run."
+        )
+        # Frozen once: rows that become due while we run wait for the next run.
+        cutoff = rule.cutoff(now)
+        run = DestructionRun.objects.create(
+            rule=rule,
+            rule_key=rule.key,
+            legal_basis=f"{rule.legal_basis} ({rule.law_article})" if rule.law_article else rule.legal_basis,
+            period=rule.period_display(),
+            trigger=trigger,
+            triggered_by_user=actor,
+            status=RunStatus.DRY_RUN if dry_run else RunStatus.RUNNING,
+            method=method,
+            cutoff=cutoff,
+            batch_size=batch_size,
+        )
+        result = RunResult(rule.key, run.status, run.pk, cutoff)
+        counts: dict[str, dict] = {}
+        try:
+            plans = _plans(rule, cutoff)
+            if dry_run:
+                for plan in plans:
+                    child_counts: dict[str, int] = {}
+                    if rule.action == RuleAction.ANONYMISE:
+                        n = plan.queryset.count()
+                    else:
+                        n = count_with_children(plan.queryset, child_counts)
+                    _add(
+                        counts,
+                        plan.entry.label,
+                        "anonymised" if rule.action == RuleAction.ANONYMISE else "destroyed",
+                        n,
+                    )
+                    for label, c in child_counts.items():
+                        _add(counts, label, "destroyed", c, with_parent=plan.entry.label)
+                DestructionRun.objects.filter(pk=run.pk).update(counts=counts, finished_at=timezone.now())
+                result.counts = counts
+                return result
+
+            for plan in plans:
+                # Bounds of the due rows, read once without the hold subqueries (cheaper, and a
+                # wider range only costs an empty batch).
+                bounds = plan.entry.model._default_manager.filter(due_q(plan.entry, plan.retention, cutoff)).aggregate(
+                    lo=Min("pk"), hi=Max("pk")
+                )
+                plan.lo, plan.hi = bounds["lo"], bounds["hi"]
+            total = sum(plan.span for plan in plans)
+            DestructionRun.objects.filter(pk=run.pk).update(progress_total=total)
+            run.progress_total = total
+            done = 0
+            for plan in plans:
+                label = plan.entry.label
+                counts.setdefault(label, {"destroyed" if method != DestructionMethod.ANONYMISE else "anonymised": 0})
+                if plan.lo is None:
+                    continue
+                start = plan.lo
+                while start <= plan.hi:
+                    stop = min(start + batch_size, plan.hi + 1)
+                    batch = plan.queryset.filter(pk__gte=start, pk__lt=stop)
+                    began = time.perf_counter()
+                    with transaction.atomic():
+                        child_counts = {}
+                        if rule.action == RuleAction.ANONYMISE:
+                            n = batch.update(**plan.entry.erase.replacements)
+                            _add(counts, label, "anonymised", n)
+                        else:
+                            n = delete_with_children(batch, child_counts)
+                            _add(counts, label, "destroyed", n)
+                            for child, c in child_counts.items():
+                                _add(counts, child, "destroyed", c, with_parent=label)
+                        lock.heartbeat()
+                        done += stop - start
+                        DestructionRun.objects.filter(pk=run.pk).update(
+                            counts=counts, batches=F("batches") + 1, progress_done=done
+                        )
+                    elapsed_ms = int((time.perf_counter() - began) * 1000)
+                    result.batches += 1
+                    if elapsed_ms > result.longest_batch_ms:
+                        result.longest_batch_ms = elapsed_ms
+                    start = stop
+                    if on_progress is not None:
+                        run.progress_done = done
+                        on_progress(run, label, done, total)
+            for plan in plans:
+                # What was due and is still there: held, or still referenced (RD-06 evidence).
+                if plan.lo is not None:
+                    kept = plan.entry.model._default_manager.filter(
+                        due_q(plan.entry, plan.retention, cutoff), pk__gte=plan.lo, pk__lte=plan.hi
+                    )
+                    if rule.action == RuleAction.ANONYMISE:
+                        kept = kept.exclude(anonymised_q(plan.entry.erase.replacements))
+                    n_kept = kept.count()
+                    if n_kept:
+                        _add(counts, plan.entry.label, "kept", n_kept)
+            DestructionRun.objects.filter(pk=run.pk).update(
+                status=RunStatus.SUCCEEDED,
+                finished_at=timezone.now(),
+                counts=counts,
+                longest_batch_ms=result.longest_batch_ms,
+                progress_done=total,
+            )
+            result.status = RunStatus.SUCCEEDED
+        except BaseException as exc:
+            # Batches already committed stay destroyed and counted; the next run finishes the job.
+            result.status = RunStatus.FAILED
+            result.error = _safe_error(exc)
+            DestructionRun.objects.filter(pk=run.pk).update(
+                status=RunStatus.FAILED,
+                finished_at=timezone.now(),
+                error=result.error,
+                longest_batch_ms=result.longest_batch_ms,
+            )
+            logger.error("destroy_expired rule=%s run=%s failed: %s", rule.key, run.pk, type(exc).__name__)
+            if not isinstance(exc, DatabaseError | LockLost | RetentionError):
+                raise
+        result.counts = counts
+        logger.info(
+            "destroy_expired rule=%s run=%s status=%s destroyed=%s anonymised=%s batches=%s longest_ms=%s",
+            rule.key,
+            run.pk,
+            result.status,
+            result.destroyed,
+            result.anonymised,
+            result.batches,
+            result.longest_batch_ms,
+        )
+        return result
+
+
+def _add(counts: dict[str, dict], label: str, key: str, n: int, with_parent: str | None = None) -> None:
+    entry = counts.setdefault(label, {})
+    entry[key] = entry.get(key, 0) + n
+    if with_parent:
+        entry["with_parent"] = with_parent
+
+
+def destroy_expired(
+    *,
+    rule_key: str | None = None,
+    dry_run: bool = False,
+    batch_size: int | None = None,
+    trigger: str = Trigger.COMMAND,
+    actor=None,
+    now: datetime | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> list[RunResult]:
+    """Destroy what has expired under every active rule (or one). See the module docstring."""
+    batch_size = batch_size or settings.RETENTION_BATCH_ROWS
+    if batch_size < 1:
+        raise RetentionError("The batch size must be at least 1.")
+    rules = RetentionRule.objects.active()
+    if rule_key is not None:
+        rules = rules.filter(key=rule_key)
+        if not rules.exists():
+            raise RetentionError(f"No active retention rule with the key {rule_key!r}.")
+    return [
+        _destroy_rule(
+            rule,
+            dry_run=dry_run,
+            batch_size=batch_size,
+            trigger=trigger,
+            actor=actor,
+            now=now,
+            on_progress=on_progress,
+        )
+        for rule in rules
+    ]
+
+
+# --- holds and approvals (admin writes) -------------------------------------------------------
+
+
+def place_hold(
+    *,
+    placed_by,
+    reason: str,
+    subject_id: int | None = None,
+    record: models.Model | None = None,
+    rule: RetentionRule | None = None,
+    reference: str = "",
+    expires_at: datetime | None = None,
+) -> LegalHold:
+    targets = [t for t in (subject_id, record, rule) if t is not None]
+    if len(targets) != 1:
+        raise RetentionError("A hold protects exactly one thing: a subject, a record or a rule.")
+    if not reason.strip():
+        raise RetentionError("Give the reason for the hold.")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise RetentionError("The expiry must be in the future.")
+    hold = LegalHold(placed_by=placed_by, reason=reason.strip(), reference=reference, expires_at=expires_at)
+    if subject_id is not None:
+        if not DataSubject.objects.filter(pk=subject_id).exists():
+            raise RetentionError("No data subject with this id.")
+        hold.scope, hold.subject_id = HoldScope.SUBJECT, subject_id
+    elif record is not None:
+        hold.scope = HoldScope.RECORD
+        hold.content_type = ContentType.objects.get_for_model(record, for_concrete_model=True)
+        hold.object_id = record.pk
+    else:
+        hold.scope, hold.rule = HoldScope.RULE, rule
+    hold.save()
+    logger.info("legal hold %s placed (scope=%s) by user %s", hold.pk, hold.scope, placed_by.pk)
+    return hold
+
+
+def release_hold(*, hold_id: int, released_by, note: str = "") -> LegalHold:
+    with transaction.atomic():
+        hold = LegalHold.objects.select_for_update().filter(pk=hold_id).first()
+        if hold is None:
+            raise RetentionError("No legal hold with this id.")
+        if hold.released_at is not None:
+            raise RetentionError("This hold was already released.")
+        hold.released_at = timezone.now()
+        hold.released_by = released_by
+        hold.release_note = note
+        hold.save(update_fields=["released_at", "released_by", "release_note"])
+    logger.info("legal hold %s released by user %s", hold.pk, released_by.pk)
+    return hold
+
+
+def approve_run(*, run_id: int, approver) -> DestructionRun:
+    """The privacy officer's sign-off on a finished run (RD-06: approver)."""
+    if not approver.has_perm("retention.approve_destructionrun"):
+        raise RetentionError("Only the privacy officer may approve destruction runs.")
+    with transaction.atomic():
+        run = DestructionRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None:
+            raise RetentionError("No destruction run with this id.")
+        if run.status not in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+            raise RetentionError("Only a finished run (succeeded or failed) can be approved.")
+        if run.approved_at is not None:
+            raise RetentionError("This run was already approved.")
+        run.approved_by, run.approved_at = approver, timezone.now()
+        run.save(update_fields=["approved_by", "approved_at"])
+    return run
