@@ -4,11 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from privacyops.api import api
-from privacyops.lib.health import healthz
+from privacyops.lib.health import healthz, live
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("healthz/live", live, name="healthz-live"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("thirdparty/", include("thirdparty.urls")),
 ]

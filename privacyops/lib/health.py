@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
@@ -37,3 +37,10 @@ def healthz(request):
     state = {"database": database_state(), "broker": broker_state()}
     healthy = all(value == "ok" for value in state.values())
     return JsonResponse({"status": "ok" if healthy else "down", **state}, status=200 if healthy else 503)
+
+
+@never_cache
+@require_GET
+def live(request):
+    """Liveness: the process answers. No database, no broker (those are /healthz)."""
+    return HttpResponse("ok", content_type="text/plain")

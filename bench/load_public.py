@@ -1,0 +1,193 @@
+"""Load test of the public endpoints: gunicorn + PostgreSQL on 127.0.0.1, driven by wrk.
+
+Each endpoint is compared with a trivial view served by the same server (/healthz/live: no
+database, no broker), which is the ceiling on this machine. After each run the rows written are
+counted and compared with the 2xx responses wrk received, so a lost request shows.
+
+    python bench/load_public.py                       # 15 s per endpoint, 32 connections
+    python bench/load_public.py --duration 5 --write  # and append the table to docs/BENCHMARKS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+PORT = 8765
+
+LUA = r"""
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) ok = 0; other = 0 end
+request = function()
+  return wrk.format(nil, nil, nil, BODY())
+end
+function response(status, headers, body)
+  if status >= 200 and status < 300 then ok = ok + 1 else other = other + 1 end
+end
+function done(summary, latency, requests)
+  local total_ok, total_other = 0, 0
+  for _, t in ipairs(threads) do total_ok = total_ok + t:get("ok"); total_other = total_other + t:get("other") end
+  io.write(string.format('RESULT {"ok": %d, "other": %d, "errors": %d, "rps": %.1f, "p50_ms": %.2f, "p99_ms": %.2f}\n',
+    total_ok, total_other, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+# name, method, path, headers, Lua expression producing the body, SQL counting the rows it writes
+ENDPOINTS = [
+    ("trivial view (ceiling)", "GET", "/healthz/live", {}, '""', None),
+    (
+        "POST /api/visits",
+        "POST",
+        "/api/visits",
+        {"Content-Type": "application/json", "X-API-Key": "{key}"},
+        'string.format(\'{"path": "/load/%d", "ip": "203.0.113.%d", "user_agent": "wrk"}\', math.random(1e9), '
+        "math.random(1, 254))",
+        "SELECT count(*) FROM subjects_visitlog",
+    ),
+]
+
+
+def sh(*args: str, env: dict | None = None, check: bool = True) -> str:
+    return subprocess.run(args, cwd=ROOT, env=env, check=check, capture_output=True, text=True).stdout
+
+
+def psql(database_url: str, sql: str) -> str:
+    return sh("psql", database_url, "-tAc", sql).strip()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=15, help="seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--web-workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--database", default="privacyops_bench")
+    parser.add_argument("--write", action="store_true", help="append the results to docs/BENCHMARKS.md")
+    args = parser.parse_args()
+
+    database_url = f"postgres://postgres@127.0.0.1:5432/{args.database}"
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.database], capture_output=True)
+    env = {
+        **os.environ,
+        "DEBUG": "False",
+        "SECRET_KEY": base64.urlsafe_b64encode(os.urandom(48)).decode(),
+        "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "False",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15"),
+        "LOG_LEVEL": "WARNING",
+    }
+    sh(PYTHON, "manage.py", "migrate", "--noinput", env=env)
+    key = sh(
+        PYTHON,
+        "manage.py",
+        "shell",
+        "-c",
+        "from audit.models import ApiClient, ApiScope\n"
+        "ApiClient.objects.filter(name='load-test').delete()\n"
+        "c = ApiClient(name='load-test', scopes=list(ApiScope.values)); k = c.issue_key(); c.save(); print(k)",
+        env=env,
+    ).strip()
+
+    server = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "privacyops.wsgi",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--workers",
+            str(args.web_workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz/live", timeout=1)  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.2)
+        results = []
+        for name, method, path, headers, body, count_sql in ENDPOINTS:
+            before = int(psql(database_url, count_sql)) if count_sql else 0
+            with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+                script.write(f'wrk.method = "{method}"\n')
+                for header, value in headers.items():
+                    script.write(f'wrk.headers["{header}"] = "{value.format(key=key)}"\n')
+                script.write(f"function BODY() return {body} end\n{LUA}")
+            out = sh(
+                "wrk",
+                "-t",
+                str(args.threads),
+                "-c",
+                str(args.connections),
+                "-d",
+                f"{args.duration}s",
+                "--latency",
+                "-s",
+                script.name,
+                f"http://127.0.0.1:{PORT}{path}",
+            )
+            os.unlink(script.name)
+            result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+            time.sleep(1)  # let in-flight requests finish before counting rows
+            result["rows"] = int(psql(database_url, count_sql)) - before if count_sql else None
+            result["name"] = name
+            results.append(result)
+            print(json.dumps(result))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    ceiling = results[0]["rps"]
+    lines = [
+        f"### Public endpoints under load ({datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} cores, "
+        f"{platform.processor() or platform.machine()})",
+        "",
+        f"gunicorn with {args.web_workers} sync workers and PostgreSQL on 127.0.0.1; wrk {args.threads} threads, "
+        f"{args.connections} connections, {args.duration} s per endpoint.",
+        "",
+        "| endpoint | requests/s | ratio to ceiling | p50 ms | p99 ms | 2xx | other | socket errors | rows written |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['name']} | {r['rps']:.0f} | {r['rps'] / ceiling:.2f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{r['ok']} | {r['other']} | {r['errors']} | {'' if r['rows'] is None else r['rows']} |"
+        )
+    table = "\n".join(lines)
+    print(table)
+    if args.write:
+        with open(ROOT / "docs" / "BENCHMARKS.md", "a") as f:
+            f.write("\n" + table + "\n")
+    lost = [r["name"] for r in results if r["rows"] is not None and r["rows"] < r["ok"]]
+    if lost:
+        print(f"LOST REQUESTS: {lost}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
