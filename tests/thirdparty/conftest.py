@@ -1,0 +1,75 @@
+"""Vendor APIs are pointed at a real HTTP server on 127.0.0.1 (pytest-httpserver); nothing of
+ours is patched."""
+
+from __future__ import annotations
+
+import pytest
+
+from thirdparty.models import Connector, Processor
+
+
+@pytest.fixture
+def vendors(settings, httpserver):
+    base = httpserver.url_for("").rstrip("/")
+    settings.GA_API_BASE_URL = base
+    settings.GA_PROPERTY_ID = "123456789"
+    settings.GA_ACCESS_TOKEN = "ya29.ga-secret-token"
+    settings.GA_REQUESTS_PER_SECOND = 1.5
+    settings.GA_REQUESTS_PER_DAY = 500
+    settings.GA_MAX_INLINE_WAIT_SECONDS = 0
+    settings.META_GRAPH_BASE_URL = base
+    settings.META_API_VERSION = "v21.0"
+    settings.META_ACCESS_TOKEN = "EAAB-meta-secret-token"
+    settings.META_APP_SECRET = "meta-app-secret"
+    settings.META_CUSTOM_AUDIENCE_IDS = ["23850000000000001"]
+    settings.STIBEE_API_BASE_URL = base + "/v1"
+    settings.STIBEE_API_KEY = "stibee-secret-key"
+    settings.STIBEE_LIST_ID = "4242"
+    settings.STIBEE_WEBHOOK_SECRET = "stibee-hook-secret"
+    settings.GOOGLE_OAUTH_REVOKE_URL = base + "/revoke"
+    settings.GOOGLE_OAUTH_TOKEN_URL = base + "/token"
+    settings.GOOGLE_OAUTH_CLIENT_ID = "client-id"
+    settings.GOOGLE_OAUTH_CLIENT_SECRET = "google-client-secret"
+    settings.YOUTUBE_API_BASE_URL = base
+    settings.VENDOR_HTTP_TIMEOUT_SECONDS = 2
+    settings.VENDOR_JOB_BACKOFF_BASE_SECONDS = 60
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    return httpserver
+
+
+SECRETS = [
+    "ya29.ga-secret-token",
+    "EAAB-meta-secret-token",
+    "meta-app-secret",
+    "stibee-secret-key",
+    "google-client-secret",
+]
+
+
+@pytest.fixture
+def no_secrets_in_logs(caplog):
+    """Capture every log record at DEBUG (urllib3 included) and check it names no secret or email."""
+    caplog.set_level("DEBUG")
+
+    def check(*extra: str):
+        text = "\n".join(r.getMessage() for r in caplog.records)
+        for secret in [*SECRETS, *extra]:
+            assert secret not in text, f"{secret!r} appeared in the logs"
+        return text
+
+    return check
+
+
+@pytest.fixture
+def ga(db):
+    return Processor.objects.get(connector=Connector.GOOGLE_ANALYTICS)
+
+
+@pytest.fixture
+def meta_processor(db):
+    return Processor.objects.get(connector=Connector.META)
+
+
+@pytest.fixture
+def stibee_processor(db):
+    return Processor.objects.get(connector=Connector.STIBEE)
