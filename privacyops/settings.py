@@ -198,6 +198,19 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic jobs; each is also a management command of the same name. Beat copies these into
 # django-celery-beat's tables at start, where staff can switch them off in the admin.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Policy 3 / PV-10: send due vendor erasure jobs (new ones are also enqueued on commit); retries
+    # wait for their backoff, so a run every 5 minutes only picks what is due.
+    "send_vendor_erasure_jobs": {
+        "task": "thirdparty.tasks.send_vendor_erasure_jobs",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expire_seconds": 240},
+    },
+    # Policy 3.1.2.2 / PV-08: refresh YouTube statistics or delete them at 30 days, daily at 04:10.
+    "refresh_youtube_data": {
+        "task": "thirdparty.tasks.refresh_youtube_data",
+        "schedule": crontab(hour=4, minute=10),
+        "options": {"expire_seconds": 6 * 3600},
+    },
     # Policy 4 / RD-01: destroy what expired, daily at 03:30 Seoul time (quiet hours); a run not
     # started within 6 hours is dropped, the next day's run catches up.
     "destroy_expired": {
@@ -230,6 +243,42 @@ RETENTION_CERTIFICATE_MAX_BYTES = 10 * 1024 * 1024
 # Bodies above this size are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = _env(env.int, "DATA_UPLOAD_MAX_MEMORY_BYTES", default=1024 * 1024)
 NINJA_PAGINATION_PER_PAGE = 50
+
+# --- thirdparty: processors and vendor APIs (policy 3) -------------------------------------
+# Every base URL is configurable so tests (and a staging proxy) can point a vendor elsewhere.
+VENDOR_HTTP_TIMEOUT_SECONDS = _env(env.float, "VENDOR_HTTP_TIMEOUT_SECONDS", default=10.0)
+# Vendor erasure jobs: retried with exponential backoff (base * 2**attempts, capped), then left
+# failed for staff after VENDOR_JOB_MAX_ATTEMPTS.
+VENDOR_JOB_BACKOFF_BASE_SECONDS = _env(env.int, "VENDOR_JOB_BACKOFF_BASE_SECONDS", default=60)
+VENDOR_JOB_BACKOFF_MAX_SECONDS = _env(env.int, "VENDOR_JOB_BACKOFF_MAX_SECONDS", default=6 * 3600)
+VENDOR_JOB_MAX_ATTEMPTS = _env(env.int, "VENDOR_JOB_MAX_ATTEMPTS", default=10)
+GA_API_BASE_URL = _env(env.str, "GA_API_BASE_URL", default="https://www.googleapis.com").rstrip("/")
+GA_PROPERTY_ID = _env(env.str, "GA_PROPERTY_ID", default="")
+GA_ACCESS_TOKEN = _env(env.str, "GA_ACCESS_TOKEN", default="")
+# Google's quotas: 1.5 requests/s per property and 500/day (per property and per project).
+GA_REQUESTS_PER_SECOND = _env(env.float, "GA_REQUESTS_PER_SECOND", default=1.0)
+GA_REQUESTS_PER_DAY = _env(env.int, "GA_REQUESTS_PER_DAY", default=500)
+if not 0 < GA_REQUESTS_PER_SECOND <= 1.5 or not 0 < GA_REQUESTS_PER_DAY <= 500:
+    raise ImproperlyConfigured("GA_REQUESTS_PER_SECOND must be in (0, 1.5] and GA_REQUESTS_PER_DAY in 1..500.")
+# How long a worker may wait in-process for the next GA slot before it reschedules the job instead.
+GA_MAX_INLINE_WAIT_SECONDS = _env(env.float, "GA_MAX_INLINE_WAIT_SECONDS", default=3.0)
+META_GRAPH_BASE_URL = _env(env.str, "META_GRAPH_BASE_URL", default="https://graph.facebook.com").rstrip("/")
+META_API_VERSION = _env(env.str, "META_API_VERSION", default="v21.0")
+META_ACCESS_TOKEN = _env(env.str, "META_ACCESS_TOKEN", default="")
+META_APP_SECRET = _env(env.str, "META_APP_SECRET", default="")
+META_CUSTOM_AUDIENCE_IDS = _env(env.list, "META_CUSTOM_AUDIENCE_IDS", default=[])
+STIBEE_API_BASE_URL = _env(env.str, "STIBEE_API_BASE_URL", default="https://api.stibee.com/v1").rstrip("/")
+STIBEE_API_KEY = _env(env.str, "STIBEE_API_KEY", default="")
+STIBEE_LIST_ID = _env(env.str, "STIBEE_LIST_ID", default="")
+STIBEE_WEBHOOK_SECRET = _env(env.str, "STIBEE_WEBHOOK_SECRET", default="")
+GOOGLE_OAUTH_REVOKE_URL = _env(env.str, "GOOGLE_OAUTH_REVOKE_URL", default="https://oauth2.googleapis.com/revoke")
+GOOGLE_OAUTH_TOKEN_URL = _env(env.str, "GOOGLE_OAUTH_TOKEN_URL", default="https://oauth2.googleapis.com/token")
+GOOGLE_OAUTH_CLIENT_ID = _env(env.str, "GOOGLE_OAUTH_CLIENT_ID", default="")
+GOOGLE_OAUTH_CLIENT_SECRET = _env(env.str, "GOOGLE_OAUTH_CLIENT_SECRET", default="")
+YOUTUBE_API_BASE_URL = _env(env.str, "YOUTUBE_API_BASE_URL", default="https://www.googleapis.com").rstrip("/")
+# YouTube Developer Policies III.E.4: stored API data is refreshed or deleted within 30 days.
+YOUTUBE_DATA_MAX_AGE_DAYS = 30
+YOUTUBE_REFRESH_AFTER_DAYS = _env(env.int, "YOUTUBE_REFRESH_AFTER_DAYS", default=25)
 
 # --- Security (production) ------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
