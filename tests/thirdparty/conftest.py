@@ -73,3 +73,13 @@ def meta_processor(db):
 @pytest.fixture
 def stibee_processor(db):
     return Processor.objects.get(connector=Connector.STIBEE)
+
+
+@pytest.fixture
+def only(db):
+    """Leave only the given processors active, so a test talks to one vendor."""
+
+    def keep(*processors):
+        Processor.objects.exclude(pk__in=[p.pk for p in processors]).update(active=False)
+
+    return keep

@@ -8,7 +8,7 @@ from django.utils import timezone
 from werkzeug import Response
 
 from thirdparty import services
-from thirdparty.models import IdentityKind, JobStatus, RateLimitState, VendorErasureJob, VendorName
+from thirdparty.models import IdentityKind, Processor, JobStatus, RateLimitState, VendorErasureJob, VendorName
 
 UPSERT = "/analytics/v3/userDeletion/userDeletionRequests:upsert"
 
@@ -19,6 +19,7 @@ def _identities(subject, *pairs):
 
 
 def _ga_job(alice, ga, reference="DSAR-1"):
+    Processor.objects.exclude(pk=ga.pk).update(active=False)
     jobs = services.create_erasure_jobs(subject=alice, reference=reference)
     return next(job for job in jobs if job.processor_id == ga.pk)
 
@@ -87,11 +88,11 @@ def test_it_spaces_ga_requests_to_the_per_second_quota_across_runs(alice, bob, g
 def test_it_stops_at_the_daily_quota_and_resumes_after_midnight_pacific(alice, ga, vendors, settings):
     settings.GA_REQUESTS_PER_DAY = 2
     _identities(alice, (IdentityKind.CLIENT_ID, "1.1"), (IdentityKind.CLIENT_ID, "2.2"), (IdentityKind.USER_ID, "u-3"))
-    job = _ga_job(alice, ga)
     vendors.expect_request(UPSERT, method="POST").respond_with_json({"deletionRequestTime": "2025-03-01T10:00:00Z"})
 
     # 12:00 in Los Angeles on 2025-03-01 is 20:00 UTC.
     with time_machine.travel("2025-03-01T20:00:00+00:00", tick=False) as traveller:
+        job = _ga_job(alice, ga)
         for _ in range(5):
             services.send_vendor_erasure_jobs()
             traveller.shift(timedelta(seconds=2))
