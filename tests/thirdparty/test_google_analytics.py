@@ -8,7 +8,7 @@ from django.utils import timezone
 from werkzeug import Response
 
 from thirdparty import services
-from thirdparty.models import IdentityKind, Processor, JobStatus, RateLimitState, VendorErasureJob, VendorName
+from thirdparty.models import IdentityKind, JobStatus, Processor, RateLimitState, VendorErasureJob, VendorName
 
 UPSERT = "/analytics/v3/userDeletion/userDeletionRequests:upsert"
 
