@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import ipaddress
+
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .models import ApiClient, ApiScope
+from .admin_logging import ExportWithReasonMixin  # noqa: F401  (re-exported for other apps' admins)
+from .models import AccessLog, AccessLogSubject, AccessReview, AccessReviewFinding, AccessRightsLog, ApiClient, ApiScope
+from .services import AuditError, sign_off_review
 
 
 class ApiClientForm(forms.ModelForm):
@@ -44,3 +50,140 @@ class ApiClientAdmin(admin.ModelAdmin):
             request,
             _("Key for %(name)s (shown once, copy it now): %(key)s") % {"name": client.name, "key": raw_key},
         )
+
+
+class LedgerAdmin(admin.ModelAdmin):
+    """Logs are read, never written by hand."""
+
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AccessLogSubjectInline(admin.TabularInline):
+    model = AccessLogSubject
+    fields = ["subject_id"]
+    readonly_fields = ["subject_id"]
+    extra = 0
+    can_delete = False
+    max_num = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(LedgerAdmin):
+    list_display = ["seq", "at", "username", "ip", "action", "object_repr", "subject_count", "reason"]
+    list_filter = ["action"]
+    search_fields = ["username"]
+    search_help_text = _("A subject id, an account name or an IP address (exact).")
+    date_hierarchy = "at"
+    inlines = [AccessLogSubjectInline]
+    # A log of years: no COUNT(*) for the paginator's total.
+    show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if term.isdigit():
+            return queryset.filter(subjects__subject_id=int(term)), False
+        try:
+            return queryset.filter(ip=str(ipaddress.ip_address(term))), False
+        except ValueError:
+            return queryset.filter(username=term), False
+
+
+@admin.register(AccessRightsLog)
+class AccessRightsLogAdmin(LedgerAdmin):
+    list_display = ["at", "actor_username", "change", "username", "group_name", "detail"]
+    list_filter = ["change"]
+    search_fields = ["=username", "=actor_username", "group_name", "detail"]
+    date_hierarchy = "at"
+
+
+class AccessReviewFindingInline(admin.TabularInline):
+    model = AccessReviewFinding
+    fields = ["kind", "username", "log_seq", "access_count", "subject_count", "detail"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccessReview)
+class AccessReviewAdmin(admin.ModelAdmin):
+    """The officer reads the findings and signs the review off with a note; nothing else changes."""
+
+    list_display = ["__str__", "assignee", "access_count", "finding_count", "signed_off_by", "signed_off_at"]
+    list_select_related = ["assignee", "signed_off_by"]
+    list_filter = [("signed_off_at", admin.EmptyFieldListFilter)]
+    inlines = [AccessReviewFindingInline]
+    fields = [
+        "period_start",
+        "period_end",
+        "assignee",
+        "access_count",
+        "finding_count",
+        "signed_off_by",
+        "signed_off_at",
+        "sign_off_note",
+    ]
+    actions = None
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = [f for f in self.fields if f != "sign_off_note"]
+        if obj is None or obj.is_signed_off or not request.user.has_perm("audit.sign_off_accessreview"):
+            readonly.append("sign_off_note")
+        return readonly
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_signed_off:
+            return False
+        return request.user.has_perm("audit.sign_off_accessreview")
+
+    def save_model(self, request, obj, form, change):
+        try:
+            signed = sign_off_review(review=obj, user=request.user, note=form.cleaned_data.get("sign_off_note", ""))
+        except AuditError as exc:
+            request._audit_refused = str(exc)
+            return
+        obj.signed_off_at, obj.signed_off_by = signed.signed_off_at, signed.signed_off_by
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if "sign_off_note" in form.base_fields:
+            form.base_fields["sign_off_note"].required = True
+            form.base_fields["sign_off_note"].help_text = _("What you checked and what was done about the findings.")
+        return form
+
+    def response_change(self, request, obj):
+        refused = getattr(request, "_audit_refused", None)
+        if refused:
+            self.message_user(request, refused, messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        self.message_user(request, _("The review is signed off."), messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:audit_accessreview_changelist"))

@@ -1,8 +1,21 @@
+"""Protection measures of policy section 5: API clients, the staff access log (접속기록, SA-06),
+the access-rights log (SA-02c) and the monthly access review (SA-06c).
+
+The two logs are append-only: the model and its queryset refuse updates, and refuse deletes of
+rows younger than their legal period (SA-06b: 2 years; SA-02c: 3 years). The access log is also
+hash-chained, so an edit made behind the ORM's back shows up in `manage.py verify_access_log`.
+They hold subject ids as plain integers, never foreign keys: the record of who saw a person's
+data outlives the person's erasure.
+"""
+
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
+from datetime import UTC, timedelta
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -60,3 +73,335 @@ class ApiClient(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in (self.scopes or [])
+
+
+# --- append-only logs ---------------------------------------------------------------------------
+
+
+class AppendOnlyError(Exception):
+    """A log row was about to be changed, or deleted before its retention period ended."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses UPDATE; DELETE only of rows older than the model's `retention_days`."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model._meta.label} is append-only: rows cannot be changed.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError(f"{self.model._meta.label} is append-only: rows cannot be changed.")
+
+    def delete(self):
+        cutoff = timezone.now() - timedelta(days=self.model.retention_days())
+        if self.filter(at__gte=cutoff).exists():
+            raise AppendOnlyError(
+                f"{self.model._meta.label} rows are kept {self.model.retention_days()} days; "
+                "younger rows cannot be deleted."
+            )
+        self.model.before_purge(self)
+        return super().delete()
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
+
+class SealedQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model._meta.label} is append-only: rows cannot be changed.")
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model._meta.label} rows go only with their parent row.")
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
+
+class AppendOnlyModel(models.Model):
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{self._meta.label} is append-only: rows cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        return type(self)._default_manager.filter(pk=self.pk).delete()
+
+    @classmethod
+    def retention_days(cls) -> int:
+        raise NotImplementedError
+
+    @classmethod
+    def before_purge(cls, queryset) -> None:
+        """Called before old rows are deleted (the access log records a new chain anchor)."""
+
+
+class AccessAction(models.TextChoices):
+    # SA-06(a): view, change, input, delete, print, download; list and export are views and
+    # downloads of many subjects at once, kept apart so the monthly review can single them out.
+    VIEW = "view", _("View")
+    LIST = "list", _("List")
+    CHANGE = "change", _("Change")
+    CREATE = "create", _("Create")
+    DELETE = "delete", _("Delete")
+    EXPORT = "export", _("Export")
+    DOWNLOAD = "download", _("Download")
+    PRINT = "print", _("Print")
+
+
+GENESIS_HASH = "0" * 64
+
+
+class AccessLog(AppendOnlyModel):
+    """One handling of personal data by a member of staff or an API client (접속기록)."""
+
+    seq = models.PositiveBigIntegerField(_("sequence number"), unique=True, editable=False)
+    at = models.DateTimeField(_("time"), db_index=True, editable=False)
+    # No constraint and DO_NOTHING: the account id stays in the log after the account is deleted.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        editable=False,
+    )
+    username = models.CharField(_("account name"), max_length=150, editable=False)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True, editable=False)
+    action = models.CharField(_("action"), max_length=16, choices=AccessAction.choices, editable=False)
+    object_repr = models.CharField(_("object"), max_length=200, blank=True, editable=False)
+    reason = models.CharField(_("reason"), max_length=500, blank=True, editable=False)
+    path = models.CharField(_("path"), max_length=2048, blank=True, editable=False)
+    subject_count = models.PositiveIntegerField(_("number of subjects"), default=0, editable=False)
+    prev_hash = models.CharField(_("previous hash"), max_length=64, editable=False)
+    hash = models.CharField(_("hash"), max_length=64, editable=False)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        indexes = [models.Index(fields=["user", "at"]), models.Index(fields=["action", "at"])]
+        permissions = [("export_personal_data", _("Can export personal data in bulk (with a reason)"))]
+
+    def __str__(self) -> str:
+        return f"access #{self.seq}"
+
+    @classmethod
+    def retention_days(cls) -> int:
+        return settings.AUDIT_ACCESS_LOG_RETENTION_DAYS
+
+    @classmethod
+    def before_purge(cls, queryset) -> None:
+        # Only the oldest rows may go, and the chain head remembers the last purged hash, so the
+        # remaining chain still verifies from a known anchor.
+        last = queryset.order_by("-seq").values("seq", "hash").first()
+        if last is None:
+            return
+        if cls._default_manager.filter(seq__lte=last["seq"]).exclude(pk__in=queryset.values("pk")).exists():
+            raise AppendOnlyError("Only the oldest access-log rows can be purged, without gaps.")
+        AccessLogChainHead.objects.filter(pk=AccessLogChainHead.SINGLETON).update(
+            purged_through_seq=last["seq"], purged_hash=last["hash"]
+        )
+
+    def compute_hash(self, subject_ids: list[int]) -> str:
+        return chain_hash(
+            seq=self.seq,
+            at=self.at,
+            user_id=self.user_id,
+            username=self.username,
+            ip=self.ip,
+            action=self.action,
+            object_repr=self.object_repr,
+            reason=self.reason,
+            path=self.path,
+            subject_ids=subject_ids,
+            prev_hash=self.prev_hash,
+        )
+
+
+def chain_hash(*, seq, at, user_id, username, ip, action, object_repr, reason, path, subject_ids, prev_hash) -> str:
+    payload = {
+        "seq": seq,
+        # UTC with microseconds: both databases keep microseconds, so the value round-trips.
+        "at": at.astimezone(UTC).isoformat(),
+        "user_id": user_id,
+        "username": username,
+        "ip": ip,
+        "action": action,
+        "object_repr": object_repr,
+        "reason": reason,
+        "path": path,
+        "subject_ids": sorted(subject_ids),
+        "prev_hash": prev_hash,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+class AccessLogSubject(models.Model):
+    """One data subject touched by one access: a child row per subject, so "who saw subject N"
+    and "how many subjects did account A read" are plain indexed queries on both databases."""
+
+    log = models.ForeignKey(AccessLog, on_delete=models.CASCADE, related_name="subjects")
+    subject_id = models.BigIntegerField(_("subject id"))
+
+    # Children go only with their parent row (the collector's cascade deletes them directly).
+    objects = SealedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("subject accessed")
+        verbose_name_plural = _("subjects accessed")
+        constraints = [models.UniqueConstraint(fields=["log", "subject_id"], name="accesslogsubject_unique")]
+        indexes = [models.Index(fields=["subject_id", "log"])]
+
+    def __str__(self) -> str:
+        return f"subject #{self.subject_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("AccessLogSubject is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("AccessLogSubject rows go only with their access-log row.")
+
+
+class AccessLogChainHead(models.Model):
+    """The end of the access-log hash chain. Writers lock this row, so the chain never forks;
+    verification compares the last row with it, so a deleted tail is detected too."""
+
+    SINGLETON = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON)
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    purged_through_seq = models.PositiveBigIntegerField(default=0)
+    purged_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    class Meta:
+        verbose_name = _("access log chain head")
+        verbose_name_plural = _("access log chain head")
+
+    def __str__(self) -> str:
+        return f"chain head at #{self.last_seq}"
+
+
+class RightsChange(models.TextChoices):
+    ACCOUNT_CREATED = "account_created", _("Account created")
+    ACCOUNT_DELETED = "account_deleted", _("Account deleted")
+    GROUP_ADDED = "group_added", _("Role granted")
+    GROUP_REMOVED = "group_removed", _("Role removed")
+    PERMISSION_ADDED = "permission_added", _("Permission granted")
+    PERMISSION_REMOVED = "permission_removed", _("Permission removed")
+    STAFF_GRANTED = "staff_granted", _("Staff status granted")
+    STAFF_REVOKED = "staff_revoked", _("Staff status revoked")
+    SUPERUSER_GRANTED = "superuser_granted", _("Superuser status granted")
+    SUPERUSER_REVOKED = "superuser_revoked", _("Superuser status revoked")
+    ACTIVATED = "activated", _("Account activated")
+    DEACTIVATED = "deactivated", _("Account deactivated")
+    ROLE_PERMISSION_ADDED = "role_permission_added", _("Permission added to a role")
+    ROLE_PERMISSION_REMOVED = "role_permission_removed", _("Permission removed from a role")
+
+
+class AccessRightsLog(AppendOnlyModel):
+    """A grant, change or revocation of a staff account's rights, and who made it (SA-02c)."""
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True, editable=False)
+    actor_id = models.IntegerField(_("changed by (account id)"), null=True, blank=True, editable=False)
+    actor_username = models.CharField(_("changed by"), max_length=150, blank=True, editable=False)
+    # Plain ids and names, no foreign keys: the record outlives the accounts it names.
+    user_id = models.IntegerField(_("account id"), null=True, blank=True, editable=False)
+    username = models.CharField(_("account"), max_length=150, blank=True, editable=False)
+    group_name = models.CharField(_("role"), max_length=150, blank=True, editable=False)
+    change = models.CharField(_("change"), max_length=32, choices=RightsChange.choices, editable=False)
+    detail = models.CharField(_("detail"), max_length=255, blank=True, editable=False)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("access-rights log entry")
+        verbose_name_plural = _("access-rights log")
+        indexes = [models.Index(fields=["user_id", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_change_display()} #{self.pk}"
+
+    @classmethod
+    def retention_days(cls) -> int:
+        return settings.AUDIT_RIGHTS_LOG_RETENTION_DAYS
+
+
+# --- monthly review -------------------------------------------------------------------------------
+
+
+class AccessReview(models.Model):
+    """The monthly review of the access log (SA-06c), signed off by the privacy officer."""
+
+    period_start = models.DateField(_("period start"), unique=True)
+    period_end = models.DateField(_("period end"), help_text=_("Exclusive: the first day after the period."))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    access_count = models.PositiveIntegerField(_("accesses in the period"), default=0)
+    finding_count = models.PositiveIntegerField(_("findings"), default=0)
+    signed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("signed off by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    signed_off_at = models.DateTimeField(_("signed off at"), null=True, blank=True)
+    sign_off_note = models.TextField(_("sign-off note"), blank=True)
+
+    class Meta:
+        verbose_name = _("monthly access review")
+        verbose_name_plural = _("monthly access reviews")
+        ordering = ["-period_start"]
+        permissions = [("sign_off_accessreview", _("Can sign off a monthly access review"))]
+
+    def __str__(self) -> str:
+        return f"{self.period_start:%Y-%m}"
+
+    @property
+    def is_signed_off(self) -> bool:
+        return self.signed_off_at is not None
+
+
+class FindingKind(models.TextChoices):
+    BULK_EXPORT = "bulk_export", _("Bulk export")
+    UNMATCHED_DOWNLOAD = "unmatched_download", _("Download without a matching request")
+    OFF_HOURS = "off_hours", _("Access outside working hours")
+    MANY_SUBJECTS = "many_subjects", _("One account read many subjects")
+
+
+class AccessReviewFinding(models.Model):
+    review = models.ForeignKey(
+        AccessReview, verbose_name=_("review"), on_delete=models.CASCADE, related_name="findings"
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=FindingKind.choices)
+    user_id = models.IntegerField(_("account id"), null=True, blank=True)
+    username = models.CharField(_("account"), max_length=150, blank=True)
+    # The log row that triggered it (one export, one download); empty for per-account counts.
+    log_seq = models.PositiveBigIntegerField(_("access log entry"), null=True, blank=True)
+    access_count = models.PositiveIntegerField(_("accesses"), default=0)
+    subject_count = models.PositiveIntegerField(_("subjects"), default=0)
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("review finding")
+        verbose_name_plural = _("review findings")
+        ordering = ["kind", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.username})"

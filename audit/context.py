@@ -1,0 +1,64 @@
+"""Who is acting, for code that has no request at hand (signal handlers, services).
+
+`AuditContextMiddleware` sets it for each request; management commands and tasks leave it empty,
+so the rights log shows "system" for changes made by migrate or a script.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import ipaddress
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: Any | None
+    ip: str | None
+
+
+_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("audit_actor", default=None)
+
+
+def current_actor() -> Actor | None:
+    return _actor.get()
+
+
+def current_user() -> Any | None:
+    """The authenticated account acting now, or None (anonymous, or no request)."""
+    actor = _actor.get()
+    if actor is None or actor.user is None:
+        return None
+    user = actor.user
+    # The middleware passes a lazy handle so that requests which log nothing load no account.
+    return user.resolve() if hasattr(user, "resolve") else user
+
+
+@contextmanager
+def acting(user: Any | None, ip: str | None) -> Iterator[None]:
+    token = _actor.set(Actor(user=user, ip=ip))
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address. Behind `AUDIT_TRUSTED_PROXY_COUNT` proxies it is the entry that many
+    places from the right of X-Forwarded-For (earlier entries are whatever the client sent)."""
+    proxies = settings.AUDIT_TRUSTED_PROXY_COUNT
+    candidate = request.META.get("REMOTE_ADDR")
+    if proxies:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            candidate = forwarded[-proxies]
+    try:
+        return str(ipaddress.ip_address(candidate)) if candidate else None
+    except ValueError:
+        return None
