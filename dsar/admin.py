@@ -1,0 +1,544 @@
+"""Staff side of the requests: intake of phone/fax/letter/email/in-person requests, the
+workflow page (every action calls a service), the timeline, and days left in colour."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from audit.context import client_ip
+from audit.services import log_access
+
+from . import services
+from .forms import ExtendForm, NoteForm, ReasonForm, StaffRequestForm
+from .models import (
+    DataSubjectRequest,
+    EventKind,
+    RequestChannel,
+    RequestEvent,
+    RequestStatus,
+    RequestType,
+    private_storage,
+    seoul_today,
+)
+
+# ANCHORS (c)7 thresholds, scaled to the 10-day statutory clock: 5 or more days left is on
+# track, fewer is at risk, past the due date is a breach.
+GREEN_FROM_DAYS = 5
+
+
+def days_left_badge(request: DataSubjectRequest, today=None):
+    if not request.is_open:
+        return format_html('<span style="color:#4a4a55">{}</span>', _("closed"))
+    days = request.days_left(today or seoul_today())
+    if days < 0:
+        colour, background, text = "#fff", "#a4161a", _("%(n)d days overdue") % {"n": -days}
+    elif days < GREEN_FROM_DAYS:
+        colour, background, text = "#1b1b1f", "#ffc107", _("%(n)d days left") % {"n": days}
+    else:
+        colour, background, text = "#fff", "#2e7d32", _("%(n)d days left") % {"n": days}
+    css_class = "overdue" if days < 0 else ("at-risk" if days < GREEN_FROM_DAYS else "on-track")
+    return format_html(
+        '<span class="dsar-days {}" style="color:{};background:{};padding:2px 8px;border-radius:10px;'
+        'white-space:nowrap">{}</span>',
+        css_class,
+        colour,
+        background,
+        text,
+    )
+
+
+class RequestEventInline(admin.TabularInline):
+    model = RequestEvent
+    fields = ["at", "kind", "actor", "note", "data"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["at", "pk"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = gettext_lazy("deadline")
+    parameter_name = "deadline"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", _("Overdue")), ("at_risk", _("Fewer than 5 days left")), ("on_track", _("On track"))]
+
+    def queryset(self, request, queryset):
+        today = seoul_today()
+        open_requests = queryset.open()
+        if self.value() == "overdue":
+            return open_requests.filter(due_on__lt=today)
+        if self.value() == "at_risk":
+            return open_requests.filter(due_on__gte=today, due_on__lt=today + timedelta(days=GREEN_FROM_DAYS))
+        if self.value() == "on_track":
+            return open_requests.filter(due_on__gte=today + timedelta(days=GREEN_FROM_DAYS))
+        return queryset
+
+
+class RequestChangeForm(forms.ModelForm):
+    class Meta:
+        model = DataSubjectRequest
+        fields = ["assignee", "subject"]
+
+
+@admin.register(DataSubjectRequest)
+class DataSubjectRequestAdmin(admin.ModelAdmin):
+    form = RequestChangeForm
+    list_display = [
+        "reference",
+        "request_type",
+        "status",
+        "channel",
+        "received_at",
+        "due_on",
+        "days_left",
+        "assignee",
+    ]
+    list_filter = [OverdueFilter, "status", "request_type", "channel", "is_agent"]
+    list_select_related = ["assignee"]
+    search_fields = ["=reference", "=email", "=agent_email"]
+    date_hierarchy = "received_at"
+    raw_id_fields = ["assignee", "subject"]
+    inlines = [RequestEventInline]
+    change_form_template = "admin/dsar/datasubjectrequest/change_form.html"
+    readonly_fields = [
+        "reference",
+        "request_type",
+        "status",
+        "channel",
+        "language",
+        "name",
+        "email",
+        "phone",
+        "details",
+        "is_agent",
+        "agent_name",
+        "agent_email",
+        "agent_phone",
+        "agent_relationship",
+        "documents",
+        "received_at",
+        "due_on",
+        "original_due_on",
+        "days_left",
+        "verification_sent_at",
+        "email_confirmed_at",
+        "verified_at",
+        "verification_method",
+        "verified_by",
+        "package_built_at",
+        "package_released_at",
+        "download_expires_at",
+        "download_count",
+        "outcome",
+        "refusal_reason",
+        "closed_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["reference", "request_type", "status", "channel", "language", "assignee", "subject"]}),
+        (gettext_lazy("Deadline"), {"fields": ["received_at", "due_on", "original_due_on", "days_left"]}),
+        (
+            gettext_lazy("Requester"),
+            {
+                "fields": [
+                    "name",
+                    "email",
+                    "phone",
+                    "details",
+                    "is_agent",
+                    "agent_name",
+                    "agent_email",
+                    "agent_phone",
+                    "agent_relationship",
+                    "documents",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Verification"),
+            {
+                "fields": [
+                    "verification_sent_at",
+                    "email_confirmed_at",
+                    "verified_at",
+                    "verification_method",
+                    "verified_by",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Outcome"),
+            {
+                "fields": [
+                    "package_built_at",
+                    "package_released_at",
+                    "download_expires_at",
+                    "download_count",
+                    "outcome",
+                    "refusal_reason",
+                    "closed_at",
+                ]
+            },
+        ),
+    ]
+
+    @admin.display(description=gettext_lazy("days left"), ordering="due_on")
+    def days_left(self, obj):
+        return days_left_badge(obj)
+
+    @admin.display(description=gettext_lazy("documents"))
+    def documents(self, obj):
+        links = []
+        for kind, field_file, label in (
+            ("power_of_attorney", obj.power_of_attorney, _("Power of attorney")),
+            ("original_document", obj.original_document, _("Original document")),
+        ):
+            if field_file:
+                url = reverse("admin:dsar_datasubjectrequest_file", args=[obj.pk, kind])
+                links.append(format_html('<a href="{}">{}</a>', url, label))
+        return format_html(" · ".join(["{}"] * len(links)), *links) if links else "-"
+
+    def has_delete_permission(self, request, obj=None):
+        # Requests are evidence (DSAR-13); they go by the retention rule or the unverified sweep.
+        return False
+
+    # --- intake -------------------------------------------------------------------------------
+
+    def get_urls(self):
+        info = self.model._meta.app_label, self.model._meta.model_name
+        return [
+            path(
+                "<int:pk>/workflow/",
+                self.admin_site.admin_view(self.workflow_view),
+                name="{}_{}_workflow".format(*info),
+            ),
+            path(
+                "<int:pk>/file/<str:kind>/", self.admin_site.admin_view(self.file_view), name="{}_{}_file".format(*info)
+            ),
+            *super().get_urls(),
+        ]
+
+    def add_view(self, request: HttpRequest, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = StaffRequestForm(request.POST, request.FILES)
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    created = services.record_staff_request(
+                        actor=request.user,
+                        channel=data["channel"],
+                        request_type=data["request_type"],
+                        name=data["name"],
+                        email=data["email"],
+                        phone=data["phone"],
+                        details=data["details"],
+                        language=data["language"],
+                        received_at=data["received_at"],
+                        original_document=data["original_document"],
+                        is_agent=data["is_agent"],
+                        agent_name=data["agent_name"],
+                        agent_email=data["agent_email"],
+                        agent_phone=data["agent_phone"],
+                        agent_relationship=data["agent_relationship"],
+                        power_of_attorney=data["power_of_attorney"],
+                        identity_checked=data["identity_checked"],
+                        identity_note=data["identity_note"],
+                    )
+                except services.RequestError as exc:
+                    form.add_error(None, str(exc))
+                else:
+                    log_access(
+                        user=request.user,
+                        ip=client_ip(request),
+                        action="create",
+                        subject_ids=[created.subject_id] if created.subject_id else [],
+                        object_repr=created.reference,
+                        reason=f"DSAR {created.reference}",
+                        path=request.path,
+                    )
+                    self.message_user(request, _("Request %(ref)s recorded.") % {"ref": created.reference})
+                    return HttpResponseRedirect(reverse("admin:dsar_datasubjectrequest_workflow", args=[created.pk]))
+        else:
+            form = StaffRequestForm(initial={"received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Record a request received by phone, fax, letter, email or in person"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/dsar/datasubjectrequest/intake.html", context)
+
+    def save_model(self, request, obj, form, change):
+        # Only the assignee and the linked subject are editable, each through its service.
+        if not change:
+            raise PermissionDenied
+        current = DataSubjectRequest.objects.get(pk=obj.pk)
+        try:
+            if "assignee" in form.changed_data:
+                services.assign_request(request=current, assignee=obj.assignee, actor=request.user)
+            if "subject" in form.changed_data:
+                services.link_subject(request=current, subject=obj.subject, actor=request.user)
+        except services.RequestError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
+    def save_related(self, request, form, formsets, change):
+        # The timeline inline is read-only; nothing to save.
+        return None
+
+    # --- files --------------------------------------------------------------------------------
+
+    def file_view(self, request: HttpRequest, pk: int, kind: str):
+        obj = get_object_or_404(DataSubjectRequest, pk=pk)
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        field_file = {
+            "power_of_attorney": obj.power_of_attorney,
+            "original_document": obj.original_document,
+            "package": obj.package_file,
+        }.get(kind)
+        if not field_file:
+            raise Http404
+        if kind == "package":
+            if not self.has_change_permission(request, obj):
+                raise PermissionDenied
+            services.review_package(request=obj, actor=request.user, ip=client_ip(request), path=request.path)
+            filename = f"{obj.reference}.zip"
+        else:
+            log_access(
+                user=request.user,
+                ip=client_ip(request),
+                action="download",
+                subject_ids=[obj.subject_id] if obj.subject_id else [],
+                object_repr=f"{obj.reference} {kind}",
+                reason=f"DSAR {obj.reference}",
+                path=request.path,
+            )
+            filename = f"{obj.reference}-{kind}.{field_file.name.rsplit('.', 1)[-1]}"
+        try:
+            handle = private_storage().open(field_file.name, "rb")
+        except FileNotFoundError:
+            raise Http404 from None
+        response = FileResponse(handle, as_attachment=True, filename=filename)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    # --- workflow -----------------------------------------------------------------------------
+
+    ACTIONS = {
+        "verify_identity": NoteForm,
+        "start": None,
+        "assign_to_me": None,
+        "extend": ExtendForm,
+        "build_package": None,
+        "release_package": None,
+        "carry_out_deletion": None,
+        "suspend": NoteForm,
+        "withdraw_consents": None,
+        "record_correction": NoteForm,
+        "complete_no_data": NoteForm,
+        "close": None,
+        "reject": ReasonForm,
+        "withdraw_request": NoteForm,
+        "note": NoteForm,
+    }
+
+    def available_actions(self, obj: DataSubjectRequest) -> list[str]:
+        if not obj.is_open:
+            return ["note"]
+        actions = []
+        if not obj.is_verified:
+            if obj.channel != RequestChannel.WEB_FORM or (obj.is_agent and obj.email_confirmed_at):
+                actions.append("verify_identity")
+        else:
+            if obj.status == RequestStatus.VERIFIED:
+                actions.append("start")
+            kind = obj.request_type
+            if kind in (RequestType.ACCESS, RequestType.PORTABILITY):
+                actions += ["build_package"] if obj.subject_id else ["complete_no_data"]
+                if obj.package_file:
+                    actions.append("release_package")
+            elif kind == RequestType.DELETION and obj.status != RequestStatus.AWAITING_VENDORS:
+                actions.append("carry_out_deletion")
+            elif kind == RequestType.SUSPENSION and obj.status != RequestStatus.AWAITING_VENDORS:
+                actions.append("suspend")
+            elif kind == RequestType.WITHDRAWAL and obj.status != RequestStatus.AWAITING_VENDORS:
+                actions.append("withdraw_consents")
+            elif kind == RequestType.CORRECTION:
+                actions.append("record_correction")
+            if obj.status == RequestStatus.AWAITING_VENDORS:
+                actions.append("close")
+            if not obj.subject_id and kind not in (RequestType.ACCESS, RequestType.PORTABILITY):
+                actions.append("complete_no_data")
+        actions += ["assign_to_me", "extend", "reject", "withdraw_request", "note"]
+        return actions
+
+    def _run(self, request: HttpRequest, obj: DataSubjectRequest, action: str, data: dict):
+        user = request.user
+        match action:
+            case "verify_identity":
+                return services.verify_identity(request=obj, actor=user, note=data.get("note", ""))
+            case "start":
+                return services.start_request(request=obj, actor=user)
+            case "assign_to_me":
+                return services.assign_request(request=obj, assignee=user, actor=user)
+            case "extend":
+                return services.extend_deadline(
+                    request=obj,
+                    actor=user,
+                    days=data["days"],
+                    reason=data["reason"],
+                    postponement=data.get("postponement", False),
+                )
+            case "build_package":
+                return services.build_access_package(request=obj, actor=user)
+            case "release_package":
+                return services.release_access_package(request=obj, actor=user)
+            case "carry_out_deletion":
+                return services.carry_out_deletion(request=obj, actor=user)
+            case "suspend":
+                return services.suspend_processing(request=obj, actor=user, note=data.get("note", ""))
+            case "withdraw_consents":
+                return services.withdraw_consents(request=obj, actor=user)
+            case "record_correction":
+                return services.record_correction(request=obj, actor=user, note=data.get("note", ""))
+            case "complete_no_data":
+                return services.complete_request(request=obj, actor=user, note=data.get("note", ""), no_data=True)
+            case "close":
+                return services.close_request(request=obj, actor=user)
+            case "reject":
+                return services.reject_request(request=obj, actor=user, reason=data["reason"])
+            case "withdraw_request":
+                return services.withdraw_request(request=obj, actor=user, note=data.get("note", ""))
+            case "note":
+                note = (data.get("note") or "").strip()
+                if not note:
+                    raise services.RequestError(_("Write the note first."))
+                return services.record_event(obj, EventKind.NOTE, actor=user, note=note)
+        raise services.RequestError(_("Unknown action."))
+
+    def workflow_view(self, request: HttpRequest, pk: int):
+        obj = get_object_or_404(DataSubjectRequest.objects.select_related("assignee", "subject"), pk=pk)
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        url = reverse("admin:dsar_datasubjectrequest_workflow", args=[obj.pk])
+        available = self.available_actions(obj)
+        bound: dict[str, forms.Form] = {}
+        if request.method == "POST":
+            if not self.has_change_permission(request, obj):
+                raise PermissionDenied
+            action = request.POST.get("action", "")
+            if action not in available:
+                self.message_user(request, _("That action is not available for this request now."), messages.ERROR)
+                return HttpResponseRedirect(url)
+            form_class = self.ACTIONS[action]
+            form = form_class(request.POST, prefix=action) if form_class else None
+            if form is None or form.is_valid():
+                try:
+                    self._run(request, obj, action, form.cleaned_data if form else {})
+                except services.RequestError as exc:
+                    self.message_user(request, str(exc), messages.ERROR)
+                else:
+                    self.message_user(request, _("Done: %(action)s.") % {"action": ACTION_LABELS[action]})
+                    return HttpResponseRedirect(url)
+            elif form is not None:
+                bound[action] = form
+        else:
+            log_access(
+                user=request.user,
+                ip=client_ip(request),
+                action="view",
+                subject_ids=[obj.subject_id] if obj.subject_id else [],
+                object_repr=obj.reference,
+                reason=f"DSAR {obj.reference}",
+                path=request.path,
+            )
+        obj.refresh_from_db()
+        available = self.available_actions(obj)
+        action_forms = [
+            {
+                "name": name,
+                "label": ACTION_LABELS[name],
+                "form": bound.get(name) or (self.ACTIONS[name](prefix=name) if self.ACTIONS[name] else None),
+                "danger": name in ("carry_out_deletion", "reject"),
+            }
+            for name in available
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Request %(ref)s") % {"ref": obj.reference},
+            "dsar": obj,
+            "opts": self.model._meta,
+            "original": obj,
+            "days_left": days_left_badge(obj),
+            "events": obj.events.select_related("actor").order_by("at", "pk"),
+            "action_forms": action_forms,
+            "can_change": self.has_change_permission(request, obj),
+            "package_url": reverse("admin:dsar_datasubjectrequest_file", args=[obj.pk, "package"])
+            if obj.package_file
+            else "",
+            "subject_url": reverse("admin:subjects_datasubject_change", args=[obj.subject_id])
+            if obj.subject_id
+            else "",
+            "erasure": services.deletion_context(obj) if obj.outcome.get("erasure") else None,
+        }
+        return TemplateResponse(request, "admin/dsar/datasubjectrequest/workflow.html", context)
+
+
+ACTION_LABELS = {
+    "verify_identity": gettext_lazy("Record the identity check / accept the power of attorney"),
+    "start": gettext_lazy("Start work"),
+    "assign_to_me": gettext_lazy("Assign to me"),
+    "extend": gettext_lazy("Extend or postpone the deadline"),
+    "build_package": gettext_lazy("Build the access package"),
+    "release_package": gettext_lazy("Release the package to the requester"),
+    "carry_out_deletion": gettext_lazy("Carry out the deletion"),
+    "suspend": gettext_lazy("Suspend processing"),
+    "withdraw_consents": gettext_lazy("Withdraw all consents"),
+    "record_correction": gettext_lazy("Record the correction and tell the requester"),
+    "complete_no_data": gettext_lazy("Complete: no data held about this person"),
+    "close": gettext_lazy("Close (all processor jobs done)"),
+    "reject": gettext_lazy("Refuse the request"),
+    "withdraw_request": gettext_lazy("The requester withdrew the request"),
+    "note": gettext_lazy("Add a note"),
+}
+
+
+@admin.register(RequestEvent)
+class RequestEventAdmin(admin.ModelAdmin):
+    """The timeline is a ledger: read only."""
+
+    list_display = ["at", "request", "kind", "actor"]
+    list_filter = ["kind"]
+    list_select_related = ["request", "actor"]
+    search_fields = ["=request__reference"]
+    date_hierarchy = "at"
+    raw_id_fields = ["request", "actor"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,177 @@
+"""The public request form and the staff forms of the admin workflow page."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from .models import RequestChannel, enabled_request_types
+
+# Sniffed from the first bytes, not trusted from the name or the browser's content type.
+MAGIC_BYTES = {
+    "pdf": (b"%PDF-",),
+    "jpg": (b"\xff\xd8\xff",),
+    "png": (b"\x89PNG\r\n\x1a\n",),
+}
+EXTENSIONS = {"pdf": "pdf", "jpg": "jpg", "jpeg": "jpg", "png": "png"}
+
+
+def sniff_document(upload) -> str:
+    """The kind of an uploaded document ("pdf", "jpg", "png"), or a ValidationError a person can act on."""
+    if upload.size > settings.DSAR_UPLOAD_MAX_BYTES:
+        raise forms.ValidationError(
+            _("The file is too large (%(size)s). The limit is %(limit)s.")
+            % {"size": filesizeformat(upload.size), "limit": filesizeformat(settings.DSAR_UPLOAD_MAX_BYTES)},
+            code="too_large",
+        )
+    if upload.size == 0:
+        raise forms.ValidationError(_("The file is empty."), code="empty")
+    extension = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
+    claimed = EXTENSIONS.get(extension)
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    actual = next((kind for kind, magics in MAGIC_BYTES.items() if head.startswith(magics)), None)
+    if claimed is None or actual is None or claimed != actual:
+        raise forms.ValidationError(
+            _("Upload a PDF, JPEG or PNG file (the file's content did not match one of these)."), code="wrong_type"
+        )
+    return actual
+
+
+class RequestForm(forms.Form):
+    request_type = forms.ChoiceField(label=_("What do you want us to do?"), widget=forms.RadioSelect, choices=())
+    name = forms.CharField(label=_("Name"), max_length=200)
+    email = forms.EmailField(
+        label=_("Email"), max_length=254, help_text=_("We send a link to this address to confirm the request.")
+    )
+    phone = forms.CharField(label=_("Phone (optional)"), max_length=40, required=False)
+    details = forms.CharField(
+        label=_("Details (optional)"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("For a correction, say what is wrong and what it should be."),
+    )
+    is_agent = forms.BooleanField(label=_("I am making this request for someone else (as their agent)"), required=False)
+    agent_name = forms.CharField(label=_("Agent's name"), max_length=200, required=False)
+    agent_email = forms.EmailField(
+        label=_("Agent's email"),
+        max_length=254,
+        required=False,
+        help_text=_("We send the confirmation link and our answer to the agent."),
+    )
+    agent_phone = forms.CharField(label=_("Agent's phone (optional)"), max_length=40, required=False)
+    agent_relationship = forms.CharField(label=_("Relationship to the person"), max_length=100, required=False)
+    power_of_attorney = forms.FileField(
+        label=_("Power of attorney"),
+        required=False,
+        help_text=_("Signed by the person you act for: PDF, JPEG or PNG."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["request_type"].choices = enabled_request_types()
+        self.fields["power_of_attorney"].widget.attrs["accept"] = ".pdf,.jpg,.jpeg,.png"
+
+    def clean_power_of_attorney(self):
+        upload = self.cleaned_data.get("power_of_attorney")
+        if upload:
+            sniff_document(upload)
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        if data.get("is_agent"):
+            for name in ("agent_name", "agent_email", "agent_relationship"):
+                if not data.get(name) and name not in self.errors:
+                    self.add_error(name, _("Required when you act for someone else."))
+            if not data.get("power_of_attorney") and "power_of_attorney" not in self.errors:
+                self.add_error(
+                    "power_of_attorney",
+                    _("A request made for someone else needs their written power of attorney (PIPA art. 38)."),
+                )
+        return data
+
+
+class StaffRequestForm(forms.Form):
+    """A request received by phone, fax, letter, email or in person, entered in the admin."""
+
+    channel = forms.ChoiceField(
+        label=_("Received by"), choices=[c for c in RequestChannel.choices if c[0] != RequestChannel.WEB_FORM]
+    )
+    received_at = forms.DateTimeField(
+        label=_("Received at"),
+        help_text=_("When the company received it (Korea time); the 10-day clock runs from here."),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    request_type = forms.ChoiceField(label=_("Request type"), choices=())
+    language = forms.ChoiceField(label=_("Language of our answers"), choices=settings.LANGUAGES)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    email = forms.EmailField(label=_("Email"), max_length=254, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    details = forms.CharField(
+        label=_("Details"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    original_document = forms.FileField(
+        label=_("Original document"),
+        required=False,
+        help_text=_("The letter, fax, email or form as received (PDF, JPEG or PNG)."),
+    )
+    is_agent = forms.BooleanField(label=_("Made by an agent"), required=False)
+    agent_name = forms.CharField(label=_("Agent's name"), max_length=200, required=False)
+    agent_email = forms.EmailField(label=_("Agent's email"), max_length=254, required=False)
+    agent_phone = forms.CharField(label=_("Agent's phone"), max_length=40, required=False)
+    agent_relationship = forms.CharField(label=_("Relationship to the person"), max_length=100, required=False)
+    power_of_attorney = forms.FileField(label=_("Power of attorney"), required=False)
+    identity_checked = forms.BooleanField(
+        label=_("Identity (or the agent's authority) already checked"),
+        required=False,
+        help_text=_("Only when you checked it yourself: say how below."),
+    )
+    identity_note = forms.CharField(label=_("How it was checked"), max_length=500, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["request_type"].choices = enabled_request_types()
+
+    def clean_original_document(self):
+        upload = self.cleaned_data.get("original_document")
+        if upload:
+            sniff_document(upload)
+        return upload
+
+    def clean_power_of_attorney(self):
+        upload = self.cleaned_data.get("power_of_attorney")
+        if upload:
+            sniff_document(upload)
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        if data.get("is_agent") and not data.get("agent_name") and "agent_name" not in self.errors:
+            self.add_error("agent_name", _("Required for an agent's request."))
+        if data.get("identity_checked"):
+            if len((data.get("identity_note") or "").strip()) < 5:
+                self.add_error("identity_note", _("Say how the identity or authority was checked."))
+            if data.get("is_agent") and not data.get("power_of_attorney"):
+                self.add_error("power_of_attorney", _("An agent's request needs the power of attorney."))
+        return data
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason (sent to the requester)"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ExtendForm(forms.Form):
+    days = forms.IntegerField(label=_("Days"), min_value=1, max_value=60)
+    reason = forms.CharField(label=_("Reason (sent to the requester)"), widget=forms.Textarea(attrs={"rows": 3}))
+    postponement = forms.BooleanField(
+        label=_("Postponement of access (PIPA art. 35(4)): the notice says how to object"), required=False
+    )
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))

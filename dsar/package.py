@@ -1,0 +1,294 @@
+"""The access package (PIPA art. 35, DSAR-03/11): everything the registry knows about one person.
+
+Built from `subjects.registry.registry`, never from a hand-kept list of models: every registered
+model's rows of this subject (its `export_fields` only), grouped by data category, as JSON and CSV,
+plus what the subject may ask for besides the data itself: the purpose and retention rule of each
+category, the processors the data went to, and the consent history. A readable HTML summary in
+the requester's language opens the ZIP.
+
+Every query is filtered by this subject's id through the registry's subject path; nothing of
+another person can enter the package.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.apps import apps
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError, models
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from subjects.registry import DataCategory, registry
+
+# The most rows per model in one package; a person with more (years of visit logs) gets the newest.
+MAX_ROWS_PER_MODEL = 100_000
+
+
+@dataclass
+class ModelSection:
+    label: str  # "subjects.VisitLog"
+    verbose_name: str
+    fields: list[str]
+    headers: list[str]
+    rows: list[dict]
+    truncated: bool = False
+    retention: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class CategorySection:
+    key: str
+    label: str
+    models: list[ModelSection] = field(default_factory=list)
+
+    @property
+    def row_count(self) -> int:
+        return sum(len(m.rows) for m in self.models)
+
+
+@dataclass
+class Package:
+    reference: str
+    built_at: datetime
+    categories: list[CategorySection]
+    processors: list[dict]
+    counts: dict[str, int]
+
+
+def _plain(value):
+    """A value as it should read in the JSON and CSV: ISO times in Seoul, decimals as strings."""
+    if isinstance(value, datetime):
+        return timezone.localtime(value).isoformat() if timezone.is_aware(value) else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (bytes, memoryview)):
+        return "<binary>"
+    return value
+
+
+def _display(model: type[models.Model], name: str, value):
+    """Choice fields read as their label (in the package's language)."""
+    try:
+        field_obj = model._meta.get_field(name)
+    except Exception:  # a registry name that is not a concrete field (a property)
+        return value
+    choices = getattr(field_obj, "flatchoices", None)
+    if choices and value is not None:
+        return str(dict(choices).get(value, value))
+    return value
+
+
+def _retention_rules(keys: set[str]) -> dict[str, dict]:
+    """Retention rules by key, read through apps (retention may be absent); empty when unknown."""
+    try:
+        model = apps.get_model("retention", "RetentionRule")
+    except LookupError:
+        return {}
+    try:
+        rules = list(model._default_manager.filter(key__in=keys))
+    except DatabaseError:
+        return {}
+    out = {}
+    for rule in rules:
+        period = getattr(rule, "period_display", "")
+        out[rule.key] = {
+            "rule": rule.key,
+            "name": str(getattr(rule, "name", rule.key)),
+            "period": str(period() if callable(period) else period),
+            "legal_basis": str(getattr(rule, "legal_basis", "")),
+            "law_article": str(getattr(rule, "law_article", "")),
+        }
+    return out
+
+
+def _model_section(entry, subject_id: int, rules: dict[str, dict]) -> ModelSection:
+    model = entry.model
+    fields = list(entry.export_fields)
+    headers = [str(model._meta.get_field(f).verbose_name) if _is_field(model, f) else f for f in fields]
+    relations = [f for f in fields if _is_field(model, f) and model._meta.get_field(f).is_relation]
+    queryset = entry.rows_of(subject_id).select_related(*relations).order_by("-pk")
+    objects = list(queryset[: MAX_ROWS_PER_MODEL + 1])
+    truncated = len(objects) > MAX_ROWS_PER_MODEL
+    rows = []
+    for obj in objects[:MAX_ROWS_PER_MODEL]:
+        row = {}
+        for name in fields:
+            value = getattr(obj, name, None)
+            # A related row reads as its name (a consent purpose), never as an internal id.
+            row[name] = str(value) if isinstance(value, models.Model) else _plain(_display(model, name, value))
+        rows.append(row)
+    retention = []
+    for binding in entry.retention:
+        info = dict(rules.get(binding.rule) or {"rule": binding.rule})
+        info["runs_from"] = str(model._meta.get_field(binding.runs_from).verbose_name)
+        info["kept_after_erasure"] = binding.kept_after_erasure
+        retention.append(info)
+    return ModelSection(entry.label, entry.verbose_name, fields, headers, rows, truncated, retention)
+
+
+def _is_field(model: type[models.Model], name: str) -> bool:
+    try:
+        model._meta.get_field(name)
+        return True
+    except Exception:
+        return False
+
+
+def _processors(categories_held: set[str], purposes_granted: set[str]) -> list[dict]:
+    """Processors this person's data may have gone to (PIPA art. 35: third-party provision status).
+
+    The transfer log keeps counts, not people, so the answer is derived: a processor receives the
+    data categories named in its record, and a consent-gated processor only the data of people who
+    granted its purpose. Each comes with its latest logged transfer.
+    """
+    try:
+        processor_model = apps.get_model("thirdparty", "Processor")
+        transfer_model = apps.get_model("thirdparty", "DataTransfer")
+    except LookupError:
+        return []
+    out = []
+    try:
+        for processor in processor_model._default_manager.all().order_by("name"):
+            shared = set(getattr(processor, "data_categories", None) or [])
+            if not shared & categories_held:
+                continue
+            gate = getattr(processor, "share_purpose", "")
+            if gate and gate not in purposes_granted:
+                continue
+            last = (
+                transfer_model._default_manager.filter(processor=processor)
+                .order_by("-transferred_at")
+                .values_list("transferred_at", flat=True)
+                .first()
+            )
+            out.append(
+                {
+                    "name": processor.name,
+                    "task": str(getattr(processor, "entrusted_task", "")),
+                    "country": str(getattr(processor, "country", "")),
+                    "retention": str(getattr(processor, "retention_text", "")),
+                    "data_categories": sorted(shared & categories_held),
+                    "last_transfer_at": _plain(last) if last else None,
+                }
+            )
+    except DatabaseError:
+        return []
+    return out
+
+
+def _purposes_granted(subject_id: int) -> set[str]:
+    """Consent purpose keys this person ever granted, read through apps (consent may be absent)."""
+    try:
+        event_model = apps.get_model("consent", "ConsentEvent")
+    except LookupError:
+        return set()
+    try:
+        return set(
+            event_model._default_manager.filter(subject_id=subject_id, action="granted").values_list(
+                "purpose__key", flat=True
+            )
+        )
+    except Exception:  # a field the consent app named differently: no gate can be proven open
+        return set()
+
+
+def collect(*, subject_id: int, reference: str) -> Package:
+    entries = registry.entries()
+    rules = _retention_rules(registry.rule_keys())
+    categories: dict[str, CategorySection] = {}
+    labels = dict(DataCategory.choices)
+    for entry in entries:
+        section = categories.setdefault(
+            entry.category, CategorySection(entry.category, str(labels.get(entry.category, entry.category)))
+        )
+        section.models.append(_model_section(entry, subject_id, rules))
+    held = {key for key, section in categories.items() if section.row_count}
+    processors = _processors(held, _purposes_granted(subject_id))
+    ordered = [categories[key] for key in DataCategory.values if key in categories]
+    ordered += [section for key, section in categories.items() if key not in DataCategory.values]
+    counts = {m.label: len(m.rows) for c in ordered for m in c.models}
+    return Package(reference, timezone.now(), ordered, processors, counts)
+
+
+def _csv_bytes(section: ModelSection) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(section.headers)
+    for row in section.rows:
+        # A leading =, +, - or @ would run as a formula in a spreadsheet (CSV injection).
+        writer.writerow([_csv_cell(row[f]) for f in section.fields])
+    # The BOM makes spreadsheet programs read Korean text as UTF-8.
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _slug(label: str) -> str:
+    return label.replace(".", "_").lower()
+
+
+def write_zip(package: Package, *, language: str, request_type_label: str, name: str) -> bytes:
+    """The package as ZIP bytes: summary.html, data/<category>.json, data/<category>/<model>.csv,
+    processors.json, retention.json."""
+    buffer = io.BytesIO()
+    with translation.override(language), zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for category in package.categories:
+            document = {
+                "category": category.key,
+                "label": category.label,
+                "records": {
+                    m.label: {"name": m.verbose_name, "truncated": m.truncated, "rows": m.rows} for m in category.models
+                },
+            }
+            archive.writestr(
+                f"data/{category.key}.json", json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+            )
+            for section in category.models:
+                archive.writestr(f"data/{category.key}/{_slug(section.label)}.csv", _csv_bytes(section))
+        archive.writestr(
+            "processors.json",
+            json.dumps(
+                {"processors": package.processors},
+                cls=DjangoJSONEncoder,
+                ensure_ascii=False,
+                indent=2,
+            ),
+        )
+        retention = {
+            m.label: {"name": m.verbose_name, "rules": m.retention} for c in package.categories for m in c.models
+        }
+        archive.writestr("retention.json", json.dumps(retention, ensure_ascii=False, indent=2))
+        summary = render_to_string(
+            "dsar/package_summary.html",
+            {
+                "package": package,
+                "name": name,
+                "request_type": request_type_label,
+                "language": language,
+                "title": _("Your personal data held by Palette Inc."),
+            },
+        )
+        archive.writestr("summary.html", summary)
+    return buffer.getvalue()

@@ -1,0 +1,34 @@
+"""A fixed-window limiter on Django's cache that stores only keyed hashes of what it counts.
+
+An email address or IP never reaches the cache: the key is HMAC-SHA256(SECRET_KEY, kind:value),
+so a dump of the cache cannot be turned back into addresses without the secret. Production runs
+several web processes: configure a shared cache (Redis) so they count together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+WINDOW_SECONDS = 3600
+
+
+def keyed_hash(kind: str, value: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def hit(kind: str, value: str, *, limit: int, window_seconds: int = WINDOW_SECONDS) -> bool:
+    """Count one attempt; True while the count in this window is within `limit`."""
+    window = int(timezone.now().timestamp()) // window_seconds
+    key = f"dsar:rl:{kind}:{keyed_hash(kind, value)}:{window}"
+    cache.add(key, 0, timeout=window_seconds + 60)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=window_seconds + 60)
+        count = 1
+    return count <= limit
