@@ -218,6 +218,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=3, minute=30),
         "options": {"expire_seconds": 6 * 3600},
     },
+    # audit: SA-06(c) monthly access-log review of the previous month, on the 1st at 06:00 Seoul time.
+    "create_access_review": {
+        "task": "audit.tasks.create_access_review",
+        "schedule": crontab(day_of_month=1, hour=6, minute=0),
+        "options": {"expire_seconds": 23 * 3600},
+    },
     # "verb_noun": {"task": "app.tasks.verb_noun", "schedule": crontab(...), "options": {"expire_seconds": N}},
 }
 # One queue per kind of work, so a slow purge never delays a verification email. A worker
@@ -306,3 +312,64 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": _env(env.str, "LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- audit: staff roles, access log, second factor, lockout, sessions (policy 5) ------------
+# The admin site is audit's: TOTP second factor (django-otp) and access logging of personal data.
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "audit.adminconfig.AuditAdminConfig"
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "axes"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "audit.middleware.ContentSecurityPolicyMiddleware",
+)
+_AUTH_MIDDLEWARE_AT = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
+MIDDLEWARE[_AUTH_MIDDLEWARE_AT:_AUTH_MIDDLEWARE_AT] = [
+    "django_otp.middleware.OTPMiddleware",
+    "audit.middleware.AuditContextMiddleware",
+]
+# django-axes must be last: it turns a locked-out login into the lockout page.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# SA-02(f): sign-in is blocked for the account (and the address) after this many failures, for AXES_COOLOFF_MINUTES
+# (or until the officer resets it); a success resets the count.
+AXES_FAILURE_LIMIT = _env(env.int, "AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = _env(env.int, "AXES_COOLOFF_MINUTES", default=30) / 60  # hours
+# Either an account or an address: rotating addresses against one account does not help.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Axes' own log lines carry usernames and IPs; the access attempts table keeps what staff need.
+AXES_VERBOSE = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "audit/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "audit.context.client_ip"
+# Proxies in front of the app that append to X-Forwarded-For (0: the socket address is the client).
+AUDIT_TRUSTED_PROXY_COUNT = _env(env.int, "AUDIT_TRUSTED_PROXY_COUNT", default=0)
+OTP_TOTP_ISSUER = "privacyops"
+# SA-03: 8+ characters of two kinds or 10+ of one; no guessable strings.
+AUTH_PASSWORD_VALIDATORS += [
+    {"NAME": "audit.validators.CompositionValidator"},
+    {"NAME": "audit.validators.GuessableValidator"},
+]
+# SA-04: a session ends after this long without a request (each request pushes the end back).
+SESSION_COOKIE_AGE = _env(env.int, "SESSION_IDLE_TIMEOUT_SECONDS", default=30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# SA-06(b): access log 2 years (the system holds unique identifiers / may pass 50,000 subjects);
+# SA-02(c): rights log 3 years. Younger rows cannot be deleted; the retention engine leaves both alone.
+AUDIT_ACCESS_LOG_RETENTION_DAYS = 731
+AUDIT_RIGHTS_LOG_RETENTION_DAYS = 1096
+# Monthly review: an export of at least this many subjects is a bulk export; an account that read
+# at least AUDIT_MANY_SUBJECTS_PER_MONTH distinct subjects in the month is listed; working hours (Seoul).
+AUDIT_BULK_EXPORT_SUBJECTS = _env(env.int, "AUDIT_BULK_EXPORT_SUBJECTS", default=100)
+AUDIT_MANY_SUBJECTS_PER_MONTH = _env(env.int, "AUDIT_MANY_SUBJECTS_PER_MONTH", default=500)
+AUDIT_WORKDAY_START_HOUR = 8
+AUDIT_WORKDAY_END_HOUR = 20
+# Production only: the admin and the public pages run no inline script; the analytics origins are
+# those of the consent banner's tags (loaded after consent).
+AUDIT_DEFAULT_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' https://www.googletagmanager.com https://connect.facebook.net; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: https://www.google-analytics.com https://www.facebook.com; "
+    "connect-src 'self' https://*.google-analytics.com https://*.analytics.google.com; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'; object-src 'none'"
+)
+CONTENT_SECURITY_POLICY = (
+    "" if DEBUG else (_env(env.str, "CONTENT_SECURITY_POLICY", default="") or AUDIT_DEFAULT_CONTENT_SECURITY_POLICY)
+)
