@@ -286,6 +286,58 @@ YOUTUBE_API_BASE_URL = _env(env.str, "YOUTUBE_API_BASE_URL", default="https://ww
 YOUTUBE_DATA_MAX_AGE_DAYS = 30
 YOUTUBE_REFRESH_AFTER_DAYS = _env(env.int, "YOUTUBE_REFRESH_AFTER_DAYS", default=25)
 
+# --- dsar: data subject requests -----------------------------------------------------------
+# PIPA Decree art. 41(4): answer within 10 calendar days of receipt (Seoul time).
+DSAR_DUE_DAYS = _env(env.int, "DSAR_DUE_DAYS", default=10)
+# Day 7 of 10: the assignee is reminded this many days before the due date.
+DSAR_REMINDER_DAYS_BEFORE_DUE = _env(env.int, "DSAR_REMINDER_DAYS_BEFORE_DUE", default=3)
+# The emailed verification link works this long; unverified requests are destroyed after the TTL.
+DSAR_VERIFY_TTL_HOURS = _env(env.int, "DSAR_VERIFY_TTL_HOURS", default=24)
+DSAR_UNVERIFIED_TTL_HOURS = _env(env.int, "DSAR_UNVERIFIED_TTL_HOURS", default=72)
+# How long the subject's download link to a released access package works.
+DSAR_DOWNLOAD_TTL_DAYS = _env(env.int, "DSAR_DOWNLOAD_TTL_DAYS", default=7)
+DSAR_UPLOAD_MAX_BYTES = _env(env.int, "DSAR_UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
+DSAR_RATE_LIMIT_PER_IP_PER_HOUR = _env(env.int, "DSAR_RATE_LIMIT_PER_IP_PER_HOUR", default=10)
+DSAR_RATE_LIMIT_PER_EMAIL_PER_HOUR = _env(env.int, "DSAR_RATE_LIMIT_PER_EMAIL_PER_HOUR", default=3)
+# DSAR-09: portability and automated-decision requests bind only larger controllers; off by default.
+DSAR_OPTIONAL_REQUEST_TYPES = _env(env.list, "DSAR_OPTIONAL_REQUEST_TYPES", default=[])
+# Uploads and export packages; outside any URL the web server serves.
+DSAR_PRIVATE_ROOT = Path(MEDIA_ROOT) / "private" / "dsar"
+
+# --- consent: purposes, cookie banner, marketing consent (policy 1.3, 2) --------------------
+# Tags the banner loads only after consent; the script URLs are settings so tests serve them locally.
+GA_MEASUREMENT_ID = _env(env.str, "GA_MEASUREMENT_ID", default="")
+META_PIXEL_ID = _env(env.str, "META_PIXEL_ID", default="")
+CONSENT_GA_SCRIPT_URL = _env(env.str, "CONSENT_GA_SCRIPT_URL", default="https://www.googletagmanager.com/gtag/js")
+CONSENT_META_SCRIPT_URL = _env(
+    env.str, "CONSENT_META_SCRIPT_URL", default="https://connect.facebook.net/en_US/fbevents.js"
+)
+# Origins (https://www.pltt.xyz) whose pages may post cookie choices to /api/consent/cookies.
+CONSENT_ALLOWED_ORIGINS = _env(env.list, "CONSENT_ALLOWED_ORIGINS", default=[])
+# Cookie choices accepted per client IP per minute (a banner posts once per choice).
+CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE = _env(env.int, "CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE", default=30)
+# Proxies in front of the app that append to X-Forwarded-For (0: use the socket address).
+CONSENT_TRUSTED_PROXY_COUNT = _env(env.int, "CONSENT_TRUSTED_PROXY_COUNT", default=0)
+# The banner's choice cookie lives this long; then the visitor is asked again.
+CONSENT_COOKIE_MAX_AGE_DAYS = 180
+# Proof period after a consent ends (set by the company: 3 years); cookie records are purged
+# after the cookie's life plus this.
+CONSENT_PROOF_PERIOD_DAYS = 3 * 365
+# The signed preference link in emails works this long (it must outlive a re-confirmation notice).
+CONSENT_PREFERENCE_LINK_MAX_AGE_DAYS = _env(env.int, "CONSENT_PREFERENCE_LINK_MAX_AGE_DAYS", default=90)
+# CM-04: result notice within 14 days; CM-05: re-confirm every 2 years, notice 30 days ahead.
+CONSENT_RESULT_NOTICE_DAYS = 14
+CONSENT_RECONFIRM_YEARS = 2
+CONSENT_RECONFIRM_NOTICE_DAYS = 30
+# The sender named in marketing notices (Network Act art. 50(4), (7)).
+MARKETING_SENDER_NAME = _env(env.str, "MARKETING_SENDER_NAME", default="Palette Inc.")
+# The rate limiter's store: memory per process by default; CACHE_URL=redis://host:6379/1 shares it.
+CACHES = {
+    "default": _env(env.cache_url, "CACHE_URL")
+    if env.str("CACHE_URL", default="")
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "privacyops"}
+}
+
 # --- Security (production) ------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

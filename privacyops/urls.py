@@ -13,4 +13,5 @@ urlpatterns = [
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("thirdparty/", include("thirdparty.urls")),
+    path("dsar/", include("dsar.urls")),
 ]
