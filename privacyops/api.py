@@ -79,6 +79,9 @@ def _add_routers() -> None:
     from subjects.api import router as subjects_router
 
     api.add_router("/", subjects_router)
+    from consent.api import router as consent_router
+
+    api.add_router("/", consent_router)
     from thirdparty.api import router as thirdparty_router
 
     api.add_router("/", thirdparty_router)

@@ -224,6 +224,25 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(day_of_month=1, hour=6, minute=0),
         "options": {"expire_seconds": 23 * 3600},
     },
+    # consent: CM-05 re-confirmation notices, daily at 10:00 Seoul time (a notice is not an ad, but
+    # daytime is kinder); the 30-day window means a skipped day is caught the next.
+    "reconfirm_marketing_consent": {
+        "task": "consent.tasks.reconfirm_marketing_consent",
+        "schedule": crontab(hour=10, minute=0),
+        "options": {"expire_seconds": 12 * 3600},
+    },
+    # consent: CM-04 result notices go out on commit; this hourly sweep sends any that were missed.
+    "send_result_notices": {
+        "task": "consent.tasks.send_result_notices",
+        "schedule": crontab(minute=17),
+        "options": {"expire_seconds": 3600},
+    },
+    # consent: cookie-banner records past the cookie's life plus the proof period.
+    "purge_cookie_consent_records": {
+        "task": "consent.tasks.purge_cookie_consent_records",
+        "schedule": crontab(hour=4, minute=10),
+        "options": {"expire_seconds": 6 * 3600},
+    },
     # "verb_noun": {"task": "app.tasks.verb_noun", "schedule": crontab(...), "options": {"expire_seconds": N}},
 }
 # One queue per kind of work, so a slow purge never delays a verification email. A worker
@@ -303,6 +322,40 @@ DSAR_RATE_LIMIT_PER_EMAIL_PER_HOUR = _env(env.int, "DSAR_RATE_LIMIT_PER_EMAIL_PE
 DSAR_OPTIONAL_REQUEST_TYPES = _env(env.list, "DSAR_OPTIONAL_REQUEST_TYPES", default=[])
 # Uploads and export packages; outside any URL the web server serves.
 DSAR_PRIVATE_ROOT = Path(MEDIA_ROOT) / "private" / "dsar"
+
+# --- consent: purposes, cookie banner, marketing consent (policy 1.3, 2) --------------------
+# Tags the banner loads only after consent; the script URLs are settings so tests serve them locally.
+GA_MEASUREMENT_ID = _env(env.str, "GA_MEASUREMENT_ID", default="")
+META_PIXEL_ID = _env(env.str, "META_PIXEL_ID", default="")
+CONSENT_GA_SCRIPT_URL = _env(env.str, "CONSENT_GA_SCRIPT_URL", default="https://www.googletagmanager.com/gtag/js")
+CONSENT_META_SCRIPT_URL = _env(
+    env.str, "CONSENT_META_SCRIPT_URL", default="https://connect.facebook.net/en_US/fbevents.js"
+)
+# Origins (https://www.pltt.xyz) whose pages may post cookie choices to /api/consent/cookies.
+CONSENT_ALLOWED_ORIGINS = _env(env.list, "CONSENT_ALLOWED_ORIGINS", default=[])
+# Cookie choices accepted per client IP per minute (a banner posts once per choice).
+CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE = _env(env.int, "CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE", default=30)
+# Proxies in front of the app that append to X-Forwarded-For (0: use the socket address).
+CONSENT_TRUSTED_PROXY_COUNT = _env(env.int, "CONSENT_TRUSTED_PROXY_COUNT", default=0)
+# The banner's choice cookie lives this long; then the visitor is asked again.
+CONSENT_COOKIE_MAX_AGE_DAYS = 180
+# Proof period after a consent ends (set by the company: 3 years); cookie records are purged
+# after the cookie's life plus this.
+CONSENT_PROOF_PERIOD_DAYS = 3 * 365
+# The signed preference link in emails works this long (it must outlive a re-confirmation notice).
+CONSENT_PREFERENCE_LINK_MAX_AGE_DAYS = _env(env.int, "CONSENT_PREFERENCE_LINK_MAX_AGE_DAYS", default=90)
+# CM-04: result notice within 14 days; CM-05: re-confirm every 2 years, notice 30 days ahead.
+CONSENT_RESULT_NOTICE_DAYS = 14
+CONSENT_RECONFIRM_YEARS = 2
+CONSENT_RECONFIRM_NOTICE_DAYS = 30
+# The sender named in marketing notices (Network Act art. 50(4), (7)).
+MARKETING_SENDER_NAME = _env(env.str, "MARKETING_SENDER_NAME", default="Palette Inc.")
+# The rate limiter's store: memory per process by default; CACHE_URL=redis://host:6379/1 shares it.
+CACHES = {
+    "default": _env(env.cache_url, "CACHE_URL")
+    if env.str("CACHE_URL", default="")
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "privacyops"}
+}
 
 # --- Security (production) ------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from consent import views as consent_views
 from privacyops.api import api
 from privacyops.lib.health import healthz, live
 
@@ -12,6 +13,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("consent/", include("consent.urls")),
+    path(".well-known/gpc.json", consent_views.gpc_json, name="gpc_json"),
     path("thirdparty/", include("thirdparty.urls")),
     path("dsar/", include("dsar.urls")),
 ]

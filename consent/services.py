@@ -1,0 +1,680 @@
+"""Every write to consent, and the questions other apps ask of it.
+
+Rules that other apps rely on:
+
+- `may_process(subject, purpose)`: a person whose processing is restricted (PIPA art. 37) is
+  processed only for purposes marked `continues_when_restricted` (seeded: security, a legal
+  obligation), whatever they consented to. Otherwise a purpose that needs no consent may be
+  processed, and one that needs consent only while the current answer is a grant; for a
+  marketing purpose the grant must also not be past its 2-year re-confirmation anniversary.
+- Re-confirmation (Network Act art. 50(8), Decree art. 62-3) is the company's notice to the
+  person, sent before each 2-year anniversary; the consent stays unless the person withdraws.
+  A consent whose anniversary passed without that notice stops counting until the person
+  consents again.
+- Night-time (21:00-08:00 Seoul): SMS, push and messenger ads need the separate night-time
+  consent; email is exempt (Decree art. 61(2)).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from ipaddress import ip_address, ip_network
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from privacyops.lib.hooks import current_policy_version
+from subjects.models import DataSubject
+
+from . import banner
+from .models import (
+    MARKETING,
+    ConsentAction,
+    ConsentChannel,
+    ConsentEvent,
+    ConsentState,
+    CookieCategory,
+    CookieChoice,
+    CookieConsentRecord,
+    MarketingNotice,
+    NoticeKind,
+    Purpose,
+    SendChannel,
+)
+
+logger = logging.getLogger(__name__)
+
+SEOUL = ZoneInfo("Asia/Seoul")
+NIGHT_STARTS_HOUR, NIGHT_ENDS_HOUR = 21, 8
+PREFERENCE_LINK_SALT = "consent.preferences"
+
+
+class ConsentError(Exception):
+    """A consent rule refused the request; the message is safe to show."""
+
+
+class UnknownPurpose(ConsentError):
+    pass
+
+
+class LinkExpired(ConsentError):
+    pass
+
+
+class LinkInvalid(ConsentError):
+    pass
+
+
+def _now(at: datetime | None) -> datetime:
+    return at or timezone.now()
+
+
+def add_years(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + years, month=2, day=28)
+
+
+def is_night(at: datetime) -> bool:
+    hour = at.astimezone(SEOUL).hour
+    return hour >= NIGHT_STARTS_HOUR or hour < NIGHT_ENDS_HOUR
+
+
+def get_purpose(key: str) -> Purpose:
+    purpose = Purpose.objects.filter(key=key).first()
+    if purpose is None:
+        raise UnknownPurpose(f"There is no purpose {key!r}.")
+    return purpose
+
+
+def _check_channel(channel: str) -> None:
+    if channel not in ConsentChannel.values:
+        raise ConsentError(f"Unknown consent channel {channel!r}.")
+
+
+def _record(
+    *,
+    subject: DataSubject,
+    purpose: Purpose,
+    action: str,
+    channel: str,
+    notice_text: str = "",
+    ip: str | None = None,
+    user_agent: str = "",
+    night_time: bool = False,
+    gpc: bool = False,
+    at: datetime,
+    only_if=None,
+) -> ConsentEvent | None:
+    """Append one event and move the state to it, in one transaction.
+
+    The subject's row is locked first so concurrent answers of one person are serialised (the
+    state's unique key alone would let two first answers race). `only_if(state)` decides,
+    under the lock, whether there is anything to record.
+    """
+    with transaction.atomic():
+        list(DataSubject.objects.select_for_update().filter(pk=subject.pk).values_list("pk", flat=True))
+        state = ConsentState.objects.filter(subject=subject, purpose=purpose).first()
+        if only_if is not None and not only_if(state):
+            return None
+        if state is not None and at < state.changed_at:
+            raise ConsentError("A consent event cannot be dated before the answer currently recorded.")
+        granted = action == ConsentAction.GRANTED
+        night_time = bool(night_time and granted and purpose.is_marketing)
+        event = ConsentEvent.objects.create(
+            subject=subject,
+            purpose=purpose,
+            action=action,
+            channel=channel,
+            policy_version=current_policy_version()[:50],
+            notice_sha256=ConsentEvent.hash_notice(notice_text),
+            ip=ip or None,
+            user_agent=(user_agent or "")[:512],
+            night_time=night_time,
+            gpc=gpc,
+            occurred_at=at,
+            # A "no" keeps nothing alive: its proof period starts at once.
+            ended_at=None if granted else at,
+        )
+        # The answer the earlier events recorded stopped being current now.
+        ConsentEvent.objects.filter(subject=subject, purpose=purpose).exclude(pk=event.pk)._stamp_ended(at)
+        values = {
+            "granted": granted,
+            "action": action,
+            "channel": channel,
+            "night_time": night_time,
+            "changed_at": at,
+            "confirmed_at": at if granted else None,
+            "reconfirm_due_at": add_years(at, settings.CONSENT_RECONFIRM_YEARS)
+            if granted and purpose.is_marketing
+            else None,
+            "reconfirmation_sent_at": None,
+            "ended_at": None if granted else at,
+        }
+        ConsentState.objects.update_or_create(subject=subject, purpose=purpose, defaults=values)
+        if purpose.is_marketing:
+            from .tasks import send_result_notice
+
+            send_result_notice.delay_on_commit(event.pk)
+    logger.info("consent %s: subject=%s purpose=%s event=%s", action, subject.pk, purpose.key, event.pk)
+    return event
+
+
+def grant_consent(
+    *,
+    subject: DataSubject,
+    purpose: str,
+    channel: str,
+    notice_text: str = "",
+    ip: str | None = None,
+    user_agent: str = "",
+    night_time: bool = False,
+    at: datetime | None = None,
+    gpc: bool = False,
+) -> ConsentEvent:
+    """Record a consent. Granting again re-confirms it and restarts the 2-year clock."""
+    _check_channel(channel)
+    if channel == ConsentChannel.GPC_SIGNAL:
+        raise ConsentError("A Global Privacy Control signal can only withdraw consent.")
+    target = get_purpose(purpose)
+    if not target.consent_required:
+        raise ConsentError(f"The purpose {purpose!r} does not rely on consent.")
+    return _record(
+        subject=subject,
+        purpose=target,
+        action=ConsentAction.GRANTED,
+        channel=channel,
+        notice_text=notice_text,
+        ip=ip,
+        user_agent=user_agent,
+        night_time=night_time,
+        gpc=gpc,
+        at=_now(at),
+    )
+
+
+def withdraw_consent(
+    *,
+    subject: DataSubject,
+    purpose: str,
+    channel: str,
+    ip: str | None = None,
+    user_agent: str = "",
+    at: datetime | None = None,
+    gpc: bool = False,
+) -> ConsentEvent | None:
+    """Withdraw a consent; None when there was none to withdraw. Effective immediately."""
+    _check_channel(channel)
+    target = get_purpose(purpose)
+    if not target.consent_required:
+        raise ConsentError(f"The purpose {purpose!r} does not rely on consent.")
+    return _record(
+        subject=subject,
+        purpose=target,
+        action=ConsentAction.WITHDRAWN,
+        channel=channel,
+        ip=ip,
+        user_agent=user_agent,
+        gpc=gpc or channel == ConsentChannel.GPC_SIGNAL,
+        at=_now(at),
+        only_if=lambda state: state is not None and state.granted,
+    )
+
+
+def refuse_consent(
+    *,
+    subject: DataSubject,
+    purpose: str,
+    channel: str,
+    notice_text: str = "",
+    ip: str | None = None,
+    user_agent: str = "",
+    at: datetime | None = None,
+) -> ConsentEvent | None:
+    """Record a "no" to a consent request (an unticked box). A "no" while consent is held is a
+    withdrawal; a repeated "no" records nothing (None)."""
+    _check_channel(channel)
+    target = get_purpose(purpose)
+    if not target.consent_required:
+        raise ConsentError(f"The purpose {purpose!r} does not rely on consent.")
+    state = ConsentState.objects.filter(subject=subject, purpose=target).first()
+    if state is not None and state.granted:
+        return withdraw_consent(subject=subject, purpose=purpose, channel=channel, ip=ip, user_agent=user_agent, at=at)
+    return _record(
+        subject=subject,
+        purpose=target,
+        action=ConsentAction.REFUSED,
+        channel=channel,
+        notice_text=notice_text,
+        ip=ip,
+        user_agent=user_agent,
+        at=_now(at),
+        only_if=lambda state: state is None,
+    )
+
+
+def withdraw_all_consents(*, subject: DataSubject, channel: str, at: datetime | None = None) -> list[ConsentEvent]:
+    """Withdraw every consent the person holds (a DSAR withdrawal, an erasure)."""
+    _check_channel(channel)
+    at = _now(at)
+    events = []
+    with transaction.atomic():
+        keys = ConsentState.objects.filter(subject=subject, granted=True).values_list("purpose__key", flat=True)
+        for key in list(keys):
+            event = withdraw_consent(subject=subject, purpose=key, channel=channel, at=at)
+            if event is not None:
+                events.append(event)
+    return events
+
+
+def honour_gpc_signal(
+    *, subject: DataSubject, ip: str | None = None, user_agent: str = "", at: datetime | None = None
+) -> list[ConsentEvent]:
+    """A Global Privacy Control signal from an identified person's browser: withdraw the purposes
+    it opts out of (sharing, targeted ads). A consent the person gave explicitly from a browser
+    that was already sending the signal wins over it, so it is kept."""
+    at = _now(at)
+    events = []
+    states = ConsentState.objects.filter(subject=subject, granted=True, purpose__stops_on_gpc=True)
+    for state in states.select_related("purpose"):
+        latest = (
+            ConsentEvent.objects.filter(subject=subject, purpose=state.purpose, action=ConsentAction.GRANTED)
+            .order_by("-occurred_at", "-pk")
+            .values_list("gpc", flat=True)
+            .first()
+        )
+        if latest:
+            continue
+        event = withdraw_consent(
+            subject=subject,
+            purpose=state.purpose.key,
+            channel=ConsentChannel.GPC_SIGNAL,
+            ip=ip,
+            user_agent=user_agent,
+            at=at,
+        )
+        if event is not None:
+            events.append(event)
+    return events
+
+
+# --- questions -------------------------------------------------------------------------------
+def may_process(*, subject: DataSubject, purpose: str, at: datetime | None = None) -> bool:
+    """May the person's data be processed for `purpose` now? Reads the database every time, so a
+    withdrawal or restriction counts from the moment it is committed (see the module docstring)."""
+    at = _now(at)
+    target = get_purpose(purpose)
+    subject_id = subject if isinstance(subject, int) else subject.pk
+    restricted = DataSubject.objects.filter(pk=subject_id).values_list("processing_restricted", flat=True).first()
+    if restricted is None:
+        return False
+    if restricted:
+        return target.continues_when_restricted
+    if not target.consent_required:
+        return True
+    held = list(
+        ConsentState.objects.filter(subject_id=subject_id, purpose=target, granted=True).values_list(
+            "reconfirm_due_at", flat=True
+        )[:1]
+    )
+    if not held:
+        return False
+    if target.is_marketing:
+        return held[0] is not None and held[0] > at
+    return True
+
+
+def marketing_audience(*, channel: str, at: datetime | None = None) -> QuerySet[DataSubject]:
+    """The people who may receive an ad on `channel` at `at`, as one query (no Python loop).
+
+    Consented to marketing, not withdrawn, anniversary not passed without re-confirmation, not
+    restricted, reachable on the channel; between 21:00 and 08:00 Seoul time SMS, push and
+    messenger also need the night-time consent. Callers should check again at send time (CM-03):
+    the queryset is evaluated when iterated.
+    """
+    if channel not in SendChannel.values:
+        raise ConsentError(f"Unknown marketing channel {channel!r} (use one of {', '.join(SendChannel.values)}).")
+    at = _now(at)
+    consented = ConsentState.objects.filter(
+        purpose__key=MARKETING, granted=True, reconfirm_due_at__gt=at, subject=OuterRef("pk")
+    )
+    if channel != SendChannel.EMAIL and is_night(at):
+        consented = consented.filter(night_time=True)
+    audience = DataSubject.objects.filter(Exists(consented), processing_restricted=False)
+    if channel == SendChannel.EMAIL:
+        audience = audience.filter(email__isnull=False)
+    elif channel == SendChannel.SMS:
+        audience = audience.exclude(phone="")
+    return audience
+
+
+def preference_link(subject: DataSubject) -> str:
+    """An absolute, signed, expiring link to the person's preference page, for any email."""
+    token = signing.dumps({"s": subject.pk}, salt=PREFERENCE_LINK_SALT, compress=True)
+    return f"{settings.SITE_URL}{reverse('consent:preferences', args=[token])}"
+
+
+def subject_from_token(token: str) -> DataSubject:
+    """The subject a preference link was made for. Raises LinkExpired or LinkInvalid."""
+    max_age = timedelta(days=settings.CONSENT_PREFERENCE_LINK_MAX_AGE_DAYS)
+    try:
+        data = signing.loads(token, salt=PREFERENCE_LINK_SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise LinkExpired("This link has expired. Use the link in a more recent email.") from None
+    except signing.BadSignature:
+        raise LinkInvalid("This link is not valid.") from None
+    subject = DataSubject.objects.filter(pk=data.get("s") if isinstance(data, dict) else None).first()
+    if subject is None:
+        raise LinkInvalid("This link is not valid.")
+    return subject
+
+
+# --- marketing notices -----------------------------------------------------------------------
+def _send(subject: DataSubject, template: str, context: dict) -> None:
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {"sender": settings.MARKETING_SENDER_NAME, "link": preference_link(subject), **context}
+        title = render_to_string(f"consent/email/{template}_subject.txt", context).strip()
+        body = render_to_string(f"consent/email/{template}.txt", context)
+    send_mail(title, body, settings.DEFAULT_FROM_EMAIL, [subject.email])
+
+
+def send_result_notice(*, event_id: int, at: datetime | None = None) -> MarketingNotice | None:
+    """CM-04: tell the person the result of a marketing consent, refusal or withdrawal. Sent once
+    per event (a unique constraint decides between the on-commit task and the sweep)."""
+    event = ConsentEvent.objects.select_related("subject", "purpose").filter(pk=event_id).first()
+    if event is None or not event.purpose.is_marketing:
+        return None
+    if not event.subject.email:
+        logger.info("result notice skipped: subject=%s event=%s has no email", event.subject_id, event.pk)
+        return None
+    try:
+        with transaction.atomic():
+            notice = MarketingNotice.objects.create(
+                subject=event.subject, kind=NoticeKind.RESULT, event=event, purpose=event.purpose, sent_at=_now(at)
+            )
+            # Inside the transaction: if the mail server refuses, no "sent" record remains and
+            # the sweep tries again.
+            _send(event.subject, "result_notice", {"event": event, "purpose": event.purpose})
+    except IntegrityError:
+        return None
+    logger.info("result notice sent: subject=%s event=%s", event.subject_id, event.pk)
+    return notice
+
+
+@dataclass
+class SweepResult:
+    sent: int
+    overdue: int
+
+
+def send_result_notices(*, at: datetime | None = None) -> SweepResult:
+    """Send every result notice still owed for marketing events of the last 14 days; count the
+    older ones that never got one (overdue: staff should look into them)."""
+    at = _now(at)
+    since = at - timedelta(days=settings.CONSENT_RESULT_NOTICE_DAYS)
+    owed = (
+        ConsentEvent.objects.for_marketing()
+        .filter(~Exists(MarketingNotice.objects.filter(event=OuterRef("pk"), kind=NoticeKind.RESULT)))
+        .exclude(channel=ConsentChannel.IMPORT)
+        .filter(subject__email__isnull=False)
+    )
+    sent = 0
+    for event_id in owed.filter(occurred_at__gte=since).order_by("pk").values_list("pk", flat=True).iterator():
+        sent += send_result_notice(event_id=event_id, at=at) is not None
+    overdue = owed.filter(occurred_at__lt=since).count()
+    if overdue:
+        logger.warning("result notices overdue: %d marketing events older than 14 days have none", overdue)
+    return SweepResult(sent=sent, overdue=overdue)
+
+
+@dataclass
+class ReconfirmResult:
+    due: int
+    sent: int
+    no_email: int
+    lapsed: int
+
+
+def reconfirm_marketing_consent(*, at: datetime | None = None, dry_run: bool = False) -> ReconfirmResult:
+    """CM-05: email a re-confirmation to every marketing consent whose 2-year anniversary is within
+    30 days, record it, and move its anniversary 2 years on. Consents whose anniversary passed
+    without a notice (no email address, the job was off) are counted as lapsed; they no longer
+    count in may_process or marketing_audience."""
+    at = _now(at)
+    window_end = at + timedelta(days=settings.CONSENT_RECONFIRM_NOTICE_DAYS)
+    granted = ConsentState.objects.filter(purpose__is_marketing=True, granted=True)
+    due = granted.filter(reconfirm_due_at__gt=at, reconfirm_due_at__lte=window_end)
+    result = ReconfirmResult(
+        due=due.count(),
+        sent=0,
+        no_email=due.filter(subject__email__isnull=True).count(),
+        lapsed=granted.filter(reconfirm_due_at__lte=at).count(),
+    )
+    if dry_run:
+        return result
+    for state_id in due.filter(subject__email__isnull=False).order_by("pk").values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            state = (
+                ConsentState.objects.select_for_update()
+                .select_related("subject", "purpose")
+                .filter(pk=state_id, granted=True, reconfirm_due_at__gt=at, reconfirm_due_at__lte=window_end)
+                .first()
+            )
+            if state is None:  # withdrawn or already notified since the list was read
+                continue
+            anniversary = state.reconfirm_due_at
+            MarketingNotice.objects.create(
+                subject=state.subject,
+                kind=NoticeKind.RECONFIRMATION,
+                purpose=state.purpose,
+                anniversary_at=anniversary,
+                sent_at=at,
+            )
+            _send(state.subject, "reconfirmation", {"state": state, "anniversary": anniversary})
+            state.reconfirmation_sent_at = at
+            state.reconfirm_due_at = add_years(anniversary, settings.CONSENT_RECONFIRM_YEARS)
+            state.save(update_fields=["reconfirmation_sent_at", "reconfirm_due_at"])
+            result.sent += 1
+    logger.info(
+        "reconfirm_marketing_consent: due=%d sent=%d no_email=%d lapsed=%d",
+        result.due,
+        result.sent,
+        result.no_email,
+        result.lapsed,
+    )
+    return result
+
+
+# --- cookie banner ---------------------------------------------------------------------------
+def truncate_ip(ip: str | None) -> str | None:
+    """IPv4 to its /24, IPv6 to its /48: enough for abuse analysis, not the visitor's address."""
+    if not ip:
+        return None
+    try:
+        address = ip_address(ip)
+    except ValueError:
+        return None
+    prefix = 24 if address.version == 4 else 48
+    return str(ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+def record_cookie_choice(
+    *,
+    visitor_id: str,
+    banner_version: str,
+    language: str,
+    choice: str,
+    categories: dict[str, bool],
+    gpc: bool,
+    ip: str | None = None,
+    user_agent: str = "",
+    at: datetime | None = None,
+) -> CookieConsentRecord:
+    """Record a banner choice. The allowed categories are decided here, not trusted from the
+    browser: "allow all" under Global Privacy Control leaves the GPC categories off; a box the
+    visitor ticked one by one ("choose") wins over the signal."""
+    if choice not in CookieChoice.values:
+        raise ConsentError(f"Unknown choice {choice!r}.")
+    if language not in banner.LANGUAGES:
+        raise ConsentError(f"Unknown language {language!r}.")
+    if banner_version != banner.banner_version():
+        raise ConsentError("The banner has changed since this page was loaded; reload the page and choose again.")
+    known = {c.key: c for c in CookieCategory.objects.all()}
+    unknown = sorted(set(categories) - set(known))
+    if unknown:
+        raise ConsentError(f"Unknown cookie categories: {', '.join(unknown)}.")
+    allowed = {key for key, c in known.items() if c.always_on}
+    optional = {key: c for key, c in known.items() if not c.always_on}
+    if choice == CookieChoice.ALLOW_ALL:
+        allowed |= {key for key, c in optional.items() if not (gpc and c.off_under_gpc)}
+    elif choice == CookieChoice.CUSTOM:
+        allowed |= {key for key, value in categories.items() if value and key in optional}
+    gpc_honoured = gpc and any(c.off_under_gpc and key not in allowed for key, c in optional.items())
+    return CookieConsentRecord.objects.create(
+        visitor_id=visitor_id,
+        banner_version=banner_version,
+        language=language,
+        choice=choice,
+        categories=sorted(allowed, key=lambda key: known[key].position),
+        gpc=gpc,
+        gpc_honoured=gpc_honoured,
+        notice_sha256=banner.notice_sha256(language),
+        ip_truncated=truncate_ip(ip),
+        user_agent=(user_agent or "")[:512],
+        created_at=_now(at),
+    )
+
+
+def purge_cookie_consent_records(*, at: datetime | None = None, dry_run: bool = False, batch_rows: int = 10_000) -> int:
+    """Delete banner records older than the cookie's life plus the proof period, in primary-key
+    range batches (ids follow created_at: the table is append-only). Returns how many (would) go."""
+    at = _now(at)
+    cutoff = at - timedelta(days=settings.CONSENT_COOKIE_MAX_AGE_DAYS + settings.CONSENT_PROOF_PERIOD_DAYS)
+    expired = CookieConsentRecord.objects.filter(created_at__lt=cutoff)
+    if dry_run:
+        return expired.count()
+    bounds = expired.order_by("pk").values_list("pk", flat=True)
+    first, last = bounds.first(), expired.order_by("-pk").values_list("pk", flat=True).first()
+    if first is None:
+        return 0
+    deleted = 0
+    for start in range(first, last + 1, batch_rows):
+        count, _ = expired.filter(pk__gte=start, pk__lt=start + batch_rows)._purge()
+        deleted += count
+    logger.info("purge_cookie_consent_records: deleted=%d", deleted)
+    return deleted
+
+
+# --- reports -----------------------------------------------------------------------------------
+RECEIPT_COLUMNS = [
+    "occurred_at_seoul",
+    "purpose",
+    "policy_clause",
+    "action",
+    "channel",
+    "policy_version",
+    "notice_sha256",
+    "night_time",
+    "gpc",
+    "ip",
+    "user_agent",
+]
+
+
+def consent_receipt_csv(subject: DataSubject) -> str:
+    """A person's whole consent history as CSV: the receipt given to them or to an auditor."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(RECEIPT_COLUMNS)
+    events = (
+        ConsentEvent.objects.filter(subject=subject).select_related("purpose").order_by("occurred_at", "pk").iterator()
+    )
+    for event in events:
+        writer.writerow(
+            [
+                event.occurred_at.astimezone(SEOUL).isoformat(timespec="seconds"),
+                event.purpose.key,
+                event.purpose.policy_clause,
+                event.action,
+                event.channel,
+                event.policy_version,
+                event.notice_sha256,
+                "yes" if event.night_time else "no",
+                "yes" if event.gpc else "no",
+                event.ip or "",
+                event.user_agent,
+            ]
+        )
+    return out.getvalue()
+
+
+def consent_rates(*, months: int = 12, at: datetime | None = None) -> list[dict]:
+    """Per purpose needing consent: events per month (Seoul) by action, and today's share of
+    subjects holding the consent. Two grouped queries, whatever the ledger's size."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncMonth
+
+    at = _now(at)
+    local = at.astimezone(SEOUL)
+    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    for _ in range(months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    month_keys = []
+    cursor = first
+    while cursor <= local:
+        month_keys.append(cursor.strftime("%Y-%m"))
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    counts: dict[tuple[str, str, str], int] = {}
+    rows = (
+        ConsentEvent.objects.filter(occurred_at__gte=first)
+        .annotate(month=TruncMonth("occurred_at", tzinfo=SEOUL))
+        .values("purpose__key", "month", "action")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        counts[(row["purpose__key"], row["month"].astimezone(SEOUL).strftime("%Y-%m"), row["action"])] = row["n"]
+    held = dict(
+        ConsentState.objects.filter(granted=True).values_list("purpose__key").annotate(n=Count("id")).order_by()
+    )
+    subjects = DataSubject.objects.count()
+    report = []
+    for purpose in Purpose.objects.filter(consent_required=True):
+        series = []
+        for month in month_keys:
+            granted = counts.get((purpose.key, month, ConsentAction.GRANTED), 0)
+            withdrawn = counts.get((purpose.key, month, ConsentAction.WITHDRAWN), 0)
+            refused = counts.get((purpose.key, month, ConsentAction.REFUSED), 0)
+            total = granted + withdrawn + refused
+            series.append(
+                {
+                    "month": month,
+                    "granted": granted,
+                    "withdrawn": withdrawn,
+                    "refused": refused,
+                    "grant_percent": round(100 * granted / total) if total else None,
+                }
+            )
+        holding = held.get(purpose.key, 0)
+        report.append(
+            {
+                "purpose": purpose,
+                "holding": holding,
+                "holding_percent": round(100 * holding / subjects, 1) if subjects else 0,
+                "months": series,
+                "peak": max([m["granted"] + m["withdrawn"] + m["refused"] for m in series] + [1]),
+            }
+        )
+    return report

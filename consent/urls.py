@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "consent"
+
+urlpatterns = [
+    path("banner.js", views.banner_js, name="banner_js"),
+    path("preferences/<str:token>/", views.preferences, name="preferences"),
+]
