@@ -243,6 +243,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=4, minute=10),
         "options": {"expire_seconds": 6 * 3600},
     },
+    # Policy 7: queue the notices of newly announced versions and send due ones (pending, and failed
+    # ones whose backoff has passed). Every 10 minutes; a run not started within 9 is dropped.
+    "send_policy_notices": {
+        "task": "policy.tasks.send_policy_notices",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expire_seconds": 9 * 60},
+    },
     # "verb_noun": {"task": "app.tasks.verb_noun", "schedule": crontab(...), "options": {"expire_seconds": N}},
 }
 # One queue per kind of work, so a slow purge never delays a verification email. A worker
@@ -263,6 +270,15 @@ RETENTION_LOCK_STALE_SECONDS = _env(env.int, "RETENTION_LOCK_STALE_SECONDS", def
 RETENTION_OVERDUE_GRACE_DAYS = 5
 # Largest certificate file (scan of a shredding certificate) accepted in the admin.
 RETENTION_CERTIFICATE_MAX_BYTES = 10 * 1024 * 1024
+
+# --- policy: published policy and change notices (policy 6, 7) ------------------------------
+# Notices per batch: one mail connection and one bulk UPDATE per batch.
+POLICY_NOTICE_BATCH_SIZE = _env(env.int, "POLICY_NOTICE_BATCH_SIZE", default=200)
+# A failed notice is retried after base * 2**(attempts-1) seconds (capped at a day), up to this many attempts.
+POLICY_NOTICE_MAX_ATTEMPTS = _env(env.int, "POLICY_NOTICE_MAX_ATTEMPTS", default=5)
+POLICY_NOTICE_RETRY_BASE_SECONDS = _env(env.int, "POLICY_NOTICE_RETRY_BASE_SECONDS", default=600)
+# A claimed batch not finished within this long (a worker died) is due again.
+POLICY_NOTICE_LEASE_SECONDS = 15 * 60
 
 # --- API ------------------------------------------------------------------------------------
 # Bodies above this size are refused with 413 before they are parsed.

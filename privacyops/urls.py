@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("privacy/", include("policy.urls")),
     path("consent/", include("consent.urls")),
     path(".well-known/gpc.json", consent_views.gpc_json, name="gpc_json"),
     path("thirdparty/", include("thirdparty.urls")),

@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .models import ComplaintInstitution, DeliveryStatus, PolicyNoticeDelivery, PolicyVersion, PrivacyOfficer
+
+
+def _warn_if_out_of_date(request) -> None:
+    if services.policy_is_out_of_date():
+        messages.warning(
+            request,
+            gettext(
+                "The published policy is out of date: processors, purposes, retention rules, data categories, "
+                "the officer or the institutions changed since the latest version was announced. "
+                "Announce a new version."
+            ),
+        )
+
+
+class OutOfDateWarningMixin:
+    """Editing any input of the page shows, on the list, whether the published text still matches."""
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET":
+            _warn_if_out_of_date(request)
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(PrivacyOfficer)
+class PrivacyOfficerAdmin(OutOfDateWarningMixin, admin.ModelAdmin):
+    list_display = ["name_en", "name_ko", "position_en", "phone", "email", "sort_order"]
+    list_editable = ["sort_order"]
+    readonly_fields = ["updated_at"]
+
+
+@admin.register(ComplaintInstitution)
+class ComplaintInstitutionAdmin(OutOfDateWarningMixin, admin.ModelAdmin):
+    list_display = ["name_ko", "name_en", "phone", "url", "active", "sort_order"]
+    list_editable = ["phone", "active", "sort_order"]
+    list_filter = ["active"]
+    readonly_fields = ["updated_at"]
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(OutOfDateWarningMixin, admin.ModelAdmin):
+    list_display = [
+        "label",
+        "state",
+        "is_significant",
+        "announced_at",
+        "effective_at",
+        "published_by",
+        "notice_progress",
+    ]
+    list_filter = ["is_significant"]
+    list_select_related = ["published_by"]
+    search_fields = ["label"]
+    actions = ["announce"]
+    fields = [
+        "label",
+        "is_significant",
+        "effective_at",
+        "summary_ko",
+        "summary_en",
+        "reconsent_purpose_keys",
+        "announced_at",
+        "published_by",
+        "notices_queued_at",
+        "fingerprint",
+        "published_text",
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_total=Count("deliveries"),
+                n_sent=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.SENT)),
+                n_failed=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.FAILED)),
+                n_bounced=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.BOUNCED)),
+            )
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        base = ["announced_at", "published_by", "notices_queued_at", "fingerprint", "published_text"]
+        if obj is not None and obj.is_announced:
+            # Published: frozen, every field is evidence of what was promised.
+            return [f for f in self.fields if f not in base] + base
+        return base
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_announced:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            _warn_if_out_of_date(request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description=_("state"))
+    def state(self, obj: PolicyVersion) -> str:
+        if not obj.is_announced:
+            return gettext("Draft")
+        return gettext("In force or past") if obj.effective_at <= timezone.now() else gettext("Announced, upcoming")
+
+    @admin.display(description=_("notices sent"))
+    def notice_progress(self, obj: PolicyVersion) -> str:
+        total = getattr(obj, "n_total", 0)
+        if not total:
+            return "-"
+        return gettext("%(sent)d of %(total)d sent, %(failed)d failed, %(bounced)d bounced") % {
+            "sent": obj.n_sent,
+            "total": total,
+            "failed": obj.n_failed,
+            "bounced": obj.n_bounced,
+        }
+
+    @admin.display(description=_("published text"))
+    def published_text(self, obj: PolicyVersion) -> str:
+        if not obj.is_announced:
+            return "-"
+        return format_html('<a href="{}">{}</a>', f"/privacy/versions/{obj.label}/", gettext("Open the frozen text"))
+
+    @admin.action(description=_("Announce the selected draft (freezes its text and emails every subject)"))
+    def announce(self, request, queryset):
+        if not request.user.has_perm(services.PUBLISH_PERMISSION):
+            self.message_user(request, gettext("You are not allowed to publish policy versions."), messages.ERROR)
+            return
+        if queryset.count() != 1:
+            self.message_user(request, gettext("Select exactly one draft to announce."), messages.ERROR)
+            return
+        try:
+            version = services.announce_policy_version(version=queryset.get(), actor=request.user)
+        except services.PolicyError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(
+            request,
+            gettext("Version %(label)s announced; notices are being queued.") % {"label": version.label},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(PolicyNoticeDelivery)
+class PolicyNoticeDeliveryAdmin(admin.ModelAdmin):
+    """A ledger: staff read it, retry failed sends and record bounces; nobody edits it."""
+
+    list_display = ["id", "version", "subject", "status", "attempts", "last_error", "next_attempt_at", "sent_at"]
+    list_filter = ["status", "version", "last_error"]
+    list_select_related = ["version", "subject"]
+    raw_id_fields = ["subject", "version"]
+    search_fields = ["=subject__email", "=subject__id"]
+    actions = ["retry_now", "mark_bounced"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Retry the selected failed notices now"), permissions=["view"])
+    def retry_now(self, request, queryset):
+        count = services.retry_policy_notices(delivery_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, gettext("%(n)d notices will be sent again.") % {"n": count})
+
+    @admin.action(description=_("Record the selected notices as bounced"), permissions=["view"])
+    def mark_bounced(self, request, queryset):
+        count = services.mark_notices_bounced(delivery_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, gettext("%(n)d notices recorded as bounced.") % {"n": count})

@@ -1,0 +1,473 @@
+"""Writes and queries of the published policy: drafting and announcing versions, freezing their
+text, the "out of date" check, purposes needing new consent, and the change notices."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import Count, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from subjects.models import DataSubject
+
+from .content import collect_policy_facts, fingerprint, long_date, present
+from .models import (
+    NOTICE_DAYS,
+    SIGNIFICANT_NOTICE_DAYS,
+    DeliveryStatus,
+    PolicyNoticeDelivery,
+    PolicyVersion,
+    PrivacyOfficer,
+    notice_period_error,
+)
+
+logger = logging.getLogger(__name__)
+
+LANGUAGES = ("ko", "en")
+PUBLISH_PERMISSION = "policy.publish_policyversion"
+
+
+class PolicyError(Exception):
+    """A rule of the published policy refused the action; the message is safe to show."""
+
+
+class NotAllowed(PolicyError):
+    pass
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def current_version(now: datetime | None = None) -> PolicyVersion | None:
+    """The announced version in force now (the latest one whose effective date has come)."""
+    return PolicyVersion.objects.in_force(now).first()
+
+
+def current_version_label() -> str:
+    """The provider behind `privacyops.lib.hooks.current_policy_version` (recorded with consents)."""
+    return PolicyVersion.objects.in_force().values_list("label", flat=True).first() or ""
+
+
+def upcoming_versions(now: datetime | None = None):
+    return PolicyVersion.objects.upcoming(now)
+
+
+def dsar_url() -> str:
+    try:
+        return reverse("dsar:request")
+    except Exception:  # noqa: BLE001  (the DSAR app's URL name is not ours to rely on)
+        return "/dsar/"
+
+
+def cookie_preferences_url() -> str:
+    for name in ("consent:preferences", "consent:cookie_preferences", "consent:cookies"):
+        try:
+            return reverse(name)
+        except Exception:  # noqa: BLE001, S112
+            continue
+    return "/consent/"
+
+
+def render_policy_document(*, facts: dict[str, Any], version: PolicyVersion | None, language: str) -> str:
+    """The policy's sections as HTML, in `language`, stating `version`'s dates."""
+    with translation.override(language):
+        return render_to_string(
+            "policy/_document.html",
+            {
+                "p": present(facts),
+                "version": version,
+                "announced_on": long_date(version.announced_at) if version and version.announced_at else "",
+                "effective_on": long_date(version.effective_at) if version else "",
+                "notice_days": NOTICE_DAYS,
+                "significant_notice_days": SIGNIFICANT_NOTICE_DAYS,
+                "dsar_url": dsar_url(),
+                "dsar_due_days": getattr(settings, "DSAR_DUE_DAYS", 10),
+                "cookie_preferences_url": cookie_preferences_url(),
+                "versions_url": reverse("policy:versions"),
+            },
+        )
+
+
+def policy_is_out_of_date() -> bool:
+    """True when what the page would state now differs from the latest announced version."""
+    latest = PolicyVersion.objects.announced().order_by("-effective_at", "-pk").first()
+    if latest is None:
+        return True
+    if not latest.fingerprint:
+        return False  # the seed's text is frozen on first use; nothing to compare yet
+    return fingerprint(collect_policy_facts()) != latest.fingerprint
+
+
+def purposes_needing_reconsent() -> dict[str, str]:
+    """Purpose key -> label of the latest announced version that requires new consent for it.
+
+    A consent recorded under an earlier policy version than the one named here (consent records
+    the version with every event) needs to be collected again (REQUIREMENTS PC-06). Only
+    versions already announced count; drafts flag nothing.
+    """
+    flagged: dict[str, str] = {}
+    for label, keys in (
+        PolicyVersion.objects.announced().order_by("effective_at", "pk").values_list("label", "reconsent_purpose_keys")
+    ):
+        for key in keys or []:
+            flagged[key] = label
+    return flagged
+
+
+# --- what changed ---------------------------------------------------------------------------
+
+
+def _data_types(facts: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(e["category"], f) for e in facts.get("registry", []) for f in e["fields"]}
+
+
+def _purpose_keys(facts: dict[str, Any]) -> set[str]:
+    return {p.get("key", "") for p in facts.get("purposes", [])}
+
+
+def significant_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The significant differences (policy 7: types or purposes of data, processors, overseas transfer)."""
+    if not old:
+        return []
+    reasons = []
+    if _data_types(old) != _data_types(new):
+        reasons.append("data types")
+    if old.get("purposes", []) != new.get("purposes", []):
+        reasons.append("purposes")
+    if old.get("processors", []) != new.get("processors", []):
+        reasons.append("processors or overseas transfers")
+    return reasons
+
+
+def _reconsent_keys(old: dict[str, Any], new: dict[str, Any], requested: list[str]) -> list[str]:
+    keys = set(requested)
+    if old:
+        keys |= _purpose_keys(new) - _purpose_keys(old)
+        if _data_types(new) - _data_types(old):
+            # New kinds of data: every consent given for the old list of items is affected.
+            keys |= {p.get("key", "") for p in new.get("purposes", []) if "consent" in str(p.get("legal_basis", ""))}
+    keys.discard("")
+    return sorted(keys)
+
+
+# --- drafting and announcing ----------------------------------------------------------------
+
+
+def draft_policy_version(
+    *,
+    label: str,
+    effective_at: datetime,
+    is_significant: bool = False,
+    summary_ko: str = "",
+    summary_en: str = "",
+    reconsent_purpose_keys: list[str] | None = None,
+) -> PolicyVersion:
+    version = PolicyVersion(
+        label=label,
+        effective_at=effective_at,
+        is_significant=is_significant,
+        summary_ko=summary_ko,
+        summary_en=summary_en,
+        reconsent_purpose_keys=list(reconsent_purpose_keys or []),
+    )
+    try:
+        version.full_clean()
+    except ValidationError as exc:
+        raise PolicyError(" ".join(m for messages in exc.message_dict.values() for m in messages)) from exc
+    version.save()
+    return version
+
+
+def announce_policy_version(*, version: PolicyVersion | str, actor, now: datetime | None = None) -> PolicyVersion:
+    """Publish a draft: check the notice period, freeze its text in Korean and English with the
+    facts it was rendered from, flag purposes needing new consent, and queue the notices."""
+    if not (actor and actor.has_perm(PUBLISH_PERMISSION)):
+        raise NotAllowed("You are not allowed to publish policy versions.")
+    now = now or timezone.now()
+    label = version if isinstance(version, str) else version.label
+    with transaction.atomic():
+        version = PolicyVersion.objects.select_for_update().filter(label=label).first()
+        if version is None:
+            raise PolicyError(f"There is no policy version {label!r}.")
+        if version.is_announced:
+            raise PolicyError(f"Version {label} was already announced; publish a new version instead.")
+        error = notice_period_error(
+            announced_at=now, effective_at=version.effective_at, is_significant=version.is_significant
+        )
+        if error:
+            raise PolicyError(error)
+        previous = PolicyVersion.objects.announced().order_by("-effective_at", "-pk").first()
+        if previous and version.effective_at <= previous.effective_at:
+            raise PolicyError(
+                f"Version {label} must take effect after version {previous.label} ({long_date(previous.effective_at)})."
+            )
+        facts = collect_policy_facts()
+        old_facts = previous.facts if previous else {}
+        reasons = significant_changes(old_facts, facts)
+        if reasons and not version.is_significant:
+            raise PolicyError(
+                "This change is significant (it changes the "
+                + ", ".join(reasons)
+                + "): mark it significant, which needs 30 days' notice (policy 7)."
+            )
+        known = _purpose_keys(facts)
+        unknown = [k for k in version.reconsent_purpose_keys if known and k not in known]
+        if unknown:
+            raise PolicyError(f"Unknown purpose keys: {', '.join(unknown)}.")
+        version.reconsent_purpose_keys = (
+            _reconsent_keys(old_facts, facts, version.reconsent_purpose_keys) if version.is_significant else []
+        )
+        version.announced_at = now
+        version.published_by = actor
+        version.facts = facts
+        version.fingerprint = fingerprint(facts)
+        version.frozen_html_ko = render_policy_document(facts=facts, version=version, language="ko")
+        version.frozen_html_en = render_policy_document(facts=facts, version=version, language="en")
+        version.save()
+        from .tasks import send_policy_notices as send_task
+
+        send_task.delay_on_commit()
+    logger.info("policy version %s announced by user %s", version.pk, actor.pk)
+    return version
+
+
+def freeze_unfrozen_versions() -> int:
+    """Freeze the text of announced versions that have none yet (the seeded current version).
+
+    A data migration cannot render the page: it sees historical models, not the registry or the
+    other apps' live models, and runs before their seed data exists. So the seed records its
+    dates and this fills in the text once every app has migrated (post_migrate, and the archive
+    view as a fallback), from the records as they stand at deployment, which are the seeds.
+    """
+    frozen = 0
+    for version in PolicyVersion.objects.announced().filter(fingerprint=""):
+        facts = collect_policy_facts()
+        # update(), not save(): the one write allowed on an announced version is filling its
+        # empty text, and only where it is still empty.
+        frozen += PolicyVersion.objects.filter(pk=version.pk, fingerprint="").update(
+            facts=facts,
+            fingerprint=fingerprint(facts),
+            frozen_html_ko=render_policy_document(facts=facts, version=version, language="ko"),
+            frozen_html_en=render_policy_document(facts=facts, version=version, language="en"),
+        )
+    return frozen
+
+
+# --- notices --------------------------------------------------------------------------------
+
+
+@dataclass
+class NoticeRun:
+    queued: int = 0
+    sent: int = 0
+    failed: int = 0
+    bounced: int = 0
+    batches: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+def queue_policy_notices(*, version: PolicyVersion, batch_size: int | None = None) -> int:
+    """One pending delivery per subject with an email, in keyset batches (short transactions).
+
+    Everyone with an address is notified, including people who refused marketing or restricted
+    processing: a policy notice is information the controller owes them, not marketing.
+    """
+    batch_size = batch_size or settings.POLICY_NOTICE_BATCH_SIZE
+    now = timezone.now()
+    created = 0
+    last_id = 0
+    while True:
+        ids = list(
+            DataSubject.objects.filter(email__isnull=False, pk__gt=last_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            break
+        with transaction.atomic():
+            made = PolicyNoticeDelivery.objects.bulk_create(
+                [PolicyNoticeDelivery(version=version, subject_id=i, queued_at=now, next_attempt_at=now) for i in ids],
+                ignore_conflicts=True,
+            )
+        created += len(made)
+        last_id = ids[-1]
+    PolicyVersion.objects.filter(pk=version.pk, notices_queued_at__isnull=True).update(notices_queued_at=now)
+    logger.info("policy version %s: %d notices queued", version.pk, created)
+    return created
+
+
+def _backoff(attempts: int) -> timedelta:
+    seconds = settings.POLICY_NOTICE_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, 24 * 3600))
+
+
+def _claim_batch(*, batch_size: int, now: datetime) -> list[PolicyNoticeDelivery]:
+    max_attempts = settings.POLICY_NOTICE_MAX_ATTEMPTS
+    due = PolicyNoticeDelivery.objects.due(now, max_attempts)
+    ids = list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:batch_size])
+    if not ids:
+        return []
+    token = PolicyNoticeDelivery.new_claim_token()
+    # One conditional UPDATE claims the rows: a second sender's UPDATE no longer sees them as due.
+    # If this worker dies, the lease runs out and they are due again (a notice may then go twice;
+    # never zero times).
+    lease_until = now + timedelta(seconds=settings.POLICY_NOTICE_LEASE_SECONDS)
+    due.filter(pk__in=ids).update(claim_token=token, next_attempt_at=lease_until)
+    return list(
+        PolicyNoticeDelivery.objects.filter(claim_token=token).select_related("version", "subject").order_by("pk")
+    )
+
+
+def _officer_email() -> str:
+    return PrivacyOfficer.objects.order_by("sort_order", "pk").values_list("email", flat=True).first() or ""
+
+
+def notice_message(delivery: PolicyNoticeDelivery, *, connection=None, contact: str | None = None) -> EmailMessage:
+    version = delivery.version
+    url = settings.SITE_URL + reverse("policy:version", args=[version.label])
+    contact = _officer_email() if contact is None else contact
+    parts = []
+    subject_line = ""
+    for language in LANGUAGES:
+        with translation.override(language):
+            context = {
+                "version": version,
+                "summary": version.summary_en if language == "en" else (version.summary_ko or version.summary_en),
+                "announced_on": long_date(version.announced_at),
+                "effective_on": long_date(version.effective_at),
+                "url": url,
+                "contact": contact,
+            }
+            parts.append(render_to_string("policy/email/notice_body.txt", context).strip())
+            if not subject_line:
+                subject_line = render_to_string("policy/email/notice_subject.txt", context).strip()
+    return EmailMessage(
+        subject=subject_line,
+        body="\n\n----------------------------------------\n\n".join(parts) + "\n",
+        to=[delivery.subject.email],
+        connection=connection,
+    )
+
+
+def _send_batch(batch: list[PolicyNoticeDelivery], run: NoticeRun) -> None:
+    max_attempts = settings.POLICY_NOTICE_MAX_ATTEMPTS
+    contact = _officer_email()
+    connection = get_connection()
+    try:
+        connection.open()
+        opened_error = None
+    except Exception as exc:  # noqa: BLE001  (a mail server that is down fails the batch, retried later)
+        opened_error = exc
+    for delivery in batch:
+        now = timezone.now()
+        delivery.attempts += 1
+        delivery.claim_token = None
+        error: BaseException | None = opened_error
+        if error is None and not delivery.subject.email:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.last_error = "NoEmailAddress"
+            delivery.next_attempt_at = None
+            delivery.attempts = max(delivery.attempts, max_attempts)
+            run.failed += 1
+            run.errors["NoEmailAddress"] = run.errors.get("NoEmailAddress", 0) + 1
+            continue
+        if error is None:
+            try:
+                if connection.send_messages([notice_message(delivery, connection=connection, contact=contact)]) != 1:
+                    error = RuntimeError("not sent")
+            except Exception as exc:  # noqa: BLE001  (recorded per delivery by class name, then retried)
+                error = exc
+        if error is None:
+            delivery.status = DeliveryStatus.SENT
+            delivery.sent_at = now
+            delivery.next_attempt_at = None
+            delivery.last_error = ""
+            run.sent += 1
+        elif isinstance(error, smtplib.SMTPRecipientsRefused):
+            # The server refused the address itself: retrying will not help.
+            delivery.status = DeliveryStatus.BOUNCED
+            delivery.last_error = type(error).__name__
+            delivery.next_attempt_at = None
+            run.bounced += 1
+        else:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.last_error = type(error).__name__[:100]
+            delivery.next_attempt_at = now + _backoff(delivery.attempts) if delivery.attempts < max_attempts else None
+            run.failed += 1
+            run.errors[delivery.last_error] = run.errors.get(delivery.last_error, 0) + 1
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001, S110  (closing a broken connection must not lose the results)
+        pass
+    PolicyNoticeDelivery.objects.bulk_update(
+        batch, ["status", "attempts", "last_error", "next_attempt_at", "sent_at", "claim_token"]
+    )
+
+
+def send_policy_notices(*, batch_size: int | None = None, max_batches: int | None = None) -> NoticeRun:
+    """Queue the notices of newly announced versions, then send due deliveries (pending, and
+    failed ones whose backoff has passed) in batches over one mail connection per batch."""
+    batch_size = batch_size or settings.POLICY_NOTICE_BATCH_SIZE
+    run = NoticeRun()
+    for version in PolicyVersion.objects.announced().filter(notices_queued_at__isnull=True):
+        run.queued += queue_policy_notices(version=version, batch_size=batch_size)
+    while max_batches is None or run.batches < max_batches:
+        batch = _claim_batch(batch_size=batch_size, now=timezone.now())
+        if not batch:
+            break
+        _send_batch(batch, run)
+        run.batches += 1
+    logger.info(
+        "policy notices: %d queued, %d sent, %d failed, %d bounced in %d batches",
+        run.queued,
+        run.sent,
+        run.failed,
+        run.bounced,
+        run.batches,
+    )
+    return run
+
+
+def count_due_notices() -> dict[str, int]:
+    """What `send_policy_notices` would do now (for --dry-run)."""
+    unqueued = PolicyVersion.objects.announced().filter(notices_queued_at__isnull=True).count()
+    return {
+        "versions_to_queue": unqueued,
+        "subjects_with_email": DataSubject.objects.filter(email__isnull=False).count() if unqueued else 0,
+        "due": PolicyNoticeDelivery.objects.due(timezone.now(), settings.POLICY_NOTICE_MAX_ATTEMPTS).count(),
+    }
+
+
+def retry_policy_notices(*, delivery_ids: list[int]) -> int:
+    """Make failed deliveries due now, with a fresh set of attempts (staff fixed the cause)."""
+    return PolicyNoticeDelivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.FAILED).update(
+        attempts=0, next_attempt_at=timezone.now(), claim_token=None
+    )
+
+
+def mark_notices_bounced(*, delivery_ids: list[int]) -> int:
+    """Record bounces reported after sending (a bounce email or the mail provider's report)."""
+    return PolicyNoticeDelivery.objects.filter(
+        pk__in=delivery_ids, status__in=[DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.PENDING]
+    ).update(status=DeliveryStatus.BOUNCED, next_attempt_at=None, claim_token=None)
+
+
+def notice_progress(version: PolicyVersion) -> dict[str, int]:
+    counts = version.deliveries.aggregate(
+        total=Count("pk"),
+        sent=Count("pk", filter=Q(status=DeliveryStatus.SENT)),
+        pending=Count("pk", filter=Q(status=DeliveryStatus.PENDING)),
+        failed=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),
+        bounced=Count("pk", filter=Q(status=DeliveryStatus.BOUNCED)),
+    )
+    return counts

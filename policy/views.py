@@ -1,0 +1,78 @@
+"""The public policy pages: the current policy rendered live, and the archive of frozen versions."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_safe
+
+from . import services
+from .content import collect_policy_facts, long_date
+from .models import LABEL_PATTERN, PolicyVersion
+
+
+def _language(request: HttpRequest) -> str:
+    return "en" if (getattr(request, "LANGUAGE_CODE", "ko") or "ko").startswith("en") else "ko"
+
+
+@require_safe
+def policy_page(request: HttpRequest) -> HttpResponse:
+    version = services.current_version()
+    document = services.render_policy_document(
+        facts=collect_policy_facts(), version=version, language=_language(request)
+    )
+    upcoming = [
+        {"version": v, "effective_on": long_date(v.effective_at), "announced_on": long_date(v.announced_at)}
+        for v in services.upcoming_versions()
+    ]
+    return render(
+        request,
+        "policy/privacy.html",
+        {"document": mark_safe(document), "version": version, "upcoming": upcoming},  # noqa: S308  (our own template's output)
+    )
+
+
+@require_safe
+def version_list(request: HttpRequest) -> HttpResponse:
+    current = services.current_version()
+    now = timezone.now()
+    rows = [
+        {
+            "version": v,
+            "announced_on": long_date(v.announced_at),
+            "effective_on": long_date(v.effective_at),
+            "is_current": current is not None and v.pk == current.pk,
+            "is_upcoming": v.effective_at > now,
+            "summary": v.summary_en if _language(request) == "en" else (v.summary_ko or v.summary_en),
+        }
+        for v in PolicyVersion.objects.announced().order_by("-effective_at", "-pk")
+    ]
+    return render(request, "policy/versions.html", {"rows": rows})
+
+
+@require_safe
+def version_detail(request: HttpRequest, label: str) -> HttpResponse:
+    if not LABEL_PATTERN.match(label):
+        raise Http404("No such policy version.")
+    version = PolicyVersion.objects.announced().filter(label=label).first()
+    if version is None:
+        raise Http404("No such policy version.")
+    if not version.fingerprint:
+        # The seed's text when post_migrate did not run (a database migrated before this app existed).
+        services.freeze_unfrozen_versions()
+        version.refresh_from_db()
+    current = services.current_version()
+    return render(
+        request,
+        "policy/version.html",
+        {
+            "version": version,
+            "document": mark_safe(version.frozen_html(_language(request))),  # noqa: S308  (frozen output of our template)
+            "announced_on": long_date(version.announced_at),
+            "effective_on": long_date(version.effective_at),
+            "is_current": current is not None and current.pk == version.pk,
+            "is_upcoming": version.effective_at > timezone.now(),
+        },
+    )
