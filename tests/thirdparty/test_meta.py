@@ -1,0 +1,200 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from urllib.parse import parse_qs
+
+import pytest
+
+from thirdparty import services
+from thirdparty.connectors import meta
+from thirdparty.models import (
+    IdentityKind,
+    JobKind,
+    JobStatus,
+    MetaDeletionRequest,
+    MetaDeletionStatus,
+    VendorErasureJob,
+    VendorName,
+)
+
+AUDIENCE_PATH = "/v21.0/23850000000000001/users"
+
+
+def _sha(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _payload(request) -> dict:
+    form = parse_qs(request.get_data(as_text=True))
+    return {"payload": json.loads(form["payload"][0]), "appsecret_proof": form.get("appsecret_proof", [""])[0]}
+
+
+def test_it_removes_a_withdrawn_person_from_every_audience_with_sha256_of_normalised_email_and_phone(
+    alice, meta_processor, only, vendors, no_secrets_in_logs
+):
+    only(meta_processor)
+    alice.email = "  Alice@Example.com "
+    alice.save()
+    vendors.expect_oneshot_request(AUDIENCE_PATH, method="DELETE").respond_with_json(
+        {"audience_id": "23850000000000001", "session_id": "9778993", "num_received": 1, "num_invalid_entries": 0}
+    )
+    [job] = services.create_erasure_jobs(subject=alice, reference="CONSENT-7", kind=JobKind.SUPPRESS)
+
+    services.send_vendor_erasure_jobs()
+
+    request, _ = vendors.log[0]
+    assert request.method == "DELETE"
+    assert request.headers["Authorization"] == "Bearer EAAB-meta-secret-token"
+    sent = _payload(request)
+    # Email lower-cased and trimmed; Korean national number 010-1111-2222 becomes 821011112222.
+    assert sent["payload"] == {
+        "schema": ["EMAIL", "PHONE"],
+        "data": [[_sha("alice@example.com"), _sha("821011112222")]],
+    }
+    assert (
+        sent["appsecret_proof"] == hmac.new(b"meta-app-secret", b"EAAB-meta-secret-token", hashlib.sha256).hexdigest()
+    )
+    # Nothing identifying travels in the URL.
+    assert request.query_string == b""
+    job.refresh_from_db()
+    assert job.status == JobStatus.CONFIRMED
+    assert job.receipt["audiences"][0]["num_received"] == 1
+    no_secrets_in_logs("alice@example.com", _sha("alice@example.com"))
+
+
+def test_it_batches_due_meta_jobs_into_one_call_per_audience(alice, bob, meta_processor, only, vendors, settings):
+    only(meta_processor)
+    settings.META_CUSTOM_AUDIENCE_IDS = ["111", "222"]
+    for audience in ("111", "222"):
+        vendors.expect_oneshot_request(f"/v21.0/{audience}/users", method="DELETE").respond_with_json(
+            {"num_received": 2}
+        )
+    services.create_erasure_jobs(subject=alice, reference="A", kind=JobKind.SUPPRESS)
+    services.create_erasure_jobs(subject=bob, reference="B", kind=JobKind.SUPPRESS)
+
+    summary = services.send_vendor_erasure_jobs()
+
+    assert summary.confirmed == 2
+    assert [r.path for r, _ in vendors.log] == ["/v21.0/111/users", "/v21.0/222/users"]
+    assert len(_payload(vendors.log[0][0])["payload"]["data"]) == 2
+
+
+def test_it_sends_at_most_10000_rows_per_call(vendors):
+    vendors.expect_request(AUDIENCE_PATH, method="DELETE").respond_with_json({"num_received": 1})
+    rows = [meta.hashed_row(email=f"person{i}@example.com") for i in range(10_001)]
+
+    responses = meta.remove_users("23850000000000001", rows)
+
+    assert [r.extra["rows"] for r in responses] == [10_000, 1]
+    sizes = [len(_payload(r)["payload"]["data"]) for r, _ in vendors.log]
+    assert sizes == [10_000, 1]
+
+
+def test_a_meta_failure_retries_every_job_of_the_batch(alice, meta_processor, only, vendors):
+    only(meta_processor)
+    vendors.expect_oneshot_request(AUDIENCE_PATH, method="DELETE").respond_with_json(
+        {"error": {"message": "Please retry", "type": "OAuthException", "code": 2}}, status=500
+    )
+    [job] = services.create_erasure_jobs(subject=alice, reference="R", kind=JobKind.ERASE)
+    services.send_vendor_erasure_jobs()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.next_attempt_at is not None and job.last_response_code == 500
+
+
+# --- data-deletion callback -------------------------------------------------------------------
+
+
+def _signed_request(payload: dict, secret: str = "meta-app-secret") -> str:
+    encoded = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    signature = hmac.new(secret.encode(), encoded.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(signature).decode().rstrip("=") + "." + encoded
+
+
+def _callback(client, signed_request):
+    return client.post("/api/thirdparty/meta/data-deletion", {"signed_request": signed_request})
+
+
+@pytest.fixture
+def facebook_user(alice):
+    services.record_vendor_identity(
+        subject=alice, vendor=VendorName.META, kind=IdentityKind.USER_ID, value="10215550001"
+    )
+    return "10215550001"
+
+
+def test_the_callback_verifies_the_signature_and_answers_url_and_confirmation_code(
+    client, alice, facebook_user, vendors, settings
+):
+    settings.SITE_URL = "https://privacy.example.com"
+    now = int(time.time())
+    response = _callback(
+        client,
+        _signed_request({"algorithm": "HMAC-SHA256", "user_id": facebook_user, "issued_at": now, "expires": now + 600}),
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"url", "confirmation_code"}
+    deletion = MetaDeletionRequest.objects.get()
+    assert body["confirmation_code"] == deletion.confirmation_code
+    assert body["url"] == f"https://privacy.example.com/thirdparty/meta/deletion/{deletion.confirmation_code}/"
+    assert deletion.subject_found and deletion.status == MetaDeletionStatus.IN_PROGRESS
+    # Erasure at every processor is queued under the request's reference.
+    assert VendorErasureJob.objects.filter(reference=deletion.reference).count() >= 2
+    # The Facebook user id is not stored in the clear.
+    assert deletion.meta_user_hash == _sha(facebook_user)
+
+
+def test_the_callback_rejects_a_forged_signature(client, facebook_user, vendors):
+    forged = _signed_request(
+        {"algorithm": "HMAC-SHA256", "user_id": facebook_user, "issued_at": int(time.time())}, secret="guess"
+    )
+    response = _callback(client, forged)
+    assert response.status_code == 403
+    assert "signature" in response.json()["detail"]
+    assert not MetaDeletionRequest.objects.exists()
+
+
+def test_the_callback_rejects_an_expired_request(client, facebook_user, vendors):
+    old = int(time.time()) - 7200
+    response = _callback(
+        client, _signed_request({"algorithm": "HMAC-SHA256", "user_id": facebook_user, "issued_at": old})
+    )
+    assert response.status_code == 403
+    assert "expired" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("value", ["", "not-a-signed-request", "a.b.c", "%%%.###"])
+def test_the_callback_answers_malformed_input_with_400(client, vendors, db, value):
+    response = _callback(client, value)
+    assert response.status_code in (400, 422)
+    assert not MetaDeletionRequest.objects.exists()
+
+
+def test_the_status_page_shows_a_human_readable_status_in_korean_and_english(client, vendors, facebook_user):
+    now = int(time.time())
+    code = _callback(
+        client, _signed_request({"algorithm": "HMAC-SHA256", "user_id": facebook_user, "issued_at": now})
+    ).json()["confirmation_code"]
+
+    korean = client.get(f"/thirdparty/meta/deletion/{code}/", HTTP_ACCEPT_LANGUAGE="ko")
+    english = client.get(f"/thirdparty/meta/deletion/{code}/", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert korean.status_code == english.status_code == 200
+    assert code in english.content.decode()
+    assert "In progress" in english.content.decode()
+    assert "진행 중" in korean.content.decode()
+    assert client.get("/thirdparty/meta/deletion/NOPE/").status_code == 404
+
+
+def test_an_unknown_facebook_user_gets_a_completed_status_saying_we_hold_nothing(client, vendors, db):
+    now = int(time.time())
+    code = _callback(client, _signed_request({"algorithm": "HMAC-SHA256", "user_id": "999", "issued_at": now})).json()[
+        "confirmation_code"
+    ]
+    page = client.get(f"/thirdparty/meta/deletion/{code}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "We hold no personal data linked to your Facebook account" in page

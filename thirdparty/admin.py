@@ -1,0 +1,450 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from subjects.admin import PersonalDataAdmin
+
+from . import services
+from .models import (
+    DataTransfer,
+    DisclosedSubject,
+    Disclosure,
+    DisclosureStatus,
+    JobStatus,
+    MetaDeletionRequest,
+    OAuthGrant,
+    Processor,
+    ProcessorInspection,
+    RevokedBy,
+    VendorErasureAttempt,
+    VendorErasureJob,
+    VendorIdentity,
+    YouTubeStatistics,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Ledgers: staff read them; rows are written by services only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ContractFilter(admin.SimpleListFilter):
+    title = gettext_lazy("contract")
+    parameter_name = "contract"
+
+    def lookups(self, request, model_admin):
+        return [("expiring", gettext_lazy("Ends within 60 days")), ("no_dpa", gettext_lazy("No DPA file"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "expiring":
+            return queryset.expiring_within()
+        if self.value() == "no_dpa":
+            return queryset.filter(dpa_file="")
+        return queryset
+
+
+class InspectionInline(admin.TabularInline):
+    model = ProcessorInspection
+    extra = 0
+
+
+@admin.register(Processor)
+class ProcessorAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "kind",
+        "entrusted_task",
+        "country",
+        "transfers_overseas",
+        "erasure_channel",
+        "contract_status",
+        "checklist_status",
+        "next_inspection_due",
+        "active",
+    ]
+    list_filter = ["kind", "active", "transfers_overseas", "erasure_channel", ContractFilter]
+    search_fields = ["name", "entrusted_task"]
+    inlines = [InspectionInline]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "kind",
+                    "entrusted_task",
+                    "data_categories",
+                    "retention_text",
+                    "re_entrustees",
+                    "active",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Sharing"),
+            {
+                "fields": [
+                    "share_purpose",
+                    "restricted_use",
+                    "country",
+                    "transfers_overseas",
+                    "overseas_transfer_details",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Contract (PIPA art. 26)"),
+            {"fields": ["contract_start", "contract_end", "dpa_file", "dpa_signed_at", *Processor.CHECKLIST_FIELDS]},
+        ),
+        (
+            gettext_lazy("Supervision and erasure"),
+            {"fields": ["next_inspection_due", "contact_email", "erasure_channel", "connector"]},
+        ),
+    ]
+
+    @admin.display(description=gettext_lazy("contract"), ordering="contract_end")
+    def contract_status(self, obj: Processor):
+        days = obj.contract_days_left()
+        if days is None:
+            return _("open-ended")
+        if days < 0:
+            return format_html('<strong style="color:#b00">{}</strong>', _("ended %(n)d days ago") % {"n": -days})
+        if obj.contract_expiring_soon():
+            return format_html('<strong style="color:#b60">{}</strong>', _("ends in %(n)d days") % {"n": days})
+        return _("until %(date)s") % {"date": obj.contract_end.isoformat()}
+
+    @admin.display(description=gettext_lazy("entrustment checklist"))
+    def checklist_status(self, obj: Processor):
+        missing = obj.missing_clauses()
+        if not missing:
+            return _("complete")
+        return format_html(
+            '<span style="color:#b00" title="{}">{}</span>',
+            ", ".join(missing),
+            _("%(n)d missing") % {"n": len(missing)},
+        )
+
+
+@admin.register(DataTransfer)
+class DataTransferAdmin(ReadOnlyAdmin):
+    list_display = [
+        "transferred_at",
+        "processor",
+        "purpose",
+        "basis",
+        "consent_purpose",
+        "record_count",
+        "refused_count",
+        "reference",
+    ]
+    list_filter = ["processor", "basis", "purpose"]
+    list_select_related = ["processor"]
+    date_hierarchy = "transferred_at"
+    search_fields = ["reference"]
+
+
+class AttemptInline(admin.TabularInline):
+    model = VendorErasureAttempt
+    extra = 0
+    can_delete = False
+    fields = ["attempted_at", "response_code", "outcome", "detail", "duration_ms"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class JobStateFilter(admin.SimpleListFilter):
+    title = gettext_lazy("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", gettext_lazy("Open")), ("stuck", gettext_lazy("Failed, waiting for staff"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.open()
+        if self.value() == "stuck":
+            return queryset.filter(status=JobStatus.FAILED, next_attempt_at__isnull=True)
+        return queryset
+
+
+@admin.register(VendorErasureJob)
+class VendorErasureJobAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "reference",
+        "processor",
+        "kind",
+        "channel",
+        "colored_status",
+        "attempts",
+        "last_response_code",
+        "last_error",
+        "next_attempt_at",
+        "created_at",
+    ]
+    list_filter = [JobStateFilter, "status", "processor", "kind", "channel"]
+    list_select_related = ["processor"]
+    search_fields = ["=reference", "=subject_id"]
+    date_hierarchy = "created_at"
+    inlines = [AttemptInline]
+    actions = ["retry_now", "confirm_received"]
+    # The encrypted identifiers are never shown: staff see whether they are still held.
+    exclude = ["identifiers"]
+    readonly_fields = [
+        "processor",
+        "reference",
+        "kind",
+        "subject_id",
+        "channel",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_attempt_at",
+        "last_response_code",
+        "last_error",
+        "receipt",
+        "identifiers_held",
+        "identifiers_wiped_at",
+        "email_sent_at",
+        "closed_by",
+        "created_at",
+        "confirmed_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def colored_status(self, obj: VendorErasureJob):
+        colours = {JobStatus.FAILED: "#b00", JobStatus.CONFIRMED: "#070", JobStatus.SENT: "#b60"}
+        return format_html(
+            '<span style="color:{}">{}</span>', colours.get(obj.status, "inherit"), obj.get_status_display()
+        )
+
+    @admin.display(description=gettext_lazy("identifiers held"), boolean=True)
+    def identifiers_held(self, obj: VendorErasureJob):
+        return obj.identifiers_wiped_at is None
+
+    def save_model(self, request, obj, form, change):
+        # Only the staff note is editable; a changed note on a manual job closes it with that note.
+        if change and "manual_note" in form.changed_data and obj.manual_note.strip():
+            services.close_job_manually(job=obj, user=request.user, note=obj.manual_note)
+        else:
+            super().save_model(request, obj, form, change)
+
+    @admin.action(description=gettext_lazy("Retry now"))
+    def retry_now(self, request, queryset):
+        done = 0
+        for job in queryset:
+            try:
+                services.retry_job_now(job=job)
+                done += 1
+            except services.ThirdPartyError as exc:
+                self.message_user(request, f"#{job.pk}: {exc}", messages.WARNING)
+        if done:
+            self.message_user(request, _("%(n)d job(s) will be sent again now.") % {"n": done}, messages.SUCCESS)
+
+    @admin.action(description=gettext_lazy("Confirm received (processor confirmed the erasure)"))
+    def confirm_received(self, request, queryset):
+        done = 0
+        for job in queryset:
+            try:
+                services.confirm_job_received(job=job, user=request.user)
+                done += 1
+            except services.ThirdPartyError as exc:
+                self.message_user(request, f"#{job.pk}: {exc}", messages.WARNING)
+        if done:
+            self.message_user(request, _("%(n)d job(s) confirmed.") % {"n": done}, messages.SUCCESS)
+
+
+@admin.register(VendorIdentity)
+class VendorIdentityAdmin(PersonalDataAdmin):
+    list_display = ["id", "subject", "vendor", "kind", "collected_at", "last_seen_at"]
+    list_filter = ["vendor", "kind"]
+    list_select_related = ["subject"]
+    raw_id_fields = ["subject"]
+    search_fields = ["=value", "=subject__email"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MetaDeletionRequest)
+class MetaDeletionRequestAdmin(admin.ModelAdmin):
+    list_display = ["confirmation_code", "status", "subject_found", "reference", "received_at", "completed_at"]
+    list_filter = ["status", "subject_found"]
+    search_fields = ["=confirmation_code", "=reference"]
+    readonly_fields = [
+        "confirmation_code",
+        "meta_user_hash",
+        "subject_found",
+        "reference",
+        "received_at",
+        "completed_at",
+    ]
+    fields = ["confirmation_code", "status", "refusal_reason", *readonly_fields[1:]]
+
+    def has_add_permission(self, request):
+        return False
+
+
+class StatisticsInline(admin.TabularInline):
+    model = YouTubeStatistics
+    extra = 0
+    can_delete = False
+    fields = ["resource", "resource_id", "view_count", "like_count", "dislike_count", "comment_count", "fetched_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OAuthGrant)
+class OAuthGrantAdmin(PersonalDataAdmin):
+    list_display = [
+        "id",
+        "subject",
+        "provider",
+        "channel_id",
+        "granted_at",
+        "last_refreshed_at",
+        "revoked_at",
+        "revoked_by",
+        "statistics_count",
+    ]
+    list_filter = ["provider", "revoked_by", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["subject"]
+    raw_id_fields = ["subject"]
+    search_fields = ["=subject__email", "=channel_id"]
+    # Tokens never leave the database through the admin.
+    exclude = ["access_token", "refresh_token"]
+    readonly_fields = [
+        "subject",
+        "provider",
+        "channel_id",
+        "scopes",
+        "access_token_expires_at",
+        "granted_at",
+        "last_refreshed_at",
+        "revoked_at",
+        "revoked_by",
+        "revoke_response_code",
+    ]
+    inlines = [StatisticsInline]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(stats=Count("statistics"))
+
+    @admin.display(description=gettext_lazy("statistics"), ordering="stats")
+    def statistics_count(self, obj):
+        return obj.stats
+
+    @admin.action(description=gettext_lazy("Revoke at Google and delete tokens and statistics"))
+    def revoke(self, request, queryset):
+        grants = list(queryset.filter(revoked_at__isnull=True))
+        for grant in grants:
+            services.revoke_youtube_grant(grant=grant, by=RevokedBy.STAFF)
+        self.message_user(request, _("%(n)d grant(s) revoked.") % {"n": len(grants)}, messages.SUCCESS)
+
+
+class DisclosedSubjectInline(admin.TabularInline):
+    model = DisclosedSubject
+    extra = 0
+    raw_id_fields = ["subject"]
+    fields = ["subject", "notified_at", "notice_withheld_reason"]
+
+
+@admin.register(Disclosure)
+class DisclosureAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "authority",
+        "ground",
+        "status",
+        "requested_at",
+        "approved_by",
+        "disclosed_at",
+        "subjects_told",
+    ]
+    list_filter = ["status", "ground"]
+    list_select_related = ["approved_by"]
+    search_fields = ["authority", "basis_detail"]
+    date_hierarchy = "requested_at"
+    inlines = [DisclosedSubjectInline]
+    readonly_fields = ["status", "created_by", "approved_by", "approved_at", "disclosed_at"]
+    actions = ["approve", "mark_disclosed"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(told=Count("subjects", filter=Q(subjects__notified_at__isnull=False)), total=Count("subjects"))
+        )
+
+    @admin.display(description=gettext_lazy("subjects told"))
+    def subjects_told(self, obj):
+        return f"{obj.told}/{obj.total}"
+
+    def has_change_permission(self, request, obj=None):
+        # Once made, a disclosure is evidence; only who-was-told may still be recorded (inline).
+        if obj is not None and obj.status == DisclosureStatus.DISCLOSED:
+            return request.user.has_perm("thirdparty.change_disclosedsubject")
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.has_perm("thirdparty.approve_disclosure"):
+            actions.pop("approve", None)
+        return actions
+
+    @admin.action(description=gettext_lazy("Approve (privacy officer)"))
+    def approve(self, request, queryset):
+        for disclosure in queryset:
+            try:
+                services.approve_disclosure(disclosure=disclosure, user=request.user)
+            except services.ThirdPartyError as exc:
+                self.message_user(request, f"#{disclosure.pk}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, _("Disclosure #%(id)s approved.") % {"id": disclosure.pk}, messages.SUCCESS)
+
+    @admin.action(description=gettext_lazy("Mark as disclosed"))
+    def mark_disclosed(self, request, queryset):
+        for disclosure in queryset:
+            try:
+                services.mark_disclosed(disclosure=disclosure, user=request.user, disclosed_at=timezone.now())
+            except services.ThirdPartyError as exc:
+                self.message_user(request, f"#{disclosure.pk}: {exc}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, _("Disclosure #%(id)s marked as disclosed.") % {"id": disclosure.pk}, messages.SUCCESS
+                )
