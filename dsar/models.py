@@ -9,6 +9,7 @@ about the subject is looked up.
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import date, timedelta
 
@@ -19,14 +20,27 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
-def private_storage() -> FileSystemStorage:
-    """Uploads and export packages: under MEDIA_ROOT/private/dsar, never under a public URL.
+class PrivateStorage(FileSystemStorage):
+    """Uploads and export packages: under DSAR_PRIVATE_ROOT (MEDIA_ROOT/private/dsar), never
+    under a public URL. No base_url, so `.url()` raises instead of producing a link: every file
+    leaves through a view that checks a signed token or a staff permission and writes an
+    access-log row. The location is read from settings on each use (tests move it)."""
 
-    No base_url, so `.url()` raises instead of producing a link: every file leaves through a view
-    that checks a signed token or a staff permission and writes an access-log row. A callable, so
-    the location follows settings (tests point MEDIA_ROOT at a temporary folder).
-    """
-    return FileSystemStorage(location=settings.DSAR_PRIVATE_ROOT, base_url=None)
+    @property
+    def base_location(self):
+        return str(settings.DSAR_PRIVATE_ROOT)
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+    @property
+    def base_url(self):
+        return None
+
+
+def private_storage() -> FileSystemStorage:
+    return PrivateStorage()
 
 
 def _random_name(folder: str, filename: str) -> str:
