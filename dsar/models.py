@@ -277,7 +277,6 @@ class DataSubjectRequest(models.Model):
 
 class EventKind(models.TextChoices):
     RECEIVED = "received", _("Received")
-    VERIFICATION_SENT = "verification_sent", _("Verification email sent")
     EMAIL_CONFIRMED = "email_confirmed", _("Email address confirmed")
     VERIFIED = "verified", _("Identity verified")
     ASSIGNED = "assigned", _("Assigned")

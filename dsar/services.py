@@ -898,9 +898,12 @@ def review_package(*, request: DataSubjectRequest, actor, ip: str | None, path: 
 def officers():
     """Users with the privacy-officer role: may change requests and oversee them (superusers too)."""
     User = get_user_model()
+    # Permissions live in the model backend (axes sits in front of it and holds none).
+    backend = "django.contrib.auth.backends.ModelBackend"
+    changers = User.objects.with_perm("dsar.change_datasubjectrequest", backend=backend).values("pk")
     return (
-        User.objects.with_perm("dsar.oversee_requests")
-        .filter(pk__in=User.objects.with_perm("dsar.change_datasubjectrequest").values("pk"), is_active=True)
+        User.objects.with_perm("dsar.oversee_requests", backend=backend)
+        .filter(pk__in=changers, is_active=True)
         .exclude(email="")
         .order_by("pk")
     )
