@@ -17,6 +17,7 @@ from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from subjects.models import DataSubject
 
@@ -141,11 +142,11 @@ def significant_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         return []
     reasons = []
     if _data_types(old) != _data_types(new):
-        reasons.append("data types")
+        reasons.append(gettext("types of data"))
     if old.get("purposes", []) != new.get("purposes", []):
-        reasons.append("purposes")
+        reasons.append(gettext("purposes"))
     if old.get("processors", []) != new.get("processors", []):
-        reasons.append("processors or overseas transfers")
+        reasons.append(gettext("processors or overseas transfers"))
     return reasons
 
 
@@ -192,15 +193,17 @@ def announce_policy_version(*, version: PolicyVersion | str, actor, now: datetim
     """Publish a draft: check the notice period, freeze its text in Korean and English with the
     facts it was rendered from, flag purposes needing new consent, and queue the notices."""
     if not (actor and actor.has_perm(PUBLISH_PERMISSION)):
-        raise NotAllowed("You are not allowed to publish policy versions.")
+        raise NotAllowed(gettext("You are not allowed to publish policy versions."))
     now = now or timezone.now()
     label = version if isinstance(version, str) else version.label
     with transaction.atomic():
         version = PolicyVersion.objects.select_for_update().filter(label=label).first()
         if version is None:
-            raise PolicyError(f"There is no policy version {label!r}.")
+            raise PolicyError(gettext("There is no policy version %(label)s.") % {"label": label})
         if version.is_announced:
-            raise PolicyError(f"Version {label} was already announced; publish a new version instead.")
+            raise PolicyError(
+                gettext("Version %(label)s was already announced; publish a new version instead.") % {"label": label}
+            )
         error = notice_period_error(
             announced_at=now, effective_at=version.effective_at, is_significant=version.is_significant
         )
@@ -209,21 +212,24 @@ def announce_policy_version(*, version: PolicyVersion | str, actor, now: datetim
         previous = PolicyVersion.objects.announced().order_by("-effective_at", "-pk").first()
         if previous and version.effective_at <= previous.effective_at:
             raise PolicyError(
-                f"Version {label} must take effect after version {previous.label} ({long_date(previous.effective_at)})."
+                gettext("Version %(label)s must take effect after version %(previous)s (%(date)s).")
+                % {"label": label, "previous": previous.label, "date": long_date(previous.effective_at)}
             )
         facts = collect_policy_facts()
         old_facts = previous.facts if previous else {}
         reasons = significant_changes(old_facts, facts)
         if reasons and not version.is_significant:
             raise PolicyError(
-                "This change is significant (it changes the "
-                + ", ".join(reasons)
-                + "): mark it significant, which needs 30 days' notice (policy 7)."
+                gettext(
+                    "This change is significant (it changes the %(what)s): mark it significant, "
+                    "which needs %(days)d days' notice (policy 7)."
+                )
+                % {"what": ", ".join(str(r) for r in reasons), "days": SIGNIFICANT_NOTICE_DAYS}
             )
         known = _purpose_keys(facts)
         unknown = [k for k in version.reconsent_purpose_keys if known and k not in known]
         if unknown:
-            raise PolicyError(f"Unknown purpose keys: {', '.join(unknown)}.")
+            raise PolicyError(gettext("Unknown purpose keys: %(keys)s.") % {"keys": ", ".join(unknown)})
         version.reconsent_purpose_keys = (
             _reconsent_keys(old_facts, facts, version.reconsent_purpose_keys) if version.is_significant else []
         )

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+INSTITUTIONS_KO = [
+    "개인정보침해 신고센터 (한국인터넷진흥원)",
+    "개인정보 분쟁조정위원회",
+    "대검찰청",
+    "경찰청 사이버수사국",
+]
+INSTITUTIONS_EN = [
+    "Personal Information Infringement Report Center (KISA)",
+    "Personal Information Dispute Mediation Committee (PIPC)",
+    "Supreme Prosecutors&#x27; Office",
+    "Korean National Police Agency, Cyber Bureau",
+]
+PHONES_AND_SITES = [
+    "118",
+    "1833-6972",
+    "1301",
+    "182",
+    "privacy.kisa.or.kr",
+    "www.kopico.go.kr",
+    "www.spo.go.kr",
+    "ecrm.police.go.kr",
+]
+
+
+def section(html: str, number: int) -> str:
+    """The text of one numbered section of the page."""
+    match = re.search(rf'<section aria-labelledby="s{number}">(.*?)</section>', html, re.S)
+    assert match, f"section {number} missing"
+    return match.group(1)
+
+
+def test_it_states_every_seeded_fact_in_korean_by_default(client):
+    html = client.get("/privacy/").content.decode()
+    assert '<html lang="ko">' in html
+    for processor in ("Google Analytics", "Meta", "Stibee"):
+        assert processor in section(html, 3)
+    assert "서비스 계약 종료 시까지" in section(html, 3)
+    retention = section(html, 4)
+    assert "3년" in retention and "3개월" in retention
+    assert "「전자상거래 등에서의 소비자보호에 관한 법률」" in retention
+    officer = section(html, 6)
+    for fact in ("Jongkeun Lee", "대표이사", "02-568-9181", "hello@pltt.xyz"):
+        assert fact in officer
+    for fact in INSTITUTIONS_KO + PHONES_AND_SITES:
+        assert fact in officer
+    revisions = section(html, 7)
+    assert revisions.count("2025년 1월 2일") == 2  # announcement and effective date
+    assert "7일" in revisions and "30일" in revisions
+
+
+def test_it_states_every_seeded_fact_in_english(client):
+    html = client.get("/privacy/", headers={"accept-language": "en"}).content.decode()
+    assert '<html lang="en">' in html
+    entrustment = section(html, 3)
+    for fact in ("Google Analytics", "Meta", "Stibee", "User data analysis", "Until end of service agreement"):
+        assert fact in entrustment
+    retention = section(html, 4)
+    assert "3 years" in retention and "3 months" in retention
+    assert "Protection of Communications Secrets Act" in retention
+    officer = section(html, 6)
+    for fact in ["Jongkeun Lee", "CEO", "02-568-9181", "hello@pltt.xyz", *INSTITUTIONS_EN, *PHONES_AND_SITES]:
+        assert fact in officer
+    assert section(html, 7).count("January 2, 2025") == 2
+
+
+def test_the_language_switch_posts_to_setlang_and_the_page_follows(client):
+    html = client.get("/privacy/").content.decode()
+    assert 'action="/i18n/setlang/"' in html and 'name="language"' in html
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/privacy/"})
+    assert response.status_code == 302 and response["Location"] == "/privacy/"
+    assert "Privacy policy" in client.get("/privacy/").content.decode()
+
+
+def test_it_closes_the_gaps_the_seed_policy_left(client):
+    html = client.get("/privacy/", headers={"accept-language": "en"}).content.decode()
+    # Rights and how to exercise them, with the request form (PC-02).
+    assert 'href="/dsar/"' in section(html, 6)
+    # Overseas transfers of GA and Meta, with the country (AP-04); Stibee stays in Korea.
+    overseas = re.search(r'id="s3-3".*?id="s3-4"', html, re.S).group(0)
+    assert "Google Analytics" in overseas and "Meta" in overseas and "USA" in overseas
+    assert "Stibee" not in overseas
+    # Items kept under which law (RD-05): the visit-log items under the Communications Secrets Act.
+    kept = re.search(r'id="s4-2".*?id="s4-3"', html, re.S).group(0)
+    assert "Protection of Communications Secrets Act" in kept and "IP address" in kept
+    # Automatic collection and how to refuse cookies, with the preferences page (CM-10).
+    cookies = section(html, 1)
+    assert "How to refuse cookies" in cookies and 'href="/consent/' in cookies
+    # YouTube disclosures and links (PV-08).
+    youtube = section(html, 3)
+    for link in (
+        "https://www.youtube.com/t/terms",
+        "https://policies.google.com/privacy",
+        "https://security.google.com/settings/security/permissions",
+    ):
+        assert f'href="{link}"' in youtube
+
+
+def test_section_one_lists_the_categories_and_sources_from_the_registry(client):
+    from subjects.registry import registry
+
+    html = client.get("/privacy/", headers={"accept-language": "en"}).content.decode()
+    collected = section(html, 1)
+    for entry in registry.entries():
+        from subjects.registry import DataCategory
+
+        assert str(DataCategory(entry.category).label).replace("'", "&#x27;") in collected
+    assert "Offline events and seminars" in collected  # a collection source (policy 1.2.2)
+
+
+def test_an_edited_institution_shows_without_a_deploy(client):
+    from policy.models import ComplaintInstitution
+
+    ComplaintInstitution.objects.filter(phone="118").update(phone="118-1")
+    assert "118-1" in section(client.get("/privacy/").content.decode(), 6)
+
+
+def test_it_answers_only_get_and_head(client):
+    assert client.post("/privacy/").status_code == 405
+    assert client.head("/privacy/").status_code == 200
