@@ -773,8 +773,9 @@ def build_access_package(*, request: DataSubjectRequest, actor) -> DataSubjectRe
     subject = _require_subject(request)
     if request.status == RequestStatus.VERIFIED:
         _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
-    package = collect(subject_id=subject.pk, reference=request.reference)
     with translation.override(request.language):
+        # Choice labels and names are read in the requester's language.
+        package = collect(subject_id=subject.pk, reference=request.reference)
         content = write_zip(
             package,
             language=request.language,
