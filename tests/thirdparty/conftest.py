@@ -83,3 +83,12 @@ def only(db):
         Processor.objects.exclude(pk__in=[p.pk for p in processors]).update(active=False)
 
     return keep
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Service messages are asserted in English (the msgids); Korean output is tested explicitly."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

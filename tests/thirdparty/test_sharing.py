@@ -60,3 +60,11 @@ def test_every_sync_is_logged_with_counts_and_reasons(alice, bob, affiliate_subj
     assert sum(transfer.refusal_reasons.values()) == 2
     # The ledger holds counts, never who.
     assert "bob" not in str(transfer.refusal_reasons)
+
+
+def test_the_refusal_reason_reads_in_korean_for_korean_staff(affiliate_subject, meta_processor):
+    from django.utils import translation
+
+    with translation.override("ko"):
+        decision = services.may_share(subject=affiliate_subject, processor=meta_processor, purpose="marketing")
+    assert "제휴 서비스" in decision.reason and "맞춤형 광고" in decision.reason
