@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -9,6 +10,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from audit.admin_logging import ExportReasonForm, log_admin_access
+from audit.models import AccessAction
 from subjects.models import DataSubject
 
 from . import services
@@ -105,11 +108,29 @@ class ConsentEventAdmin(LedgerAdmin):
         ]
 
     def receipt_view(self, request, subject_id: int):
+        """A subject's consent history as CSV. Like every download of personal data it asks for
+        a reason, which goes to the access log with the subject's id (SA-06)."""
         if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
-        return _receipt_response(get_object_or_404(DataSubject, pk=subject_id))
+        subject = get_object_or_404(DataSubject, pk=subject_id)
+        form = ExportReasonForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            log_admin_access(
+                request,
+                action=AccessAction.DOWNLOAD,
+                subject_ids=[subject.pk],
+                object_repr=f"consent receipt of subject #{subject.pk}",
+                reason=form.cleaned_data["reason"],
+            )
+            return _receipt_response(subject)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Consent receipt of %(subject)s") % {"subject": subject},
+            "opts": self.model._meta,
+            "form": form,
+            "subject": subject,
+        }
+        return TemplateResponse(request, "consent/admin/receipt_reason.html", context)
 
 
 @admin.register(ConsentState)
@@ -143,7 +164,7 @@ class ConsentStateAdmin(LedgerAdmin):
         if len(subject_ids) != 1:
             self.message_user(request, _("Select the consents of exactly one subject."), level="error")
             return None
-        return _receipt_response(DataSubject.objects.get(pk=subject_ids.pop()))
+        return HttpResponseRedirect(reverse("admin:consent_consentevent_receipt", args=[subject_ids.pop()]))
 
 
 @admin.register(MarketingNotice)

@@ -76,7 +76,7 @@ def _overview(subject: DataSubject) -> dict:
 
 
 @router.get(
-    "/consent/{subject_id}",
+    "/consent/{int:subject_id}",
     auth=ApiKey(ApiScope.CONSENT_READ),
     response={200: ConsentOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Current consent of a subject, and whether each purpose may be processed now",
@@ -111,7 +111,7 @@ class ConsentEventOut(StrictSchema):
 
 
 @router.post(
-    "/consent/{subject_id}",
+    "/consent/{int:subject_id}",
     auth=ApiKey(ApiScope.CONSENT_WRITE),
     response={200: ConsentEventOut, 201: ConsentEventOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
     summary="Record a grant, refusal or withdrawal (200 with recorded=false when nothing changed)",
