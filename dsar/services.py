@@ -31,6 +31,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from subjects.models import DataSubject, normalise_email
@@ -651,37 +652,56 @@ def carry_out_deletion(*, request: DataSubjectRequest, actor) -> DataSubjectRequ
 
 
 def deletion_context(request: DataSubjectRequest) -> dict:
-    """What the deletion notice lists: what went, what was kept, why and until when."""
+    """What the deletion notice lists: what went, what was kept, why and until when. Names are
+    read in the requester's language at the time of writing, not stored with the outcome."""
+    from django.apps import apps
+
     from .contacts import _language
 
     erasure = request.outcome.get("erasure") or {}
-    reasons = _kept_reason_texts(_language(request.language))
+    language = _language(request.language)
     kept, removed = [], []
-    for model in erasure.get("models", []):
-        if model["erased"] or model["anonymised"]:
-            removed.append({"name": model["name"], "count": model["erased"] + model["anonymised"]})
-        for group in model["kept"]:
-            if group["reason"] == "referenced by kept records" and model["model"] == "subjects.DataSubject":
-                continue
-            kept.append(
-                {
-                    "name": model["name"],
-                    "count": group["count"],
-                    "reason": reasons.get(group["reason"], group["reason"]),
-                    "rule": group["rule"],
-                    "due_on": date.fromisoformat(group["due_on"]) if group["due_on"] else None,
-                }
-            )
-    return {"kept": kept, "removed": removed, "restricted": erasure.get("subject_restricted", False)}
-
-
-def _kept_reason_texts(language: str) -> dict[str, str]:
     with translation.override(language):
-        return {
+        reasons = {
             "statute": _("a law requires us to keep it for a set period"),
             "legal hold": _("it is needed for a legal claim or an investigation (legal hold)"),
             "referenced by kept records": _("it belongs to records we must keep"),
         }
+        for model in erasure.get("models", []):
+            if model["model"] in TIMELINE_MODELS:
+                continue  # part of the request's own record, listed with it
+            try:
+                name = capfirst(str(apps.get_model(model["model"])._meta.verbose_name_plural))
+            except LookupError:
+                name = model["name"]
+            if model["erased"] or model["anonymised"]:
+                removed.append({"name": name, "count": model["erased"] + model["anonymised"]})
+            for group in model["kept"]:
+                if model["model"] == "subjects.DataSubject":
+                    continue  # the restricted profile is stated separately
+                due_on = date.fromisoformat(group["due_on"]) if group["due_on"] else None
+                if group["reason"] == "legal hold":
+                    until = _("Destroyed when the legal matter ends.")
+                elif model["model"] == "dsar.DataSubjectRequest":
+                    until = _("Destroyed 3 years after this request is closed.")
+                elif due_on:
+                    until = _("Destroyed by %(date)s.") % {"date": due_on.isoformat()}
+                else:
+                    until = _("Destroyed once the period that applies has run out.")
+                kept.append(
+                    {
+                        "name": name,
+                        "count": group["count"],
+                        "reason": reasons.get(group["reason"], group["reason"]),
+                        "rule": group["rule"],
+                        "due_on": due_on,
+                        "until": until,
+                    }
+                )
+    return {"kept": kept, "removed": removed, "restricted": erasure.get("subject_restricted", False)}
+
+
+TIMELINE_MODELS = {"dsar.RequestEvent"}
 
 
 @transaction.atomic
