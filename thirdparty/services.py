@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -200,9 +200,14 @@ def reserve_ga_slot(*, now: datetime | None = None) -> Slot:
     now = now or timezone.now()
     interval = timedelta(seconds=1 / settings.GA_REQUESTS_PER_SECOND)
     quota_day = now.astimezone(GOOGLE_QUOTA_TZ).date()
+    key = google_analytics.quota_key()
+    RateLimitState.objects.get_or_create(key=key)
     with transaction.atomic():
-        RateLimitState.objects.get_or_create(key=google_analytics.quota_key())
-        state = RateLimitState.objects.select_for_update().get(key=google_analytics.quota_key())
+        # Write first: on SQLite this takes the database write lock before anything is read (a
+        # read-then-write transaction would fail with SQLITE_BUSY under contention); on
+        # PostgreSQL it locks the row like SELECT ... FOR UPDATE.
+        RateLimitState.objects.filter(key=key).update(sent_today=F("sent_today"))
+        state = RateLimitState.objects.select_for_update().get(key=key)
         if state.quota_day != quota_day:
             state.quota_day, state.sent_today = quota_day, 0
         if state.sent_today >= settings.GA_REQUESTS_PER_DAY:
