@@ -86,6 +86,9 @@ class Processor(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     kind = models.CharField(_("kind"), max_length=16, choices=ProcessorKind.choices, default=ProcessorKind.ENTRUSTMENT)
     entrusted_task = models.CharField(_("entrusted task"), max_length=300)
+    # The public policy shows these in the reader's language (falls back to entrusted_task).
+    entrusted_task_ko = models.CharField(_("entrusted task (Korean)"), max_length=300, blank=True)
+    entrusted_task_en = models.CharField(_("entrusted task (English)"), max_length=300, blank=True)
     data_categories = models.JSONField(
         _("data categories shared"), default=list, blank=True, help_text=_("Keys of the personal-data categories.")
     )
@@ -99,6 +102,8 @@ class Processor(models.Model):
         _("restricted use (policy 3.1.2.1)"), max_length=32, choices=RestrictedUse.choices, blank=True, default=""
     )
     retention_text = models.CharField(_("retention period"), max_length=200, default="Until end of service agreement")
+    retention_text_ko = models.CharField(_("retention period (Korean)"), max_length=200, blank=True)
+    retention_text_en = models.CharField(_("retention period (English)"), max_length=200, blank=True)
     re_entrustees = models.TextField(
         _("re-entrustees"), blank=True, help_text=_("Sub-processors, one a line (published with the processor).")
     )

@@ -146,3 +146,9 @@ def test_a_dpa_upload_must_be_a_small_pdf(db):
         processor.full_clean()
     processor.dpa_file = SimpleUploadedFile("dpa.pdf", b"%PDF-1.7 signed contract", content_type="application/pdf")
     processor.full_clean()
+
+
+def test_the_seeded_processors_carry_korean_and_english_texts_for_the_policy_page(db):
+    meta = Processor.objects.get(name="Meta")
+    assert (meta.entrusted_task_ko, meta.entrusted_task_en) == ("맞춤형 광고 서비스", "Targeted advertising services")
+    assert meta.retention_text_ko == "서비스 계약 종료 시까지"
