@@ -8,6 +8,8 @@ Interface for the DSAR and consent apps (stable):
         ("erase"; or "suppress" for a marketing withdrawal: Stibee unsubscribe, Meta audience
         removal). Idempotent per (processor, reference, kind). The identifiers each job needs are
         copied onto it encrypted, so the subject row may be erased right after this returns.
+        For "erase", the person's active YouTube grants are revoked at Google first (an HTTP call
+        per grant, VENDOR_HTTP_TIMEOUT_SECONDS each) and their tokens and statistics deleted.
         Sending is enqueued on commit (thirdparty.tasks.send_vendor_erasure_jobs).
     open_jobs(reference: str) -> QuerySet[VendorErasureJob]
         The request's jobs not yet confirmed and not closed by staff with a note; a request is
@@ -134,6 +136,10 @@ def create_erasure_jobs(
     if not reference or len(reference) > 100:
         raise ThirdPartyError(_("An erasure job needs a request reference of at most 100 characters."))
     skip = {getattr(p, "pk", p) for p in skip_processors}
+    if kind == JobKind.ERASE:
+        # The tokens go with the subject's rows, so revoke them at Google while we still hold them.
+        for grant in OAuthGrant.objects.active().filter(subject=subject):
+            revoke_youtube_grant(grant=grant, by=RevokedBy.ERASURE)
     ids = _collect_identifiers(subject)
     now = timezone.now()
     jobs = []

@@ -127,3 +127,23 @@ def test_statistics_that_could_not_be_refreshed_are_deleted_at_30_days(grant, ve
     # The grant itself is not revoked by a vendor outage.
     grant.refresh_from_db()
     assert grant.revoked_at is None
+
+
+def test_an_erasure_request_revokes_the_persons_youtube_grant_before_the_rows_go(grant, alice, vendors, only):
+    only()
+    vendors.expect_oneshot_request("/revoke", method="POST").respond_with_data("", status=200)
+    services.create_erasure_jobs(subject=alice, reference="DSAR-YT")
+    grant.refresh_from_db()
+    assert grant.revoked_by == RevokedBy.ERASURE and grant.refresh_token == ""
+    assert parse_qs(vendors.log[0][0].get_data(as_text=True)) == {"token": ["1//youtube-refresh"]}
+    assert not YouTubeStatistics.objects.exists()
+
+
+def test_staff_revoke_a_grant_from_the_admin(grant, officer, admin_login, vendors):
+    vendors.expect_oneshot_request("/revoke", method="POST").respond_with_data("", status=200)
+    client = admin_login(officer)
+    page = client.get(f"/admin/thirdparty/oauthgrant/{grant.pk}/change/").content.decode()
+    assert "ya29" not in page and "1//youtube-refresh" not in page
+    client.post("/admin/thirdparty/oauthgrant/", {"action": "revoke", "_selected_action": [grant.pk]})
+    grant.refresh_from_db()
+    assert grant.revoked_by == RevokedBy.STAFF and not YouTubeStatistics.objects.exists()
