@@ -9,6 +9,7 @@ parents; rows still referenced by anything else (PROTECT, or a held child) are l
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -30,8 +31,10 @@ class Reference:
         return self.field.remote_field.on_delete is models.CASCADE
 
 
-def references_to(target: type[models.Model]) -> list[Reference]:
-    """Every foreign key in the project that points at `target` (registered or not)."""
+@functools.cache
+def references_to(target: type[models.Model]) -> tuple[Reference, ...]:
+    """Every foreign key in the project that points at `target` (registered or not).
+    Cached: the model graph is fixed once apps are loaded, and batches ask for it every time."""
     found = []
     for model in apps.get_models():
         if model._meta.proxy or not model._meta.managed:
@@ -39,7 +42,7 @@ def references_to(target: type[models.Model]) -> list[Reference]:
         for field in model._meta.concrete_fields:
             if field.many_to_one and field.related_model is target and model is not target:
                 found.append(Reference(model, field))
-    return found
+    return tuple(found)
 
 
 def unreferenced_q(target: type[models.Model], *, cascading: bool = True, protecting: bool = True) -> Q:
