@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 
 from dsar import services
 from dsar.models import DataSubjectRequest, RequestType
@@ -24,6 +25,13 @@ def _clean_limiter():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """Service errors are asserted in English; notices follow each request's own language."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +78,8 @@ def verified(submit, client, mailoutbox):
         assert response.status_code == 200, response.content
         request.refresh_from_db()
         assert request.verified_at is not None
+        # The request left its language active in this thread; service errors are asserted in English.
+        translation.activate("en")
         return request
 
     return _verified

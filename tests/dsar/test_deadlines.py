@@ -88,11 +88,11 @@ def test_overdue_requests_go_to_every_privacy_officer_daily_and_not_to_other_sta
         assert services.send_dsar_reminders().officer_emails == 0  # once a day
     assert result.overdue_requests == 1
     assert sorted(m.to[0] for m in mailoutbox) == ["marketer@pltt.xyz", "officer@pltt.xyz"]
-    assert assigned.reference in mailoutbox[0].body and "1 day over" in mailoutbox[0].body
+    assert assigned.reference in mailoutbox[0].body and "경과 일수: 1" in mailoutbox[0].body
     mailoutbox.clear()
     with time_machine.travel(seoul(2026, 3, 13, 9, 0)):
         services.send_dsar_reminders()
-    assert len(mailoutbox) == 2 and "2 days over" in mailoutbox[0].body
+    assert len(mailoutbox) == 2 and "경과 일수: 2" in mailoutbox[0].body
     assert DataSubjectRequest.objects.get(pk=assigned.pk).events.filter(kind=EventKind.REMINDER_SENT).count() == 3
 
 

@@ -106,7 +106,7 @@ def test_an_agents_request_waits_for_staff_to_accept_the_power_of_attorney(
             power_of_attorney=SimpleUploadedFile("poa.pdf", b"%PDF-1.4 signed"),
         )
     assert mailoutbox[0].to == ["dan@example.com"]
-    assert client.post(link_in(mailoutbox[0])).status_code == 200
+    assert client.post(link_in(mailoutbox[0]), HTTP_ACCEPT_LANGUAGE="en").status_code == 200
     request.refresh_from_db()
     assert request.email_confirmed_at is not None
     assert request.status == RequestStatus.SUBMITTED and request.subject is None
