@@ -250,6 +250,31 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(minute="*/10"),
         "options": {"expire_seconds": 9 * 60},
     },
+    # dsar: DSAR-03 day-7 reminders to the assignee and daily overdue digests to privacy officers,
+    # 09:00 Seoul time (the start of the working day); a skipped day is caught the next.
+    "send_dsar_reminders": {
+        "task": "dsar.tasks.send_dsar_reminders",
+        "schedule": crontab(hour=9, minute=0),
+        "options": {"expire_seconds": 6 * 3600},
+    },
+    # dsar: verification emails that never went out (broker down at submit time), every 10 minutes.
+    "resend_dsar_verifications": {
+        "task": "dsar.tasks.resend_dsar_verifications",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expire_seconds": 9 * 60},
+    },
+    # dsar: destroy unverified requests past DSAR_UNVERIFIED_TTL_HOURS, expired packages, orphan files.
+    "expire_dsar_requests": {
+        "task": "dsar.tasks.expire_dsar_requests",
+        "schedule": crontab(minute=40),
+        "options": {"expire_seconds": 3000},
+    },
+    # dsar: DSAR-12 close requests whose processor jobs are all done, every 15 minutes.
+    "close_dsar_requests": {
+        "task": "dsar.tasks.close_dsar_requests",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expire_seconds": 14 * 60},
+    },
     # "verb_noun": {"task": "app.tasks.verb_noun", "schedule": crontab(...), "options": {"expire_seconds": N}},
 }
 # One queue per kind of work, so a slow purge never delays a verification email. A worker
