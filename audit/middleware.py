@@ -33,10 +33,10 @@ class ContentSecurityPolicyMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.policy = settings.CONTENT_SECURITY_POLICY
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if self.policy and "Content-Security-Policy" not in response.headers:
-            response.headers["Content-Security-Policy"] = self.policy
+        policy = settings.CONTENT_SECURITY_POLICY
+        if policy and "Content-Security-Policy" not in response.headers:
+            response.headers["Content-Security-Policy"] = policy
         return response

@@ -24,3 +24,9 @@ def staff_in_role(db):
 @pytest.fixture
 def auditor(staff_in_role):
     return staff_in_role(roles.AUDITOR)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The role table creates a user per case; PBKDF2's deliberate slowness only costs time here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
