@@ -45,34 +45,50 @@ def bob(db):
     return subject
 
 
-def _staff(username: str, **extra):
-    return get_user_model().objects.create_user(
+def _staff(username: str, role: str, **extra):
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(
         username=username, email=f"{username}@pltt.xyz", password="Correct-Horse-42", is_staff=True, **extra
     )
+    # The role groups are kept by audit's post_migrate handler; get_or_create covers a flushed database.
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
 
 
 @pytest.fixture
 def officer(db):
-    return _staff("officer", is_superuser=True)
+    return _staff("officer", "privacy officer", is_superuser=True)
 
 
 @pytest.fixture
 def support(db):
-    return _staff("support")
+    return _staff("support", "customer support")
 
 
 @pytest.fixture
 def marketer(db):
-    return _staff("marketer")
+    return _staff("marketer", "marketing")
 
 
 @pytest.fixture
 def admin_login(client):
     """Log a staff user into the admin (with whatever second factor the admin requires)
-    and return the test client: `admin_login(officer).get("/admin/")`."""
+    and return the test client: `admin_login(officer).get("/admin/")`.
+
+    The admin requires a TOTP second factor: the user gets a confirmed device and the session
+    is marked as verified by it, as after a real sign-in with password and code."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     def login(user):
         client.force_login(user)
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+            user=user, name="test authenticator", confirmed=True
+        )
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
         return client
 
     return login
