@@ -32,9 +32,11 @@ class ConsentConfig(AppConfig):
         post_migrate.connect(_ensure_seeded, sender=self, dispatch_uid="consent.ensure_seeded")
 
         # Consent evidence is kept for the life of the consent plus a proof period (rule
-        # "consent_records", set by the company: 3 years, matching the limitation period for
-        # administrative fines under the Network Act). A person's erasure deletes it outright:
-        # once the person is gone nothing is sent to them, so there is nothing left to prove.
+        # "consent_records", set by the company: 3 years after the answer stopped being current;
+        # a live grant has no end, so it is never due). A person's erasure deletes it outright:
+        # once the person is gone nothing is sent to them, so there is nothing left to prove, and
+        # a ledger row without its person proves nothing anyway. The retention engine deletes
+        # with QuerySet._raw_delete, which the ledger's refusing delete() does not intercept.
         consent_sources = [
             CollectionSource.DATA_SUBJECT_REQUEST,
             CollectionSource.CUSTOMER_SERVICE,

@@ -27,6 +27,18 @@ def worker(celery_worker_process):
     fresh_pools()
     yield celery_worker_process
     fresh_pools()
+    # The shared fixture's EMAIL_URL (filemail:///tmp/...) loses its leading slash in
+    # django-environ, so the worker writes under the work tree; remove what this test wrote.
+    import shutil
+    from pathlib import Path
+
+    stray = Path(__file__).resolve().parents[2] / str(celery_worker_process.mail_dir).lstrip("/")
+    if stray.is_dir():
+        shutil.rmtree(stray.parent)
+        for parent in stray.parent.parents:
+            if parent == Path(__file__).resolve().parents[2] or any(parent.iterdir()):
+                break
+            parent.rmdir()
 
 
 def test_a_marketing_consent_reaches_the_worker_which_emails_the_result_notice(worker, alice):
