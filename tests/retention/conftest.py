@@ -40,3 +40,15 @@ def carol(db):
     for i in range(3):
         AdPerformanceRecord.objects.create(account=account, campaign=f"c{i}", impressions=10)
     return subject
+
+
+@pytest.fixture
+def admin_en(admin_login):
+    """admin_login, with the admin in English (Korean is the default) so messages can be read."""
+
+    def login(user):
+        client = admin_login(user)
+        client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+        return client
+
+    return login

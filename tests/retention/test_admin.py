@@ -21,10 +21,10 @@ def _messages(response) -> str:
     return " ".join(str(m) for m in response.context["messages"]) if response.context else ""
 
 
-def test_the_rule_list_shows_what_is_due_and_what_is_overdue(old_visits, admin_login, officer):
+def test_the_rule_list_shows_what_is_due_and_what_is_overdue(old_visits, admin_en, officer):
     # Due for 2 days: within RD-01's 5-day deadline, so due but not overdue.
     VisitLog.objects.create(visited_at=timezone.now() - relativedelta(months=3) - timedelta(days=2))
-    page = admin_login(officer).get(RULES).content.decode()
+    page = admin_en(officer).get(RULES).content.decode()
     row = page[page.index("visit_logs") :]
     row = row[: row.index("</tr>")]
     assert '<td class="field-due_now">6</td>' in row
@@ -32,8 +32,8 @@ def test_the_rule_list_shows_what_is_due_and_what_is_overdue(old_visits, admin_l
     assert "visit logs (visited_at)" in row
 
 
-def test_preview_counts_without_destroying(old_visits, admin_login, officer, rule):
-    response = admin_login(officer).post(
+def test_preview_counts_without_destroying(old_visits, admin_en, officer, rule):
+    response = admin_en(officer).post(
         RULES, {"action": "preview", "_selected_action": [rule("visit_logs").pk]}, follow=True
     )
     assert "visit_logs: would destroy subjects.VisitLog: 5" in _messages(response)
@@ -51,10 +51,10 @@ def eager_celery():
 
 
 def test_run_now_enqueues_the_task_after_commit(
-    old_visits, admin_login, officer, rule, eager_celery, django_capture_on_commit_callbacks
+    old_visits, admin_en, officer, rule, eager_celery, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = admin_login(officer).post(
+        response = admin_en(officer).post(
             RULES, {"action": "run_now", "_selected_action": [rule("visit_logs").pk]}, follow=True
         )
         # Nothing runs before the admin's transaction commits.
@@ -67,9 +67,9 @@ def test_run_now_enqueues_the_task_after_commit(
     assert (run.status, run.trigger, run.triggered_by_user) == (RunStatus.SUCCEEDED, Trigger.ADMIN, officer)
 
 
-def test_staff_place_and_release_a_hold_and_the_admin_records_who(alice, admin_login, officer):
+def test_staff_place_and_release_a_hold_and_the_admin_records_who(alice, admin_en, officer):
     inquiry = Inquiry.objects.filter(subject=alice).first()
-    client = admin_login(officer)
+    client = admin_en(officer)
     response = client.post(
         "/admin/retention/legalhold/add/",
         {
@@ -89,8 +89,8 @@ def test_staff_place_and_release_a_hold_and_the_admin_records_who(alice, admin_l
     assert hold.released_by == officer and hold.released_at is not None and not hold.is_active
 
 
-def test_a_hold_form_with_a_missing_target_is_refused(db, admin_login, officer):
-    response = admin_login(officer).post(
+def test_a_hold_form_with_a_missing_target_is_refused(db, admin_en, officer):
+    response = admin_en(officer).post(
         "/admin/retention/legalhold/add/", {"scope": "subject", "subject_id": 999999, "reason": "x"}
     )
     assert response.status_code == 200
@@ -98,10 +98,10 @@ def test_a_hold_form_with_a_missing_target_is_refused(db, admin_login, officer):
     assert not LegalHold.objects.exists()
 
 
-def test_an_admin_delete_of_held_records_is_refused(alice, admin_login, officer):
+def test_an_admin_delete_of_held_records_is_refused(alice, admin_en, officer):
     question = Inquiry.objects.get(subject=alice, kind=InquiryKind.QUESTION)
     place_hold(placed_by=officer, record=question, reason="Police request")
-    client = admin_login(officer)
+    client = admin_en(officer)
 
     response = client.post(f"/admin/subjects/inquiry/{question.pk}/delete/", {"post": "yes"}, follow=True)
     assert Inquiry.objects.filter(pk=question.pk).exists()
@@ -116,15 +116,15 @@ def test_an_admin_delete_of_held_records_is_refused(alice, admin_login, officer)
     assert "under a legal hold" in _messages(response)
 
 
-def test_an_admin_delete_of_records_without_a_hold_goes_through(alice, admin_login, officer):
+def test_an_admin_delete_of_records_without_a_hold_goes_through(alice, admin_en, officer):
     question = Inquiry.objects.get(subject=alice, kind=InquiryKind.QUESTION)
-    admin_login(officer).post(f"/admin/subjects/inquiry/{question.pk}/delete/", {"post": "yes"})
+    admin_en(officer).post(f"/admin/subjects/inquiry/{question.pk}/delete/", {"post": "yes"})
     assert not Inquiry.objects.filter(pk=question.pk).exists()
 
 
-def test_the_run_page_shows_progress_and_refreshes_while_running(old_visits, admin_login, officer):
+def test_the_run_page_shows_progress_and_refreshes_while_running(old_visits, admin_en, officer):
     [result] = destroy_expired(rule_key="visit_logs", batch_size=2)
-    client = admin_login(officer)
+    client = admin_en(officer)
     page = client.get(f"/admin/retention/destructionrun/{result.run_id}/change/").content.decode()
     assert '<progress value="100" max="100"' in page
     assert 'http-equiv="refresh"' not in page
@@ -135,14 +135,14 @@ def test_the_run_page_shows_progress_and_refreshes_while_running(old_visits, adm
     assert '<progress value="25"' in listing
 
 
-def test_only_the_privacy_officer_approves_and_the_certificate_says_so(old_visits, admin_login, officer, support):
+def test_only_the_privacy_officer_approves_and_the_certificate_says_so(old_visits, admin_en, officer, support):
     [result] = destroy_expired(rule_key="visit_logs")
     support.user_permissions.add(Permission.objects.get(codename="view_destructionrun"))
-    client = admin_login(support)
+    client = admin_en(support)
     client.post("/admin/retention/destructionrun/", {"action": "approve", "_selected_action": [result.run_id]})
     assert DestructionRun.objects.get(pk=result.run_id).approved_by is None
 
-    client = admin_login(officer)
+    client = admin_en(officer)
     client.post("/admin/retention/destructionrun/", {"action": "approve", "_selected_action": [result.run_id]})
     run = DestructionRun.objects.get(pk=result.run_id)
     assert run.approved_by == officer
@@ -153,15 +153,15 @@ def test_only_the_privacy_officer_approves_and_the_certificate_says_so(old_visit
     assert "203.0.113" not in page
 
 
-def test_a_certificate_is_refused_to_staff_without_access(old_visits, admin_login, marketer):
+def test_a_certificate_is_refused_to_staff_without_access(old_visits, admin_en, marketer):
     [result] = destroy_expired(rule_key="visit_logs")
-    response = admin_login(marketer).get(f"/admin/retention/destructionrun/{result.run_id}/certificate/")
+    response = admin_en(marketer).get(f"/admin/retention/destructionrun/{result.run_id}/certificate/")
     assert response.status_code == 403
 
 
-def test_physical_destruction_is_recorded_with_a_checked_certificate(db, admin_login, officer, settings, tmp_path):
+def test_physical_destruction_is_recorded_with_a_checked_certificate(db, admin_en, officer, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    client = admin_login(officer)
+    client = admin_en(officer)
     form = {
         "description": "Seminar sign-in sheets 2022",
         "items": 40,
