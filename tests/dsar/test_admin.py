@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+
+from audit.models import AccessLog
+from dsar.models import DataSubjectRequest, EventKind, RequestChannel, RequestStatus, VerificationMethod
+
+pytestmark = pytest.mark.django_db
+
+PDF = b"%PDF-1.4\nletter scan"
+
+
+def scan(name="letter.pdf", content=PDF):
+    file = io.BytesIO(content)
+    file.name = name
+    return file
+
+
+def intake(client, **overrides):
+    data = {
+        "channel": "letter",
+        "received_at": "2026-03-02T10:00",
+        "request_type": "access",
+        "language": "ko",
+        "name": "Alice Kim",
+        "email": "alice@example.com",
+        "phone": "",
+        "details": "Please send me my data.",
+        "original_document": scan(),
+        "identity_checked": "on",
+        "identity_note": "Signature and ID copy in the letter match our records.",
+    }
+    data.update(overrides)
+    return client.post("/admin/dsar/datasubjectrequest/add/", data, HTTP_ACCEPT_LANGUAGE="en")
+
+
+def test_staff_record_a_letter_with_its_original_and_the_clock_runs_from_receipt(
+    admin_login, officer, alice, mailoutbox, settings
+):
+    response = intake(admin_login(officer))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    request = DataSubjectRequest.objects.get()
+    assert response["Location"] == f"/admin/dsar/datasubjectrequest/{request.pk}/workflow/"
+    assert request.channel == RequestChannel.LETTER
+    assert request.due_on == date(2026, 3, 12)
+    assert request.verification_method == VerificationMethod.STAFF_CHECK and request.verified_by == officer
+    assert request.subject == alice
+    assert (settings.DSAR_PRIVATE_ROOT / request.original_document.name).read_bytes() == PDF
+    received = request.events.get(kind=EventKind.RECEIVED)
+    assert received.actor == officer and received.data["channel"] == "letter"
+    # The person gets an acknowledgement with the due date, in their language.
+    assert mailoutbox[0].to == ["alice@example.com"] and "2026-03-12" in mailoutbox[0].body
+
+
+def test_a_phone_request_without_email_is_answered_by_the_same_channel(admin_login, officer):
+    response = intake(admin_login(officer), channel="phone", email="", original_document="", identity_checked="")
+    assert response.status_code == 302
+    request = DataSubjectRequest.objects.get()
+    assert request.status == RequestStatus.SUBMITTED and request.subject is None
+    assert request.due_on == date(2026, 3, 12)
+
+
+def test_staff_intake_refuses_a_wrong_file_and_a_web_channel(admin_login, officer):
+    client = admin_login(officer)
+    response = intake(client, original_document=scan("letter.pdf", b"GIF89a not a pdf"))
+    assert response.status_code == 200 and b"Upload a PDF, JPEG or PNG file" in response.content
+    response = intake(client, channel="web_form")
+    assert response.status_code == 200 and b"Select a valid choice" in response.content
+    assert not DataSubjectRequest.objects.exists()
+
+
+def test_the_original_document_is_downloaded_through_the_admin_and_logged(admin_login, officer, alice):
+    client = admin_login(officer)
+    intake(client)
+    request = DataSubjectRequest.objects.get()
+    response = client.get(f"/admin/dsar/datasubjectrequest/{request.pk}/file/original_document/")
+    assert response.status_code == 200 and b"".join(response.streaming_content) == PDF
+    log = AccessLog.objects.filter(action="download").latest("seq")
+    assert log.reason == f"DSAR {request.reference}"
+
+
+def test_the_workflow_page_runs_actions_through_the_services_and_shows_the_timeline(
+    admin_login, officer, verified, alice
+):
+    request = verified("alice@example.com", "access")
+    client = admin_login(officer)
+    url = f"/admin/dsar/datasubjectrequest/{request.pk}/workflow/"
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert b'data-action="build_package"' in page.content and b"dsar-timeline" in page.content
+    assert AccessLog.objects.filter(reason=f"DSAR {request.reference}", action="view").exists()
+
+    assert client.post(url, {"action": "assign_to_me"}).status_code == 302
+    assert client.post(url, {"action": "build_package"}).status_code == 302
+    request.refresh_from_db()
+    assert request.assignee == officer and request.status == RequestStatus.IN_PROGRESS and request.package_file
+    # An extension without a reason is refused with the message, nothing changes.
+    response = client.post(url, {"action": "extend", "extend-days": "5", "extend-reason": "short"}, follow=True)
+    assert b"reason" in response.content
+    request.refresh_from_db()
+    assert request.due_on == request.original_due_on
+
+
+def test_staff_without_change_permission_cannot_act(client, admin_login, marketer, verified):
+    from django.contrib.auth.models import Permission
+
+    marketer.user_permissions.add(Permission.objects.get(codename="view_datasubjectrequest"))
+    request = verified()
+    response = admin_login(marketer).post(
+        f"/admin/dsar/datasubjectrequest/{request.pk}/workflow/", {"action": "reject", "reject-reason": "x" * 20}
+    )
+    assert response.status_code == 403
+    assert DataSubjectRequest.objects.get(pk=request.pk).is_open
+
+
+def test_requests_cannot_be_deleted_from_the_admin(admin_login, officer, verified):
+    request = verified()
+    response = admin_login(officer).get(f"/admin/dsar/datasubjectrequest/{request.pk}/delete/")
+    assert response.status_code == 403
