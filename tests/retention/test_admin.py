@@ -195,3 +195,10 @@ def test_the_retention_admin_pages_render_in_korean_and_english(db, admin_login,
     client = admin_login(officer)
     assert client.get(url, HTTP_ACCEPT_LANGUAGE="ko").status_code == 200
     assert client.get(url, HTTP_ACCEPT_LANGUAGE="en").status_code == 200
+
+
+def test_the_certificate_reads_in_korean_by_default(old_visits, admin_login, officer):
+    [result] = destroy_expired(rule_key="visit_logs")
+    page = admin_login(officer).get(f"/admin/retention/destructionrun/{result.run_id}/certificate/").content.decode()
+    assert "개인정보 파기 확인서" in page
+    assert "아직 개인정보 보호책임자의 승인을 받지 않았습니다." in page
