@@ -52,12 +52,12 @@ class DeletionOut(StrictSchema):
 @router.post(
     "/thirdparty/meta/data-deletion",
     auth=None,
-    response={200: DeletionOut, 400: ErrorOut, 403: ErrorOut, 503: ErrorOut},
+    response={200: DeletionOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Meta data-deletion request callback (signed_request)",
 )
 def meta_data_deletion(request: HttpRequest, signed_request: Form[str]):
     if not settings.META_APP_SECRET:
-        raise HttpError(503, "The data-deletion callback is not configured.")
+        raise HttpError(404, "The data-deletion callback is not configured.")
     try:
         deletion = services.receive_meta_deletion_request(signed_request=signed_request)
     except InvalidSignedRequest as exc:
@@ -94,13 +94,13 @@ def _events(body: bytes) -> list[dict]:
 @router.post(
     "/thirdparty/stibee/webhook",
     auth=None,
-    response={200: WebhookOut, 400: ErrorOut, 403: ErrorOut, 503: ErrorOut},
+    response={200: WebhookOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Stibee subscriber events (unsubscribes withdraw marketing consent)",
 )
 def stibee_webhook(request: HttpRequest, token: str = ""):
     secret = settings.STIBEE_WEBHOOK_SECRET
     if not secret:
-        raise HttpError(503, "The Stibee webhook is not configured.")
+        raise HttpError(404, "The Stibee webhook is not configured.")
     if not hmac.compare_digest(token.encode(), secret.encode()):
         raise HttpError(403, "Unknown webhook address.")
     events = _events(request.body)

@@ -117,3 +117,9 @@ def test_a_subscribe_event_changes_no_consent(client, marketing_consent, vendors
     response = _hook(client, [{"event": "SUBSCRIBED", "subscriber": {"email": "alice@example.com"}}])
     assert response.json() == {"received": 1, "withdrawn": 0}
     assert consent_services.may_process(subject=marketing_consent, purpose="marketing")
+
+
+def test_an_unconfigured_webhook_answers_404(client, settings, db):
+    settings.STIBEE_WEBHOOK_SECRET = ""
+    response = _hook(client, {"event": "UNSUBSCRIBED", "email": "alice@example.com"}, token="")
+    assert response.status_code == 404
