@@ -43,9 +43,11 @@ def sniff_document(upload) -> str:
 
 class RequestForm(forms.Form):
     request_type = forms.ChoiceField(label=_("What do you want us to do?"), widget=forms.RadioSelect, choices=())
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name = forms.CharField(label=_("Your name"), max_length=200)
     email = forms.EmailField(
-        label=_("Email"), max_length=254, help_text=_("We send a link to this address to confirm the request.")
+        label=_("Your email address"),
+        max_length=254,
+        help_text=_("We send a link to this address to confirm the request."),
     )
     phone = forms.CharField(label=_("Phone (optional)"), max_length=40, required=False)
     details = forms.CharField(
@@ -109,11 +111,11 @@ class StaffRequestForm(forms.Form):
     )
     request_type = forms.ChoiceField(label=_("Request type"), choices=())
     language = forms.ChoiceField(label=_("Language of our answers"), choices=settings.LANGUAGES)
-    name = forms.CharField(label=_("Name"), max_length=200)
-    email = forms.EmailField(label=_("Email"), max_length=254, required=False)
-    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    name = forms.CharField(label=_("Person's name"), max_length=200)
+    email = forms.EmailField(label=_("Person's email"), max_length=254, required=False)
+    phone = forms.CharField(label=_("Person's phone"), max_length=40, required=False)
     details = forms.CharField(
-        label=_("Details"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("What the person asks"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 4})
     )
     original_document = forms.FileField(
         label=_("Original document"),
