@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -172,11 +174,18 @@ class JobStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("open", gettext_lazy("Open")), ("stuck", gettext_lazy("Failed, waiting for staff"))]
+        return [
+            ("open", gettext_lazy("Open")),
+            ("stuck", gettext_lazy("Failed, waiting for staff")),
+            ("late", gettext_lazy("Open for more than 8 days")),
+        ]
 
     def queryset(self, request, queryset):
         if self.value() == "open":
             return queryset.open()
+        if self.value() == "late":
+            # PV-10: unresolved at day 8 leaves little margin in the 10-day answer window.
+            return queryset.open().filter(created_at__lt=timezone.now() - timedelta(days=8))
         if self.value() == "stuck":
             return queryset.filter(status=JobStatus.FAILED, next_attempt_at__isnull=True)
         return queryset
