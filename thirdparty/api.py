@@ -126,6 +126,8 @@ class IdentityOut(StrictSchema):
     summary="Record the GA client id / user id (or Meta user id) a person is known by",
 )
 def record_identity(request: HttpRequest, payload: IdentityIn):
+    if not payload.value.isprintable():
+        raise HttpError(422, "Invalid input: value: must not contain control characters")
     subject = find_or_create_subject(email=payload.email, source=CollectionSource.AUTOMATIC)
     try:
         identity = services.record_vendor_identity(

@@ -554,7 +554,13 @@ def close_job_manually(*, job: VendorErasureJob, user, note: str) -> VendorErasu
 def record_vendor_identity(*, subject: DataSubject, vendor: str, kind: str, value: str) -> VendorIdentity:
     """Remember an identifier a vendor knows the person by (captured when it is collected)."""
     value = (value or "").strip()
-    if vendor not in VendorName.values or kind not in IdentityKind.values or not value or len(value) > 200:
+    if (
+        vendor not in VendorName.values
+        or kind not in IdentityKind.values
+        or not value
+        or len(value) > 200
+        or not value.isprintable()
+    ):
         raise ThirdPartyError(_("Unknown vendor, identifier kind, or an empty or too long value."))
     now = timezone.now()
     identity, created = VendorIdentity.objects.get_or_create(
@@ -666,7 +672,10 @@ def handle_stibee_event(*, event: str, email: str) -> str:
     event = (event or "").upper()
     if event not in ("UNSUBSCRIBED", "PURGED"):
         return "ignored"
-    subject = DataSubject.objects.filter(email=(email or "").strip().lower()).first()
+    email = (email or "").strip().lower()
+    if not email.isprintable():
+        return "unknown"
+    subject = DataSubject.objects.filter(email=email).first()
     if subject is None:
         return "unknown"
     from consent.services import withdraw_consent

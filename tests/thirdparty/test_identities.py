@@ -49,3 +49,13 @@ def test_bad_identity_input_gets_422_and_a_missing_key_401(client, api_key, db):
     assert (
         client.post("/api/thirdparty/identities", json.dumps(good), content_type="application/json").status_code == 401
     )
+
+
+def test_control_characters_are_refused_not_stored(client, api_key, db):
+    key = api_key("visits:write")
+    body = {"email": "x@example.com", "vendor": "google_analytics", "kind": "client_id", "value": "1\x00 2"}
+    response = client.post(
+        "/api/thirdparty/identities", json.dumps(body), content_type="application/json", HTTP_X_API_KEY=key
+    )
+    assert response.status_code == 422
+    assert not VendorIdentity.objects.exists()

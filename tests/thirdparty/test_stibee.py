@@ -123,3 +123,8 @@ def test_an_unconfigured_webhook_answers_404(client, settings, db):
     settings.STIBEE_WEBHOOK_SECRET = ""
     response = _hook(client, {"event": "UNSUBSCRIBED", "email": "alice@example.com"}, token="")
     assert response.status_code == 404
+
+
+def test_a_nul_byte_in_a_webhook_email_is_ignored_not_a_server_error(client, vendors, db):
+    response = _hook(client, {"event": "UNSUBSCRIBED", "email": "a\x00@example.com"})
+    assert response.status_code == 200 and response.json() == {"received": 1, "withdrawn": 0}
