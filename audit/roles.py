@@ -9,19 +9,10 @@ log). To change a role, change this table.
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy as _
-
 PRIVACY_OFFICER = "privacy officer"
 CUSTOMER_SUPPORT = "customer support"
 MARKETING = "marketing"
 AUDITOR = "auditor"
-
-ROLE_LABELS = {
-    PRIVACY_OFFICER: _("Privacy officer"),
-    CUSTOMER_SUPPORT: _("Customer support"),
-    MARKETING: _("Marketing"),
-    AUDITOR: _("Auditor"),
-}
 
 # (include patterns, exclude patterns). Exclusions win.
 ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

@@ -279,6 +279,11 @@ def set_download_reason_matcher(matcher: Callable[[str], bool] | None) -> None:
     _download_matcher = matcher
 
 
+def download_reason_matcher() -> Callable[[str], bool] | None:
+    """The matcher installed by the DSAR app, or None for the default rule."""
+    return _download_matcher
+
+
 def download_reason_matches(reason: str) -> bool:
     if _download_matcher is not None:
         return bool(_download_matcher(reason or ""))

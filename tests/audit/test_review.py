@@ -27,6 +27,15 @@ def _log(user, action, subject_ids, reason=""):
     return log_access(user=user, ip="10.0.0.1", action=action, subject_ids=subject_ids, reason=reason)
 
 
+@pytest.fixture(autouse=True)
+def default_download_rule():
+    """Audit's own rule ("DSAR <reference>"), whatever matcher the DSAR app installed."""
+    installed = services.download_reason_matcher()
+    services.set_download_reason_matcher(None)
+    yield
+    services.set_download_reason_matcher(installed)
+
+
 @pytest.fixture
 def october(officer, support):
     """A month with ordinary work and the unusual accesses the review must find."""
@@ -80,10 +89,7 @@ def test_the_review_flags_a_planted_bulk_export_and_the_other_unusual_access(oct
 
 def test_a_reason_matcher_installed_by_the_dsar_app_decides_what_a_matching_request_is(october):
     services.set_download_reason_matcher(lambda reason: reason == "DSAR R-2026-0042-unknown")
-    try:
-        review, _ = create_access_review(month=date(2026, 10, 1))
-    finally:
-        services.set_download_reason_matcher(None)
+    review, _ = create_access_review(month=date(2026, 10, 1))
     assert sorted(f.log_seq for f in review.findings.filter(kind="unmatched_download")) == [3, 6]
 
 
@@ -95,15 +101,15 @@ def test_creating_the_review_twice_gives_the_same_review(october):
     assert AccessReview.objects.count() == 1
 
 
-def test_the_command_and_the_task_create_the_review_of_the_previous_month(october, capsys, settings):
+def test_the_command_and_the_task_create_the_review_of_the_previous_month(october, capsys):
     call_command("create_access_review", "--month", "2026-10")
     assert "Created review 2026-10" in capsys.readouterr().out
 
     from audit.tasks import create_access_review as task
 
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # In-process: the real worker path is covered by the integration tests' broker run.
     with time_machine.travel(datetime(2026, 12, 1, 6, 0, tzinfo=SEOUL), tick=False):
-        review_id = task.delay().get()
+        review_id = task.apply().get()
     assert AccessReview.objects.get(pk=review_id).period_start == date(2026, 11, 1)
 
 
