@@ -180,6 +180,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(CELERY_BROKER_DIR),
         "data_folder_out": str(CELERY_BROKER_DIR),
         "store_processed": False,
+        # Exchange tables; the transport's default is a "control" folder in the working directory.
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
     }
 else:
     # Tasks are acked late, so a task must finish (or time out) well inside the visibility timeout.

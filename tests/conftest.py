@@ -16,6 +16,19 @@ from audit.models import ApiClient, ApiScope
 from subjects.models import CollectionSource, DataSubject, Inquiry, InquiryChannel, InquiryKind, VisitLog
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that commit (live server, real worker) end with a flush that empties every table,
+    including the rows data migrations seeded (retention rules, purposes, processors, the policy
+    version). Serialized rollback puts them back, so the next test sees a migrated database."""
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        marker = item.get_closest_marker("django_db")
+        commits = marker is not None and marker.kwargs.get("transaction")
+        if names is not None and (commits or {"transactional_db", "live_server"} & set(names)):
+            if "django_db_serialized_rollback" not in names:
+                names.append("django_db_serialized_rollback")
+
+
 @pytest.fixture
 def alice(db):
     subject = DataSubject.objects.create(
@@ -145,3 +158,125 @@ def browser_page(chromium, request):
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     finally:
         context.close()
+
+
+# --- A real Celery worker ------------------------------------------------------------------
+def _reset_producer_pool(app) -> None:
+    # The pools hold connections to the previous broker; Celery builds new ones on next use
+    # (as it does after a fork). kombu keeps one pool per URL, so nothing is closed here.
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path, settings):
+    """Start `celery worker --beat` as a separate process against the test database and a
+    real broker (Redis when CELERY_BROKER_URL is redis://, else a fresh filesystem folder).
+
+    Tasks must then travel through the broker: this process and the worker share nothing else.
+    Yields a handle with `.stop(signal)` and `.log()`.
+    """
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from django.db import connection
+
+    from privacyops.celery import app
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        database_url = f"sqlite:///{db['NAME']}"
+    else:
+        database_url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    broker_url = settings.CELERY_BROKER_URL
+    previous_broker, previous_options = app.conf.broker_url, app.conf.broker_transport_options
+    if broker_url.startswith("filesystem://"):
+        broker_dir = tmp_path / "broker"
+        broker_dir.mkdir()
+        broker_url = f"filesystem://{broker_dir}"
+        app.conf.broker_transport_options = {
+            "data_folder_in": str(broker_dir),
+            "data_folder_out": str(broker_dir),
+            "store_processed": False,
+            "control_folder": str(broker_dir / "control"),
+        }
+    else:
+        with app.connection_for_write() as conn:
+            for queue in app.conf.task_queues:
+                queue.bind(conn.default_channel).purge()
+    app.conf.broker_url = broker_url
+    _reset_producer_pool(app)
+
+    log_path = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_TASK_ALWAYS_EAGER": "False",
+        "EMAIL_URL": f"filemail://{tmp_path / 'mail'}",
+    }
+    root = Path(__file__).resolve().parent.parent
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "privacyops",
+                "worker",
+                "--beat",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "1",
+                "--pool",
+                "prefork",
+                "--schedule",
+                str(tmp_path / "beat-schedule"),
+            ],
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    class Worker:
+        process = proc
+        mail_dir = tmp_path / "mail"
+
+        @staticmethod
+        def log() -> str:
+            return log_path.read_text()
+
+        @staticmethod
+        def wait_for(predicate, timeout: float = 60.0, what: str = "the worker") -> None:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if predicate():
+                    return
+                if proc.poll() is not None:
+                    raise AssertionError(f"the worker exited early:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.25)
+            raise AssertionError(f"timed out waiting for {what}:\n{log_path.read_text()[-3000:]}")
+
+        @staticmethod
+        def stop(sig: int = signal.SIGTERM) -> None:
+            if proc.poll() is None:
+                os.killpg(proc.pid, sig)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+
+    Worker.wait_for(lambda: "ready." in log_path.read_text(), timeout=60, what="the worker to start")
+    try:
+        yield Worker
+    finally:
+        Worker.stop()
+        app.conf.broker_url, app.conf.broker_transport_options = previous_broker, previous_options
+        _reset_producer_pool(app)

@@ -161,3 +161,10 @@ def test_closing_an_inquiry_starts_its_retention_clock(client, website_key):
 def test_the_openapi_schema_lists_the_endpoints(client):
     schema = client.get("/api/openapi.json").json()
     assert {"/api/visits", "/api/inquiries"} <= set(schema["paths"])
+
+
+def test_a_nul_character_is_refused_before_it_reaches_the_database(client, website_key):
+    response = post(client, "/api/visits", {**VISIT, "user_agent": "bad\x00agent"}, website_key)
+    assert response.status_code == 422
+    assert "NUL" in response.json()["detail"]
+    assert not VisitLog.objects.exists()
