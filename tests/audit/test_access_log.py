@@ -10,7 +10,7 @@ import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from audit.models import AccessLog, AccessLogChainHead, AccessLogSubject, AppendOnlyError
 from audit.services import accesses_of_subject, log_access, verify_access_log
@@ -84,6 +84,11 @@ def test_the_chain_verifies_when_nothing_was_touched(officer, alice):
     assert report.checked == 5
 
 
+def _problems() -> list[str]:
+    with translation.override("en"):
+        return verify_access_log().problems
+
+
 def _raw(sql: str, params=()):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -93,23 +98,22 @@ def test_the_chain_check_catches_an_edited_row_and_names_it(officer):
     rows = [_log(officer, i) for i in range(1, 5)]
     _raw("UPDATE audit_accesslog SET reason = %s WHERE id = %s", ["nothing to see", rows[1].pk])
 
-    report = verify_access_log()
+    problems = _problems()
 
-    assert not report.ok
-    assert any(f"#{rows[1].seq} does not match its hash" in p for p in report.problems)
+    assert any(f"#{rows[1].seq} does not match its hash" in p for p in problems), problems
 
 
 def test_the_chain_check_catches_a_rehashed_edit_by_the_next_row(officer):
     rows = [_log(officer, i) for i in range(1, 4)]
     _raw("UPDATE audit_accesslog SET reason = %s, hash = %s WHERE id = %s", ["x", "f" * 64, rows[0].pk])
-    problems = verify_access_log().problems
+    problems = _problems()
     assert any(f"#{rows[1].seq} does not follow" in p for p in problems)
 
 
 def test_the_chain_check_catches_a_changed_subject(officer, alice, bob):
     row = _log(officer, alice.pk)
     _raw("UPDATE audit_accesslogsubject SET subject_id = %s WHERE log_id = %s", [bob.pk, row.pk])
-    assert any(f"#{row.seq} does not match its hash" in p for p in verify_access_log().problems)
+    assert any(f"#{row.seq} does not match its hash" in p for p in _problems())
 
 
 def test_the_chain_check_catches_a_deleted_row_in_the_middle_and_at_the_end(officer):
@@ -117,7 +121,7 @@ def test_the_chain_check_catches_a_deleted_row_in_the_middle_and_at_the_end(offi
     _raw("DELETE FROM audit_accesslogsubject WHERE log_id IN (%s, %s)", [rows[2].pk, rows[4].pk])
     _raw("DELETE FROM audit_accesslog WHERE id IN (%s, %s)", [rows[2].pk, rows[4].pk])
 
-    problems = verify_access_log().problems
+    problems = _problems()
 
     assert any(f"#{rows[2].seq} are missing" in p for p in problems), problems
     assert any(f"#{rows[4].seq} at the end are missing" in p for p in problems), problems
@@ -131,7 +135,7 @@ def test_the_chain_check_catches_an_inserted_row(officer):
         " VALUES (%s, %s, 'ghost', 'view', '', '', '', 0, %s, %s)",
         [rows[-1].seq + 1, timezone.now(), rows[-1].hash, "a" * 64],
     )
-    problems = verify_access_log().problems
+    problems = _problems()
     assert any("inserted" in p for p in problems), problems
 
 
@@ -141,7 +145,7 @@ def test_the_command_exits_non_zero_and_names_the_row(officer, capsys):
     assert "intact: 3 rows" in capsys.readouterr().out
 
     _raw("UPDATE audit_accesslog SET username = %s WHERE id = %s", ["someone else", rows[0].pk])
-    with pytest.raises(CommandError, match="tampered"):
+    with translation.override("en"), pytest.raises(CommandError, match="tampered"):
         call_command("verify_access_log")
     assert f"Row #{rows[0].seq} does not match its hash" in capsys.readouterr().err
 
