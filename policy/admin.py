@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.html import format_html
@@ -41,6 +42,7 @@ class PrivacyOfficerAdmin(OutOfDateWarningMixin, admin.ModelAdmin):
 
 @admin.register(ComplaintInstitution)
 class ComplaintInstitutionAdmin(OutOfDateWarningMixin, admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name_ko", "name_en", "phone", "url", "active", "sort_order"]
     list_editable = ["phone", "active", "sort_order"]
     list_filter = ["active"]

@@ -30,7 +30,12 @@ def policy_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "policy/privacy.html",
-        {"document": mark_safe(document), "version": version, "upcoming": upcoming},  # noqa: S308  (our own template's output)
+        {
+            "document": mark_safe(document),  # noqa: S308  (our own template's output)
+            "version": version,
+            "effective_on": long_date(version.effective_at) if version else "",
+            "upcoming": upcoming,
+        },
     )
 
 

@@ -47,3 +47,49 @@ def english():
     """Messages of services and forms in English, to match them in assertions."""
     with translation.override("en"):
         yield
+
+
+SEEDED_MODELS = [
+    "policy.PrivacyOfficer",
+    "policy.ComplaintInstitution",
+    "policy.PolicyVersion",
+    "thirdparty.Processor",
+    "retention.RetentionRule",
+    "consent.Purpose",
+    "consent.CookieCategory",
+]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def seeded_rows(django_db_setup, django_db_blocker) -> str:
+    """The rows the policy page is rendered from, as the migrations seeded them, captured before
+    any transactional test flushes the database. (Django's serialized_rollback keeps its copy on
+    the connection object, which Playwright's running event loop hides: asgiref gives async
+    contexts their own connections.)"""
+    from django.apps import apps
+    from django.core import serializers
+
+    objects = []
+    with django_db_blocker.unblock():
+        for label in SEEDED_MODELS:
+            try:
+                model = apps.get_model(label)
+            except LookupError:
+                continue
+            objects.extend(model._default_manager.order_by("pk"))
+        return serializers.serialize("json", objects)
+
+
+@pytest.fixture
+def seeded_database(seeded_rows, transactional_db) -> None:
+    """Put the seed rows back after an earlier transactional test flushed them."""
+    from django.core import serializers
+
+    # Per model: some apps re-seed their rows on post_migrate, which a flush also sends.
+    empty: dict[type, bool] = {}
+    for obj in serializers.deserialize("json", seeded_rows):
+        model = type(obj.object)
+        if model not in empty:
+            empty[model] = not model._default_manager.exists()
+        if empty[model]:
+            obj.save()
