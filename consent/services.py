@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -345,8 +345,13 @@ def marketing_audience(*, channel: str, at: datetime | None = None) -> QuerySet[
     if channel not in SendChannel.values:
         raise ConsentError(f"Unknown marketing channel {channel!r} (use one of {', '.join(SendChannel.values)}).")
     at = _now(at)
+    # The purpose as a scalar subquery, not a join: with a join PostgreSQL cannot tell that a
+    # subject matches at most once, de-duplicates 400,000 ids and probes the subjects one by one
+    # (8 s on a million subjects); with the id known it picks a hash semi-join (under 1 s) or,
+    # for the first page by id, a merge join that stops after the page (a few ms).
+    marketing = Subquery(Purpose.objects.filter(key=MARKETING).order_by().values("pk")[:1])
     consented = ConsentState.objects.filter(
-        purpose__key=MARKETING, granted=True, reconfirm_due_at__gt=at, subject=OuterRef("pk")
+        purpose_id=marketing, granted=True, reconfirm_due_at__gt=at, subject=OuterRef("pk")
     )
     if channel != SendChannel.EMAIL and is_night(at):
         consented = consented.filter(night_time=True)
