@@ -120,3 +120,12 @@ def test_requests_cannot_be_deleted_from_the_admin(admin_login, officer, verifie
     request = verified()
     response = admin_login(officer).get(f"/admin/dsar/datasubjectrequest/{request.pk}/delete/")
     assert response.status_code == 403
+
+
+def test_the_monthly_review_accepts_a_download_only_when_its_reason_names_a_real_request(verified):
+    from audit.services import download_reason_matches
+
+    request = verified()
+    assert download_reason_matches(f"DSAR {request.reference}")
+    assert not download_reason_matches("DSAR DSAR-NOSUCH99")
+    assert not download_reason_matches("because I wanted to")
