@@ -301,7 +301,10 @@ def main() -> None:
     }
     print(f"# {machine()}; {datetime.now(UTC):%Y-%m-%d}")
     load_timings = {}
-    if args.reload or counts() != expected:
+    current = counts()
+    # Earlier runs erased a few subjects' rows; anything close to the expected size is reused.
+    loaded = all(abs(current[table] - n) <= max(100, n // 10_000) for table, n in expected.items())
+    if args.reload or not loaded:
         print(f"# loading {subjects:,} subjects, {subjects * VISITS_PER_SUBJECT:,} visit logs, {subjects:,} inquiries")
         load_timings = load(subjects)
         print("# load: " + ", ".join(f"{k} {v:.1f}" for k, v in load_timings.items()))
