@@ -18,7 +18,8 @@ from ninja.errors import HttpError
 from pydantic import Field, StrictBool, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
-from audit.models import ApiScope
+from audit.models import AccessAction, ApiScope
+from audit.services import log_access
 from privacyops.api import ApiKey, _field_errors
 from privacyops.lib.schemas import IPAddress, StrictSchema, Text, Timestamp
 from subjects.models import DataSubject
@@ -85,6 +86,15 @@ def get_consent(request: HttpRequest, subject_id: int):
     subject = DataSubject.objects.filter(pk=subject_id).first()
     if subject is None:
         raise HttpError(404, "No subject with this id.")
+    # An API read of a person's data is an access like a staff view (SA-06).
+    log_access(
+        user=request.auth,
+        ip=client_ip(request),
+        action=AccessAction.VIEW,
+        subject_ids=[subject.pk],
+        object_repr=f"consent of subject #{subject.pk}",
+        path=request.path,
+    )
     return _overview(subject)
 
 

@@ -37,6 +37,11 @@ def test_an_internal_service_reads_current_consent_and_whether_it_may_process(cl
     assert purposes["marketing"]["reconfirm_due_at"] is not None
     assert not purposes["third_party_integration"]["may_process"]
     assert purposes["security"]["may_process"] and not purposes["security"]["consent_required"]
+    # The read is in the access log, by the API client, naming the subject.
+    from audit.models import AccessLog, AccessLogSubject
+
+    log = AccessLog.objects.get(action="view")
+    assert log.username == "api:website" and AccessLogSubject.objects.get(log=log).subject_id == alice.pk
 
 
 def test_reading_consent_needs_a_key_with_the_read_scope(client, api_key, alice):

@@ -67,11 +67,13 @@ def test_an_event_cannot_be_deleted_except_by_erasure(alice):
 def test_an_event_keeps_the_evidence_of_cm_12(alice):
     from privacyops.lib import hooks
 
+    previous = hooks._policy_version_provider
     hooks.set_policy_version_provider(lambda: "2025-01-02")
     try:
         event = grant(alice, notice_text="Receive news?", ip="203.0.113.9", user_agent="UA/1", night_time=True)
     finally:
-        hooks._policy_version_provider = None
+        # Put back whatever the policy app installed: other tests rely on it.
+        hooks._policy_version_provider = previous
     event.refresh_from_db()
     assert event.policy_version == "2025-01-02"
     import hashlib
