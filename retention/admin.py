@@ -116,13 +116,19 @@ class RetentionRuleAdmin(admin.ModelAdmin):
         return ", ".join(f"{e.verbose_name} ({r.runs_from})" for e, r in bindings)
 
     @admin.display(description=_("due now"))
-    def due_now(self, obj: RetentionRule) -> int:
-        return sum(services.due_counts(rule=obj).values())
+    def due_now(self, obj: RetentionRule) -> int | str:
+        try:
+            return sum(services.due_counts(rule=obj).values())
+        except services.RetentionError:
+            return "-"  # a misconfigured rule; its runs fail with the reason
 
     @admin.display(description=_("overdue (> 5 days)"))
     def overdue(self, obj: RetentionRule) -> str:
         # RD-01: destroyed within 5 days of becoming due; anything older is a breach to act on.
-        n = sum(services.due_counts(rule=obj, grace_days=settings.RETENTION_OVERDUE_GRACE_DAYS).values())
+        try:
+            n = sum(services.due_counts(rule=obj, grace_days=settings.RETENTION_OVERDUE_GRACE_DAYS).values())
+        except services.RetentionError:
+            return "-"
         if n:
             return format_html('<strong style="color:#ba2121">{}</strong>', n)
         return "0"
