@@ -227,7 +227,7 @@ def submit_request(
         details=details.strip(),
         is_agent=is_agent,
         agent_name=agent_name.strip(),
-        agent_email=normalise_email(agent_email) or "" if is_agent else "",
+        agent_email=(normalise_email(agent_email) or "") if is_agent else "",
         agent_phone=agent_phone.strip() if is_agent else "",
         agent_relationship=agent_relationship.strip() if is_agent else "",
     )
@@ -285,7 +285,7 @@ def record_staff_request(
         received_at=received_at,
         is_agent=is_agent,
         agent_name=agent_name.strip(),
-        agent_email=normalise_email(agent_email) or "" if is_agent else "",
+        agent_email=(normalise_email(agent_email) or "") if is_agent else "",
         agent_phone=agent_phone.strip(),
         agent_relationship=agent_relationship.strip(),
     )
