@@ -130,3 +130,13 @@ def test_an_unknown_subject_or_trigger_is_refused(db):
         erase_subject(subject_id=999999, reference="x", triggered_by="dsar")
     with pytest.raises(RetentionError, match="triggered_by"):
         erase_subject(subject_id=1, reference="x", triggered_by="someone")
+
+
+def test_a_rule_hold_keeps_that_rules_rows_from_an_erasure(alice, officer, rule):
+    place_hold(placed_by=officer, rule=rule("inquiries"), reason="Regulator's inspection of customer service")
+    result = _erase(alice)
+    question = Inquiry.objects.get(subject=alice, kind=InquiryKind.QUESTION)
+    kept = result.for_model(Inquiry).kept
+    assert (LEGAL_HOLD, "inquiries", 1) in [(k.reason, k.rule, k.count) for k in kept]
+    # The question is still open (no closing date), so its period has not started: no due date.
+    assert question.closed_at is None and [k.due_on for k in kept if k.reason == LEGAL_HOLD] == [None]
