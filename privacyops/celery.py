@@ -1,13 +1,40 @@
-"""The Celery application. Tasks subclass Celery's Django task, so `delay_on_commit` works."""
+"""The Celery application.
+
+Tasks use `Task` below, so `task.delay_on_commit(...)` enqueues only after the transaction
+commits, and a broker that is down never turns a saved request into an error page: the failure
+is logged (ids only) and the periodic sweep of each app re-sends what was never enqueued.
+"""
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 
 from celery import Celery
+from celery.contrib.django.task import DjangoTask
+from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privacyops.settings")
 
-app = Celery("privacyops", task_cls="celery.contrib.django.task:DjangoTask")
+logger = logging.getLogger(__name__)
+
+
+class Task(DjangoTask):
+    def delay_on_commit(self, *args, **kwargs) -> None:
+        transaction.on_commit(functools.partial(self._enqueue, args, kwargs, {}), robust=True)
+
+    def apply_async_on_commit(self, args=None, kwargs=None, **options) -> None:
+        transaction.on_commit(functools.partial(self._enqueue, args or (), kwargs or {}, options), robust=True)
+
+    def _enqueue(self, args, kwargs, options) -> None:
+        try:
+            self.apply_async(args, kwargs, **options)
+        except Exception:
+            # Arguments may hold ids only, but log none of them: the task name is enough to act on.
+            logger.exception("could not enqueue %s; its periodic sweep will pick the work up", self.name)
+
+
+app = Celery("privacyops", task_cls=f"{__name__}:Task")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
