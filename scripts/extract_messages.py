@@ -55,12 +55,14 @@ def template_strings(path: Path) -> list[str]:
 
 def catalogue_strings(package: str) -> list[str]:
     strings: list[str] = []
-    for path in sorted((ROOT / package).rglob("*")):
+    # Project-wide templates (templates/ at the root) belong to the project's own catalogue.
+    folders = [ROOT / package, ROOT / "templates"] if package == "privacyops" else [ROOT / package]
+    for path in sorted(p for folder in folders for p in folder.rglob("*")):
         if "migrations" in path.parts or "locale" in path.parts:
             continue
         if path.suffix == ".py":
             strings += python_strings(path)
-        elif path.suffix in {".html", ".txt", ".js"} and "templates" in path.parts:
+        elif path.suffix in {".html", ".txt", ".js"} and "templates" in path.relative_to(ROOT).parts:
             strings += template_strings(path)
     return list(dict.fromkeys(s for s in strings if s.strip()))
 
