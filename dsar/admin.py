@@ -301,10 +301,6 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         except services.RequestError as exc:
             self.message_user(request, str(exc), messages.ERROR)
 
-    def save_related(self, request, form, formsets, change):
-        # The timeline inline is read-only; nothing to save.
-        return None
-
     # --- files --------------------------------------------------------------------------------
 
     def file_view(self, request: HttpRequest, pk: int, kind: str):

@@ -129,3 +129,22 @@ def test_the_monthly_review_accepts_a_download_only_when_its_reason_names_a_real
     assert download_reason_matches(f"DSAR {request.reference}")
     assert not download_reason_matches("DSAR DSAR-NOSUCH99")
     assert not download_reason_matches("because I wanted to")
+
+
+def test_the_change_page_shows_the_request_and_assigning_goes_through_the_service(
+    admin_login, officer, support, verified
+):
+    request = verified()
+    client = admin_login(officer)
+    page = client.get(f"/admin/dsar/datasubjectrequest/{request.pk}/change/", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert request.reference.encode() in page.content and b"Workflow and timeline" in page.content
+    assert client.get("/admin/dsar/datasubjectrequest/add/").status_code == 200
+    response = client.post(
+        f"/admin/dsar/datasubjectrequest/{request.pk}/change/",
+        {"assignee": support.pk, "subject": "", "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0"},
+    )
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert request.assignee == support
+    assert request.events.get(kind=EventKind.ASSIGNED).actor == officer
