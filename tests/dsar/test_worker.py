@@ -13,17 +13,28 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def real_broker():
-    """Undo the in-process mode of this folder's conftest: tasks must go through the broker."""
+def real_broker(celery_worker_process):
+    """Undo the in-process mode of this folder's conftest: tasks must go through the broker. The
+    shared fixture switches brokers by closing the app's pool, but kombu keeps the closed pool
+    registered and Celery caches a producer pool on it; drop both before and after, so neither
+    this test nor the next one publishes through a stale connection."""
+    from kombu import pools
+
     from privacyops.celery import app
 
+    def fresh_pools():
+        pools.reset()
+        app._pool = None
+        app.amqp._producer_pool = None
+
     app.conf.task_always_eager = False
-    yield
+    fresh_pools()
+    yield celery_worker_process
+    fresh_pools()
 
 
-def test_the_verification_email_is_sent_by_a_worker_after_the_form_is_submitted(
-    real_broker, celery_worker_process, client
-):
+def test_the_verification_email_is_sent_by_a_worker_after_the_form_is_submitted(real_broker, client):
+    celery_worker_process = real_broker
     response = client.post("/dsar/", {"request_type": "access", "name": "Alice Kim", "email": "alice@example.com"})
     assert response.status_code == 302
     request = DataSubjectRequest.objects.get()
