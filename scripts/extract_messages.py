@@ -49,7 +49,8 @@ def template_strings(path: Path) -> list[str]:
     found = [match.group(2) for match in TEMPLATE_TAG.finditer(text)]
     for match in TEMPLATE_BLOCK.finditer(text):
         body = " ".join(match.group(1).split()) if "trimmed" in match.group(0) else match.group(1)
-        found.append(BLOCK_VARIABLE.sub(r"%(\1)s", body))
+        # As Django does: a literal % is doubled, {{ var }} becomes %(var)s.
+        found.append(BLOCK_VARIABLE.sub(r"%(\1)s", body.replace("%", "%%")))
     return found
 
 

@@ -1,0 +1,84 @@
+"""The admin index is the privacy officer's desk: what needs attention, without personal data."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from dsar import services as dsar_services
+from thirdparty.models import JobStatus, Processor, VendorErasureJob
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def overdue_request(officer):
+    eleven_days_ago = timezone.now() - timedelta(days=11)
+    return dsar_services.record_staff_request(
+        actor=officer, channel="phone", request_type="access", name="Alice Kim", received_at=eleven_days_ago
+    )
+
+
+@pytest.fixture
+def failing_job():
+    return VendorErasureJob.objects.create(
+        processor=Processor.objects.get(name="Stibee"),
+        reference="DSAR-TEST",
+        channel="api",
+        status=JobStatus.FAILED,
+        attempts=4,
+    )
+
+
+def test_the_officer_sees_an_overdue_request_in_red_and_a_failing_job(
+    admin_login, officer, overdue_request, failing_job
+):
+    page = admin_login(officer).get("/admin/").content.decode()
+    assert 'id="officer-desk"' in page
+    assert overdue_request.reference in page
+    row = page[page.index(overdue_request.reference) :]
+    assert 'class="overdue"' in row[: row.index("</tr>")]
+    assert "DSAR-TEST" in page and 'id="desk-jobs"' in page
+    # No personal data on the desk: it is not an access to anyone's records.
+    assert "Alice Kim" not in page
+
+
+def test_a_request_due_soon_is_amber_and_one_with_time_is_green(admin_login, officer):
+    now = timezone.now()
+    soon = dsar_services.record_staff_request(
+        actor=officer, channel="email", request_type="access", name="A", received_at=now - timedelta(days=7)
+    )
+    later = dsar_services.record_staff_request(
+        actor=officer, channel="email", request_type="access", name="B", received_at=now
+    )
+    page = admin_login(officer).get("/admin/").content.decode()
+    for request, colour in ((soon, "soon"), (later, "fine")):
+        row = page[page.index(request.reference) :]
+        assert f'class="{colour}"' in row[: row.index("</tr>")]
+
+
+def test_the_desk_says_when_the_published_policy_is_out_of_date(admin_login, officer):
+    assert "The published policy matches" in admin_login(officer).get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    Processor.objects.filter(name="Stibee").update(name="Stibee Mail")
+    page = admin_login(officer).get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="desk-policy-stale"' in page
+
+
+def test_destruction_runs_show_per_rule_with_the_next_scheduled_run(admin_login, officer):
+    from django.core.management import call_command
+
+    call_command("destroy_expired", "--rule", "visit_logs", stdout=open("/dev/null", "w"))
+    with time_machine.travel(timezone.now()):
+        page = admin_login(officer).get("/admin/").content.decode()
+    assert 'id="desk-destruction"' in page
+    assert page.count("<tr>", page.index('id="desk-destruction"')) > 1
+
+
+def test_marketing_sees_consent_statistics_but_no_requests_or_jobs(admin_login, marketer, overdue_request):
+    page = admin_login(marketer).get("/admin/").content.decode()
+    assert 'id="desk-consent"' in page
+    assert 'id="desk-requests"' not in page and overdue_request.reference not in page
+    assert 'id="desk-jobs"' not in page
