@@ -70,13 +70,12 @@ def dsar_url() -> str:
         return "/dsar/"
 
 
-def cookie_preferences_url() -> str:
-    for name in ("consent:preferences", "consent:cookie_preferences", "consent:cookies"):
-        try:
-            return reverse(name)
-        except Exception:  # noqa: BLE001, S112
-            continue
-    return "/consent/"
+def cookie_banner_url() -> str:
+    """The consent app's banner script, which lets a visitor reopen the cookie choices; "" without it."""
+    try:
+        return reverse("consent:banner_js")
+    except Exception:  # noqa: BLE001  (the consent app's URL name is not ours to rely on)
+        return ""
 
 
 def render_policy_document(*, facts: dict[str, Any], version: PolicyVersion | None, language: str) -> str:
@@ -93,7 +92,6 @@ def render_policy_document(*, facts: dict[str, Any], version: PolicyVersion | No
                 "significant_notice_days": SIGNIFICANT_NOTICE_DAYS,
                 "dsar_url": dsar_url(),
                 "dsar_due_days": getattr(settings, "DSAR_DUE_DAYS", 10),
-                "cookie_preferences_url": cookie_preferences_url(),
                 "versions_url": reverse("policy:versions"),
             },
         )

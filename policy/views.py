@@ -35,6 +35,7 @@ def policy_page(request: HttpRequest) -> HttpResponse:
             "version": version,
             "effective_on": long_date(version.effective_at) if version else "",
             "upcoming": upcoming,
+            "cookie_banner_url": services.cookie_banner_url(),
         },
     )
 
@@ -54,7 +55,7 @@ def version_list(request: HttpRequest) -> HttpResponse:
         }
         for v in PolicyVersion.objects.announced().order_by("-effective_at", "-pk")
     ]
-    return render(request, "policy/versions.html", {"rows": rows})
+    return render(request, "policy/versions.html", {"rows": rows, "cookie_banner_url": services.cookie_banner_url()})
 
 
 @require_safe
@@ -79,5 +80,6 @@ def version_detail(request: HttpRequest, label: str) -> HttpResponse:
             "effective_on": long_date(version.effective_at),
             "is_current": current is not None and current.pk == version.pk,
             "is_upcoming": version.effective_at > timezone.now(),
+            "cookie_banner_url": services.cookie_banner_url(),
         },
     )

@@ -92,7 +92,8 @@ def test_it_closes_the_gaps_the_seed_policy_left(client):
     assert "Protection of Communications Secrets Act" in kept and "IP address" in kept
     # Automatic collection and how to refuse cookies, with the preferences page (CM-10).
     cookies = section(html, 1)
-    assert "How to refuse cookies" in cookies and 'href="/consent/' in cookies
+    assert "How to refuse cookies" in cookies and "data-open-cookie-settings" in cookies
+    assert '<script src="/consent/banner.js" data-lang="en" defer>' in html
     # YouTube disclosures and links (PV-08).
     youtube = section(html, 3)
     for link in (

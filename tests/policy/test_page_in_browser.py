@@ -73,9 +73,20 @@ def test_the_policy_pages_are_valid_html(live_server, client, tmp_path):
     assert problems == []
 
 
+def test_the_cookie_settings_button_reopens_the_cookie_choices(live_server, browser_page):
+    browser_page.goto(f"{live_server.url}/privacy/")
+    banner = browser_page.locator("#palette-consent")
+    banner.locator("#palette-consent-reject").click()  # first visit: the banner asks; refuse
+    banner.wait_for(state="detached")
+    browser_page.get_by_role("button", name="쿠키 설정 열기").click()
+    assert banner.is_visible()
+    assert browser_page.locator("#palette-consent-choose").is_visible()
+
+
 def test_the_page_reads_well_on_a_phone(live_server, browser_page):
     browser_page.set_viewport_size({"width": 390, "height": 844})
     browser_page.goto(f"{live_server.url}/privacy/")
+    browser_page.locator("#palette-consent-reject").click()  # the cookie banner, answered
     # Nothing wider than the screen: no sideways scrolling to read a table.
     assert browser_page.evaluate("document.documentElement.scrollWidth") <= 390
     # Tables turn into labelled cards: each cell says which column it belongs to.
