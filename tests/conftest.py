@@ -215,7 +215,7 @@ def celery_worker_process(transactional_db, tmp_path, settings):
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": broker_url,
         "CELERY_TASK_ALWAYS_EAGER": "False",
-        "EMAIL_URL": f"filemail://{tmp_path / 'mail'}",
+        "EMAIL_URL": f"filemail:///{tmp_path / 'mail'}",  # filemail:/// + an absolute path
     }
     root = Path(__file__).resolve().parent.parent
     with open(log_path, "w") as log:
