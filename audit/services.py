@@ -71,13 +71,8 @@ def log_access(
     action = AccessAction(action).value
     ids = sorted({int(i) for i in subject_ids if i is not None})
     user_id, username = _actor_fields(user)
-    AccessLogChainHead.objects.get_or_create(pk=AccessLogChainHead.SINGLETON)
     with transaction.atomic():
-        if connection.vendor == "sqlite":
-            # SQLite ignores FOR UPDATE; a write takes the database's write lock before the read,
-            # so two writers cannot both read the same head.
-            AccessLogChainHead.objects.filter(pk=AccessLogChainHead.SINGLETON).update(last_seq=F("last_seq"))
-        head = AccessLogChainHead.objects.select_for_update().get(pk=AccessLogChainHead.SINGLETON)
+        head = _lock_chain_head()
         log = AccessLog(
             seq=head.last_seq + 1,
             at=timezone.now(),
@@ -98,6 +93,31 @@ def log_access(
         )
         AccessLogChainHead.objects.filter(pk=AccessLogChainHead.SINGLETON).update(last_seq=log.seq, last_hash=log.hash)
     return log
+
+
+def _lock_chain_head() -> AccessLogChainHead:
+    """Lock the chain head for this transaction (creating it once, the first time)."""
+    heads = AccessLogChainHead.objects.filter(pk=AccessLogChainHead.SINGLETON)
+    if connection.vendor == "sqlite":
+        # SQLite ignores FOR UPDATE; a write takes the database's write lock before the read,
+        # so two writers cannot both read the same head.
+        if not heads.update(last_seq=F("last_seq")):
+            try:
+                with transaction.atomic():
+                    AccessLogChainHead.objects.create(pk=AccessLogChainHead.SINGLETON)
+            except IntegrityError:
+                heads.update(last_seq=F("last_seq"))
+        return heads.get()
+    head = heads.select_for_update().first()
+    if head is None:
+        # The very first row: create the head in a savepoint; a writer that lost the race waits on it.
+        try:
+            with transaction.atomic():
+                AccessLogChainHead.objects.create(pk=AccessLogChainHead.SINGLETON)
+        except IntegrityError:
+            pass
+        head = heads.select_for_update().get()
+    return head
 
 
 @dataclass
