@@ -126,3 +126,26 @@ def test_the_officer_can_find_every_access_to_one_subject(admin_login, officer, 
 
     assert response.status_code == 200
     assert [row.pk for row in response.context["cl"].result_list] == [_rows()[0].pk]
+
+
+def test_a_delete_refused_by_a_legal_hold_is_not_logged_as_a_deletion(admin_login, officer, alice, bob):
+    from subjects.registry import registry
+
+    attendances = [
+        EventAttendance.objects.create(subject=s, event_name="Fair", event_date="2026-10-10") for s in (alice, bob)
+    ]
+
+    def hold_alice(queryset):
+        return queryset.exclude(**{"subject_id": alice.pk}) if queryset.model is EventAttendance else queryset
+
+    registry.add_deletion_guard(hold_alice)
+    try:
+        admin_login(officer).post(
+            reverse("admin:subjects_eventattendance_changelist"),
+            {"action": "delete_selected", "_selected_action": [a.pk for a in attendances], "post": "yes"},
+        )
+    finally:
+        registry._guards.remove(hold_alice)
+
+    assert EventAttendance.objects.count() == 2  # the admin refuses the whole selection
+    assert _rows("delete") == []

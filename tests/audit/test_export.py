@@ -6,6 +6,7 @@ import csv
 import io
 
 from django.urls import reverse
+from django.utils import translation
 
 from audit.models import AccessLog
 from subjects.models import DataSubject
@@ -85,3 +86,30 @@ def test_customer_support_cannot_export_in_bulk(admin_login, support, alice):
 
     assert not getattr(response, "streaming", False)
     assert not AccessLog.objects.filter(action="export").exists()
+
+
+def test_another_apps_admin_gets_the_export_through_the_mixin(rf, officer, support):
+    from django.contrib import admin
+
+    from audit.admin import ExportWithReasonMixin
+    from audit.admin_logging import export_csv
+    from audit.models import AccessRightsLog
+
+    class RightsExportAdmin(ExportWithReasonMixin, admin.ModelAdmin):
+        export_fields = ("username", "change")
+
+    model_admin = RightsExportAdmin(AccessRightsLog, admin.site)
+    request = rf.get("/admin/audit/accessrightslog/")
+    request.user = officer
+    assert "export_with_reason" in model_admin.get_actions(request)
+    request.user = support
+    assert "export_with_reason" not in model_admin.get_actions(request)
+
+    request = rf.post("/admin/audit/accessrightslog/")
+    request.user = officer
+    with translation.override("en"):
+        queryset = AccessRightsLog.objects.filter(username="support")
+        rows = _csv(export_csv(model_admin, request, queryset, reason="audit"))
+    assert rows[0] == ["id", "account", "change"]
+    assert {row[1] for row in rows[1:]} == {"support"}
+    assert AccessLog.objects.get(action="export").subject_count == 0
