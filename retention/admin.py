@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from subjects.models import DataSubject
@@ -163,11 +163,7 @@ class RetentionRuleAdmin(admin.ModelAdmin):
             destroy_expired.delay_on_commit(rule_key=key, trigger=Trigger.ADMIN, user_id=request.user.pk)
         self.message_user(
             request,
-            ngettext(
-                "%(n)d rule queued for destruction; its run appears under Destruction runs.",
-                "%(n)d rules queued for destruction; their runs appear under Destruction runs.",
-                len(rules),
-            )
+            gettext("Rules queued for destruction: %(n)d. Their runs appear under Destruction runs.")
             % {"n": len(rules)},
         )
 
@@ -304,10 +300,7 @@ class LegalHoldAdmin(admin.ModelAdmin):
                 released += 1
             except services.RetentionError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
-        self.message_user(
-            request,
-            ngettext("%(n)d hold released.", "%(n)d holds released.", released) % {"n": released},
-        )
+        self.message_user(request, gettext("Holds released: %(n)d.") % {"n": released})
 
 
 # --- runs (the destruction register) -----------------------------------------------------------
@@ -431,7 +424,7 @@ class DestructionRunAdmin(admin.ModelAdmin):
                 approved += 1
             except services.RetentionError as exc:
                 self.message_user(request, f"#{run_id}: {exc}", messages.WARNING)
-        self.message_user(request, ngettext("%(n)d run approved.", "%(n)d runs approved.", approved) % {"n": approved})
+        self.message_user(request, gettext("Runs approved: %(n)d.") % {"n": approved})
 
     def certificate_view(self, request, run_id: int):
         if not self.has_view_permission(request):

@@ -59,7 +59,7 @@ def test_run_now_enqueues_the_task_after_commit(
         )
         # Nothing runs before the admin's transaction commits.
         assert VisitLog.objects.count() == 8
-    assert "1 rule queued" in _messages(response)
+    assert "Rules queued for destruction: 1." in _messages(response)
     assert len(callbacks) == 1
     callbacks[0]()
     assert VisitLog.objects.count() == 3
