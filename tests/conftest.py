@@ -191,7 +191,7 @@ def celery_worker_process(transactional_db, tmp_path, settings):
     else:
         database_url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     broker_url = settings.CELERY_BROKER_URL
-    previous_broker, previous_options = app.conf.broker_url, app.conf.broker_transport_options
+    previous = {key: app.conf[key] for key in ("broker_url", "broker_write_url", "broker_transport_options")}
     if broker_url.startswith("filesystem://"):
         broker_dir = tmp_path / "broker"
         broker_dir.mkdir()
@@ -206,7 +206,8 @@ def celery_worker_process(transactional_db, tmp_path, settings):
         with app.connection_for_write() as conn:
             for queue in app.conf.task_queues:
                 queue.bind(conn.default_channel).purge()
-    app.conf.broker_url = broker_url
+    # broker_write_url was filled from broker_url when the app was configured: change both.
+    app.conf.update(broker_url=broker_url, broker_write_url=broker_url)
     _reset_producer_pool(app)
 
     log_path = tmp_path / "worker.log"
@@ -278,5 +279,5 @@ def celery_worker_process(transactional_db, tmp_path, settings):
         yield Worker
     finally:
         Worker.stop()
-        app.conf.broker_url, app.conf.broker_transport_options = previous_broker, previous_options
+        app.conf.update(previous)
         _reset_producer_pool(app)

@@ -20,15 +20,14 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def broker_down(settings):
     """Point the producer at a port where nothing listens: a real refused connection."""
-    previous = app.conf.broker_url, app.conf.broker_transport_options, app.conf.task_always_eager
-    app.conf.broker_url, app.conf.broker_transport_options, app.conf.task_always_eager = (
-        "redis://127.0.0.1:1/0",
-        {},
-        False,
-    )
+    keys = ("broker_url", "broker_write_url", "broker_transport_options", "task_always_eager")
+    previous = {key: app.conf[key] for key in keys}
+    # broker_write_url was filled from broker_url when the app was configured: change both.
+    app.conf.update(broker_url="redis://127.0.0.1:1/0", broker_write_url="redis://127.0.0.1:1/0")
+    app.conf.update(broker_transport_options={}, task_always_eager=False)
     app._pool, app.amqp._producer_pool = None, None
     yield
-    app.conf.broker_url, app.conf.broker_transport_options, app.conf.task_always_eager = previous
+    app.conf.update(previous)
     app._pool, app.amqp._producer_pool = None, None
 
 
