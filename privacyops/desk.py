@@ -118,13 +118,11 @@ def build_desk(user, *, now: datetime | None = None) -> Desk:
         from thirdparty.models import JobStatus, VendorErasureJob
 
         desk.failing_jobs = list(
-            VendorErasureJob.objects.filter(status=JobStatus.FAILED).select_related("processor").order_by("created_at")[:20]
+            VendorErasureJob.objects.filter(status=JobStatus.FAILED)
+            .select_related("processor")
+            .order_by("created_at")[:20]
         )
-        desk.stale_jobs = (
-            VendorErasureJob.objects.open()
-            .filter(created_at__lt=now - timedelta(days=8))
-            .count()
-        )
+        desk.stale_jobs = VendorErasureJob.objects.open().filter(created_at__lt=now - timedelta(days=8)).count()
         desk.jobs_shown = True
     if user.has_perm("retention.view_destructionrun"):
         desk.rules, desk.rules_shown = _rules(now), True
