@@ -1,0 +1,23 @@
+"""Every environment variable the settings read is listed and explained in .env.example."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+READ = re.compile(r'(?:_env\(env\.\w+, |_bool\(|env\.\w+\()"([A-Z][A-Z0-9_]+)"')
+
+
+def test_every_variable_the_settings_read_is_in_env_example():
+    read = set(READ.findall((ROOT / "privacyops" / "settings.py").read_text()))
+    assert {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "EMAIL_URL"} <= read
+    example = (ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", example, re.M))
+    assert read - listed == set()
+    # Each listed variable has an explanation above it (or above the group of variables it is in).
+    for name in read:
+        above = [line for line in example.split(f"\n{name}=", 1)[0].rstrip().splitlines()]
+        while above and re.match(r"^[A-Z][A-Z0-9_]+=", above[-1]):
+            above.pop()
+        assert above and above[-1].startswith("#"), f"{name} has no explanation above it in .env.example"
