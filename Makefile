@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
+AXE := var/axe/node_modules/axe-core/axe.min.js
+
 .PHONY: run test lint messages install install-dev clean
 
 $(BIN)/python:
@@ -38,7 +40,12 @@ run: install messages
 	@echo ""
 	$(BIN)/honcho --procfile Procfile.dev start
 
-test: install-dev messages
+# The accessibility engine the policy page's browser test injects (skipped where npm is missing).
+$(AXE):
+	@command -v npm >/dev/null 2>&1 && npm install --prefix var/axe --no-save --no-audit --no-fund --silent axe-core@4.14.1 \
+	  || echo "npm not found: the accessibility test will be skipped"
+
+test: install-dev messages $(AXE)
 	$(BIN)/pytest
 
 lint: install-dev
