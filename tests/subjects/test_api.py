@@ -168,3 +168,21 @@ def test_a_nul_character_is_refused_before_it_reaches_the_database(client, websi
     assert response.status_code == 422
     assert "NUL" in response.json()["detail"]
     assert not VisitLog.objects.exists()
+
+
+def test_a_key_records_its_last_use_without_a_write_on_every_call(client, website_key):
+    import time_machine
+    from django.utils import timezone
+
+    from audit.models import ApiClient
+
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        post(client, "/api/visits", VISIT, website_key)
+        first_use = ApiClient.objects.get().last_used_at
+        assert first_use is not None
+        traveller.shift(60)
+        post(client, "/api/visits", VISIT, website_key)
+        assert ApiClient.objects.get().last_used_at == first_use
+        traveller.shift(6 * 60)
+        post(client, "/api/visits", VISIT, website_key)
+        assert ApiClient.objects.get().last_used_at > first_use
