@@ -64,7 +64,11 @@ def test_the_api_answers_503_in_json_when_the_database_is_gone(client, website_k
         )
     try:
         response = client.post(
-            "/api/visits", {"path": "/"}, content_type="application/json", HTTP_X_API_KEY=website_key
+            "/api/visits",
+            {"path": "/"},
+            content_type="application/json",
+            HTTP_X_API_KEY=website_key,
+            HTTP_ACCEPT_LANGUAGE="en",
         )
         assert response.status_code == 503
         assert "nothing you sent was saved" in response.json()["detail"]
