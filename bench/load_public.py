@@ -36,7 +36,7 @@ request = function()
   return wrk.format(nil, nil, nil, BODY())
 end
 function response(status, headers, body)
-  if status >= 200 and status < 300 then ok = ok + 1 else other = other + 1 end
+  if status >= 200 and status < 400 then ok = ok + 1 else other = other + 1 end
 end
 function done(summary, latency, requests)
   local total_ok, total_other = 0, 0
@@ -59,6 +59,25 @@ ENDPOINTS = [
         "math.random(1, 254))",
         "SELECT count(*) FROM subjects_visitlog",
     ),
+    (
+        "POST /api/consent/cookies",
+        "POST",
+        "/api/consent/cookies",
+        {"Content-Type": "application/json"},
+        'string.format(\'{"visitor_id": "%08x%08x%08x%08x", "banner_version": "{banner}", "language": "ko", '
+        '"choice": "allow_all"}\', math.random(0, 0x7fffffff), math.random(0, 0x7fffffff), '
+        "math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))",
+        "SELECT count(*) FROM consent_cookieconsentrecord",
+    ),
+    (
+        "POST /dsar/ (request form)",
+        "POST",
+        "/dsar/",
+        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": "csrftoken={csrf_cookie}"},
+        "string.format('csrfmiddlewaretoken={csrf_token}&request_type=access&name=Load%%20Test&"
+        "email=load%d%%40example.com&phone=&details=', math.random(1e9))",
+        "SELECT count(*) FROM dsar_datasubjectrequest",
+    ),
 ]
 
 
@@ -68,6 +87,24 @@ def sh(*args: str, env: dict | None = None, check: bool = True) -> str:
 
 def psql(database_url: str, sql: str) -> str:
     return sh("psql", database_url, "-tAc", sql).strip()
+
+
+def _fill(template: str, values: dict) -> str:
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
+def _page_values(env: dict) -> dict:
+    """What a browser would hold: a CSRF cookie and form token, and the banner's version."""
+    response = urllib.request.urlopen(f"http://127.0.0.1:{PORT}/dsar/", timeout=10)  # noqa: S310
+    cookie = response.headers.get("Set-Cookie", "").split("csrftoken=", 1)[1].split(";", 1)[0]
+    page = response.read().decode()
+    token = page.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    banner = sh(
+        PYTHON, "manage.py", "shell", "-c", "from consent import banner; print(banner.banner_version())", env=env
+    )
+    return {"csrf_cookie": cookie, "csrf_token": token, "banner": banner.split()[-1]}
 
 
 def main() -> int:
@@ -92,6 +129,9 @@ def main() -> int:
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15"),
         "LOG_LEVEL": "WARNING",
+        # The per-address limits would (rightly) stop one client sending thousands of requests.
+        "DSAR_RATE_LIMIT_PER_IP_PER_HOUR": "100000000",
+        "CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE": "100000000",
     }
     sh(PYTHON, "manage.py", "migrate", "--noinput", env=env)
     key = sh(
@@ -103,7 +143,7 @@ def main() -> int:
         "ApiClient.objects.filter(name='load-test').delete()\n"
         "c = ApiClient(name='load-test', scopes=list(ApiScope.values)); k = c.issue_key(); c.save(); print(k)",
         env=env,
-    ).strip()
+    ).split()[-1]  # the key is the last word printed; start-up may log lines before it
 
     server = subprocess.Popen(
         [
@@ -129,14 +169,15 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.2)
+        values = {"key": key, **_page_values(env)}
         results = []
         for name, method, path, headers, body, count_sql in ENDPOINTS:
             before = int(psql(database_url, count_sql)) if count_sql else 0
             with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
                 script.write(f'wrk.method = "{method}"\n')
                 for header, value in headers.items():
-                    script.write(f'wrk.headers["{header}"] = "{value.format(key=key)}"\n')
-                script.write(f"function BODY() return {body} end\n{LUA}")
+                    script.write(f'wrk.headers["{header}"] = "{value.format(**values)}"\n')
+                script.write(f"function BODY() return {_fill(body, values)} end\n{LUA}")
             out = sh(
                 "wrk",
                 "-t",
@@ -151,6 +192,8 @@ def main() -> int:
                 f"http://127.0.0.1:{PORT}{path}",
             )
             os.unlink(script.name)
+            if "RESULT " not in out:
+                raise SystemExit(f"wrk gave no result for {name}:\n{out}")
             result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
             time.sleep(1)  # let in-flight requests finish before counting rows
             result["rows"] = int(psql(database_url, count_sql)) - before if count_sql else None
