@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 
 AXE := var/axe/node_modules/axe-core/axe.min.js
 
-.PHONY: run test lint messages install install-dev clean
+.PHONY: run test lint messages install install-dev clean bench bench-quick
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,14 @@ lint: install-dev
 	  FIELD_ENCRYPTION_KEY=$$($(BIN)/python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())') \
 	  ALLOWED_HOSTS=privacy.example.com \
 	  $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# Every benchmark in bench/ against PostgreSQL (DATABASE_URL-independent: each script uses its own
+# database on 127.0.0.1); a dated section is appended to docs/BENCHMARKS.md.
+bench: install-dev
+	$(BIN)/python bench/run_all.py
+
+bench-quick: install-dev
+	$(BIN)/python bench/run_all.py --quick --no-write
 
 clean:
 	rm -rf $(VENV) var

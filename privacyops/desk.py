@@ -78,16 +78,18 @@ def _requests(today: date) -> list[dict]:
 
 
 def _next_destruction_at(now: datetime) -> datetime | None:
+    """When beat next runs the destruction: from its row in the database (staff may have changed
+    or switched it off there), or from the settings until beat has first copied them in."""
+    from django.conf import settings
     from django_celery_beat.models import PeriodicTask
 
-    task = (
-        PeriodicTask.objects.filter(task="retention.tasks.destroy_expired", enabled=True, crontab__isnull=False)
-        .select_related("crontab")
-        .first()
-    )
-    if task is None:
-        return None
-    return now + task.crontab.schedule.remaining_estimate(task.last_run_at or now)
+    task = PeriodicTask.objects.filter(task="retention.tasks.destroy_expired").select_related("crontab").first()
+    if task is not None:
+        if not task.enabled or task.crontab is None:
+            return None
+        return now + task.crontab.schedule.remaining_estimate(task.last_run_at or now)
+    entry = settings.CELERY_BEAT_SCHEDULE.get("destroy_expired")
+    return now + entry["schedule"].remaining_estimate(now) if entry else None
 
 
 def _rules(now: datetime) -> list[dict]:

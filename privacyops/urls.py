@@ -9,6 +9,7 @@ from privacyops.lib.health import healthz, live
 
 # The admin index is the privacy officer's desk (privacyops/desk.py).
 admin.site.index_template = "admin/officer_desk.html"
+admin.site.site_header = admin.site.site_title = "privacyops"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -83,3 +83,18 @@ def test_marketing_sees_consent_statistics_but_no_requests_or_jobs(admin_login, 
     assert 'id="desk-consent"' in page
     assert 'id="desk-requests"' not in page and overdue_request.reference not in page
     assert 'id="desk-jobs"' not in page
+
+
+def test_switching_the_destruction_job_off_in_the_admin_shows_on_the_desk(admin_login, officer):
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    page = admin_login(officer).get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "not scheduled" not in page
+    PeriodicTask.objects.create(
+        name="destroy_expired",
+        task="retention.tasks.destroy_expired",
+        crontab=CrontabSchedule.objects.create(minute="30", hour="3"),
+        enabled=False,
+    )
+    page = admin_login(officer).get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "not scheduled" in page
