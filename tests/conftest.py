@@ -135,7 +135,10 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(scope="session")
+# Per test, not per session: while Playwright runs, its event loop makes asgiref hand out
+# different database connections, which lack the serialized copy that restores seeded rows
+# after a test that commits. Starting Chromium costs about a second.
+@pytest.fixture
 def chromium():
     if not shutil.which(CHROMIUM):
         pytest.skip(f"Chromium is not installed at {CHROMIUM} (.ci/run installs it with apt)")
