@@ -93,7 +93,7 @@ def main() -> int:
             if entry is None:
                 entry = polib.POEntry(msgid=msgid, msgstr="")
                 po.append(entry)
-            if not entry.msgstr:
+            if not (entry.msgstr or any((entry.msgstr_plural or {}).values())):
                 missing.append(f"{package}: {msgid!r}")
         if not args.check:
             for entry in po:
