@@ -127,10 +127,16 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] not in ("django.db.backends.sqlite3", "django.db.backends.postgresql"):
     raise ImproperlyConfigured("Environment variable DATABASE_URL has an invalid value: use sqlite:/// or postgres://.")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web server read while the worker purges in batches; the timeout makes
-    # a writer wait for the file lock instead of failing at once.
+    # WAL lets the web server read while the worker purges in batches; the timeout makes a writer
+    # wait for the file lock instead of failing at once; IMMEDIATE transactions take that lock at
+    # BEGIN, so a transaction that reads and then writes cannot fail mid-way with "database is
+    # locked" when the worker (or beat) wrote in between, which no timeout would help.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
     # A file, not memory: integration tests start a real Celery worker that must see the test data.
     _db_file = Path(DATABASES["default"]["NAME"])
