@@ -3,6 +3,7 @@ malformed emails are refused with a message that names the field."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from ipaddress import ip_address
 from typing import Annotated
 
@@ -41,8 +42,20 @@ def _ip(value: str) -> str:
 
 IPAddress = Annotated[str, StringConstraints(max_length=45), AfterValidator(_ip)]
 Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
+
+
+def _timestamp(value: datetime) -> datetime:
+    # Stored in UTC; a time far outside the service's life is a client bug, not a record.
+    value = value.astimezone(UTC)
+    if not EARLIEST_TIMESTAMP <= value <= LATEST_TIMESTAMP:
+        raise ValueError(f"must be between {EARLIEST_TIMESTAMP:%Y-%m-%d} and {LATEST_TIMESTAMP:%Y-%m-%d}")
+    return value
+
+
+EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIMESTAMP = datetime(2100, 1, 1, tzinfo=UTC)
 # Timestamps must carry a time zone: a naive time from another service would be stored wrong.
-Timestamp = AwareDatetime
+Timestamp = Annotated[AwareDatetime, AfterValidator(_timestamp)]
 
 
 def Text(max_length: int, min_length: int = 0):  # noqa: N802 (reads like a type)

@@ -186,3 +186,11 @@ def test_a_key_records_its_last_use_without_a_write_on_every_call(client, websit
         traveller.shift(6 * 60)
         post(client, "/api/visits", VISIT, website_key)
         assert ApiClient.objects.get().last_used_at > first_use
+
+
+@pytest.mark.parametrize("visited_at", ["0760-04-06T23:28:11-19:21", "2300-01-01T00:00:00Z", "1999-12-31T23:59:59Z"])
+def test_a_timestamp_outside_the_services_life_is_refused(client, website_key, visited_at):
+    response = post(client, "/api/visits", {**VISIT, "visited_at": visited_at}, website_key)
+    assert response.status_code == 422
+    assert "visited_at" in [e["field"] for e in response.json()["errors"]]
+    assert not VisitLog.objects.exists()
