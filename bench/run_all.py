@@ -52,10 +52,14 @@ def main() -> int:
         arguments = quick if args.quick else full
         print(f"== {script} {' '.join(arguments)}", flush=True)
         began = time.monotonic()
+        # Each benchmark wipes the tables it fills: give it a PostgreSQL database of its own, never
+        # the DATABASE_URL of the environment (that may be someone's development data).
+        database = f"privacyops_bench_{Path(script).stem}"
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", database], capture_output=True)
         result = subprocess.run(
             [sys.executable, str(ROOT / "bench" / script), *arguments],
             cwd=ROOT,
-            env=os.environ,
+            env={**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}"},
             capture_output=True,
             text=True,
         )
