@@ -24,7 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .context import client_ip
+from privacyops.lib.http import client_ip
+
 from .models import AccessAction
 from .services import log_access
 

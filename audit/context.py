@@ -7,14 +7,10 @@ so the rights log shows "system" for changes made by migrate or a script.
 from __future__ import annotations
 
 import contextvars
-import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-
-from django.conf import settings
-from django.http import HttpRequest
 
 
 @dataclass(frozen=True)
@@ -47,18 +43,3 @@ def acting(user: Any | None, ip: str | None) -> Iterator[None]:
         yield
     finally:
         _actor.reset(token)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address. Behind `AUDIT_TRUSTED_PROXY_COUNT` proxies it is the entry that many
-    places from the right of X-Forwarded-For (earlier entries are whatever the client sent)."""
-    proxies = settings.AUDIT_TRUSTED_PROXY_COUNT
-    candidate = request.META.get("REMOTE_ADDR")
-    if proxies:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= proxies:
-            candidate = forwarded[-proxies]
-    try:
-        return str(ipaddress.ip_address(candidate)) if candidate else None
-    except ValueError:
-        return None

@@ -3,7 +3,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from .context import acting, client_ip
+from privacyops.lib.http import client_ip
+
+from .context import acting
 
 
 class AuditContextMiddleware:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import datetime, timedelta
-from ipaddress import ip_address
 from typing import Annotated, Literal
 
 from django.conf import settings
@@ -21,6 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 from audit.models import AccessAction, ApiScope
 from audit.services import log_access
 from privacyops.api import ApiKey, _field_errors
+from privacyops.lib.http import client_ip
 from privacyops.lib.schemas import IPAddress, StrictSchema, Text, Timestamp
 from subjects.models import DataSubject
 
@@ -182,22 +182,6 @@ class CookieChoiceOut(StrictSchema):
     id: int
     categories: list[str]
     gpc_honoured: bool
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The visitor's address: the socket peer, or with CONSENT_TRUSTED_PROXY_COUNT proxies in
-    front, the X-Forwarded-For entry the outermost trusted proxy appended (earlier ones are
-    whatever the client sent)."""
-    candidate = request.META.get("REMOTE_ADDR", "")
-    hops = settings.CONSENT_TRUSTED_PROXY_COUNT
-    if hops > 0:
-        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
-        if len(forwarded) >= hops:
-            candidate = forwarded[-hops]
-    try:
-        return str(ip_address(candidate))
-    except ValueError:
-        return None
 
 
 def _cors_headers(request: HttpRequest) -> dict[str, str] | None:

@@ -12,6 +12,8 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from privacyops.lib.http import client_ip
+
 from . import banner, services
 from .models import MARKETING, ConsentChannel, ConsentState, Purpose
 
@@ -48,8 +50,6 @@ def gpc_json(request: HttpRequest) -> JsonResponse:
 
 
 def _client(request: HttpRequest) -> dict:
-    from .api import client_ip
-
     return {"ip": client_ip(request), "user_agent": request.headers.get("User-Agent", "")[:512]}
 
 

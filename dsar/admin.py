@@ -17,8 +17,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from audit.context import client_ip
 from audit.services import log_access
+from privacyops.lib.http import client_ip
 
 from . import services
 from .forms import ExtendForm, NoteForm, ReasonForm, StaffRequestForm

@@ -14,7 +14,7 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from audit.context import client_ip
+from privacyops.lib.http import client_ip
 from subjects.models import normalise_email
 
 from . import ratelimit, services, tokens

@@ -319,6 +319,10 @@ POLICY_NOTICE_RETRY_BASE_SECONDS = _env(env.int, "POLICY_NOTICE_RETRY_BASE_SECON
 # A claimed batch not finished within this long (a worker died) is due again.
 POLICY_NOTICE_LEASE_SECONDS = 15 * 60
 
+# Proxies in front of the app that append to X-Forwarded-For (0: the socket address is the client).
+# Used for the access log, rate limits, lockout and consent evidence alike.
+TRUSTED_PROXY_COUNT = _env(env.int, "TRUSTED_PROXY_COUNT", default=0)
+
 # --- API ------------------------------------------------------------------------------------
 # Bodies above this size are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = _env(env.int, "DATA_UPLOAD_MAX_MEMORY_BYTES", default=1024 * 1024)
@@ -390,8 +394,6 @@ CONSENT_META_SCRIPT_URL = _env(
 CONSENT_ALLOWED_ORIGINS = _env(env.list, "CONSENT_ALLOWED_ORIGINS", default=[])
 # Cookie choices accepted per client IP per minute (a banner posts once per choice).
 CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE = _env(env.int, "CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE", default=30)
-# Proxies in front of the app that append to X-Forwarded-For (0: use the socket address).
-CONSENT_TRUSTED_PROXY_COUNT = _env(env.int, "CONSENT_TRUSTED_PROXY_COUNT", default=0)
 # The banner's choice cookie lives this long; then the visitor is asked again.
 CONSENT_COOKIE_MAX_AGE_DAYS = 180
 # Proof period after a consent ends (set by the company: 3 years); cookie records are purged
@@ -465,9 +467,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_VERBOSE = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "audit/locked_out.html"
-AXES_CLIENT_IP_CALLABLE = "audit.context.client_ip"
-# Proxies in front of the app that append to X-Forwarded-For (0: the socket address is the client).
-AUDIT_TRUSTED_PROXY_COUNT = _env(env.int, "AUDIT_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "privacyops.lib.http.client_ip"
 OTP_TOTP_ISSUER = "privacyops"
 # SA-03: 8+ characters of two kinds or 10+ of one; no guessable strings.
 AUTH_PASSWORD_VALIDATORS += [

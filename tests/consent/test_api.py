@@ -247,7 +247,7 @@ def test_posting_too_often_from_one_address_gets_429(client, site, settings):
 
 
 def test_behind_a_trusted_proxy_the_forwarded_address_is_used(client, site, settings):
-    settings.CONSENT_TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_COUNT = 1
     post(client, "/api/consent/cookies", choice(), Origin=SITE, **{"X-Forwarded-For": "6.6.6.6, 198.51.100.23"})
     assert CookieConsentRecord.objects.get().ip_truncated == "198.51.100.0"
 
