@@ -164,6 +164,17 @@ def browser_page(chromium, request):
 
 
 # --- A real Celery worker ------------------------------------------------------------------
+def worker_database_url() -> str:
+    """DATABASE_URL for another process (a worker, a command) to use the test database."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 def _reset_producer_pool(app) -> None:
     # The pools hold connections to the previous broker; Celery builds new ones on next use
     # (as it does after a fork). kombu keeps one pool per URL, so nothing is closed here.
@@ -184,17 +195,16 @@ def celery_worker_process(transactional_db, tmp_path, settings):
     import sys
     import time
 
-    from django.db import connection
-
     from privacyops.celery import app
 
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        database_url = f"sqlite:///{db['NAME']}"
-    else:
-        database_url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    database_url = worker_database_url()
     broker_url = settings.CELERY_BROKER_URL
-    previous = {key: app.conf[key] for key in ("broker_url", "broker_write_url", "broker_transport_options")}
+    # Tasks must go through the broker, whatever a folder's conftest set for in-process runs.
+    previous = {
+        key: app.conf[key]
+        for key in ("broker_url", "broker_write_url", "broker_transport_options", "task_always_eager")
+    }
+    app.conf.task_always_eager = False
     if broker_url.startswith("filesystem://"):
         broker_dir = tmp_path / "broker"
         broker_dir.mkdir()

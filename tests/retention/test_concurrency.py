@@ -20,6 +20,7 @@ from retention.locks import rule_lock
 from retention.models import DestructionRun, RetentionRule, RunStatus
 from retention.services import destroy_expired
 from subjects.models import VisitLog
+from tests.conftest import worker_database_url
 
 transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -82,19 +83,11 @@ def test_a_run_skips_while_the_rule_is_locked_elsewhere():
     assert destroy_expired(rule_key="visit_logs")[0].destroyed == 3
 
 
-def _test_database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @transactional
 def test_a_killed_run_leaves_the_data_and_its_ledger_consistent_and_the_next_run_finishes(settings):
     total = 3000
     _old_visits(total)
-    env = {**os.environ, "DATABASE_URL": _test_database_url(), "CELERY_TASK_ALWAYS_EAGER": "True"}
+    env = {**os.environ, "DATABASE_URL": worker_database_url(), "CELERY_TASK_ALWAYS_EAGER": "True"}
     process = subprocess.Popen(
         [sys.executable, "manage.py", "destroy_expired", "--rule", "visit_logs", "--batch-size", "1"],
         cwd=Path(django_settings.BASE_DIR),

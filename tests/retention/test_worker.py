@@ -14,30 +14,12 @@ from subjects.models import VisitLog
 pytestmark = pytest.mark.worker
 
 
-@pytest.fixture
-def worker(django_db_serialized_rollback, celery_worker_process):
-    # Serialized rollback: the worker needs committed data, and the seeded rules of every app must
-    # be back for the next test. Fresh kombu pools: see tests/consent/test_worker.py.
-    from kombu import pools
-
-    from privacyops.celery import app
-
-    def fresh_pools():
-        pools.reset()
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    fresh_pools()
-    yield celery_worker_process
-    fresh_pools()
-
-
-def test_a_queued_destruction_runs_on_the_worker_and_lands_in_the_register(worker, officer):
+def test_a_queued_destruction_runs_on_the_worker_and_lands_in_the_register(celery_worker_process, officer):
     old = timezone.now() - timedelta(days=365)
     VisitLog.objects.bulk_create([VisitLog(visited_at=old, path=f"/{i}") for i in range(30)])
     VisitLog.objects.create(path="/today")
     destroy_expired.delay(rule_key="visit_logs", trigger=Trigger.ADMIN, user_id=officer.pk)
-    worker.wait_for(
+    celery_worker_process.wait_for(
         lambda: DestructionRun.objects.filter(rule_key="visit_logs", status=RunStatus.SUCCEEDED).exists(),
         what="the destruction run to finish",
     )
