@@ -8,6 +8,8 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from privacyops.lib.admin import ReadOnlyAdmin
+
 from .admin_logging import ExportWithReasonMixin  # noqa: F401  (re-exported for other apps' admins)
 from .models import AccessLog, AccessLogSubject, AccessReview, AccessReviewFinding, AccessRightsLog, ApiClient, ApiScope
 from .services import AuditError, sign_off_review
@@ -52,19 +54,10 @@ class ApiClientAdmin(admin.ModelAdmin):
         )
 
 
-class LedgerAdmin(admin.ModelAdmin):
+class LedgerAdmin(ReadOnlyAdmin):
     """Logs are read, never written by hand."""
 
     actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class AccessLogSubjectInline(admin.TabularInline):

@@ -12,25 +12,17 @@ from django.utils.translation import gettext_lazy
 
 from audit.admin_logging import ExportReasonForm, log_admin_access
 from audit.models import AccessAction
+from privacyops.lib.admin import ReadOnlyAdmin
 from subjects.models import DataSubject
 
 from . import services
 from .models import ConsentEvent, ConsentState, CookieCategory, CookieConsentRecord, MarketingNotice, Purpose
 
 
-class LedgerAdmin(admin.ModelAdmin):
+class LedgerAdmin(ReadOnlyAdmin):
     """Evidence is read, never written by hand."""
 
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _receipt_response(subject: DataSubject) -> HttpResponse:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.services import log_access
+from privacyops.lib.admin import ReadOnlyAdmin
 from privacyops.lib.http import client_ip
 
 from . import services
@@ -520,7 +521,7 @@ ACTION_LABELS = {
 
 
 @admin.register(RequestEvent)
-class RequestEventAdmin(admin.ModelAdmin):
+class RequestEventAdmin(ReadOnlyAdmin):
     """The timeline is a ledger: read only."""
 
     list_display = ["at", "request", "kind", "actor"]
@@ -529,12 +530,3 @@ class RequestEventAdmin(admin.ModelAdmin):
     search_fields = ["=request__reference"]
     date_hierarchy = "at"
     raw_id_fields = ["request", "actor"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -8,6 +8,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from privacyops.lib.admin import ReadOnlyAdmin
+
 from . import services
 from .models import ComplaintInstitution, DeliveryStatus, PolicyNoticeDelivery, PolicyVersion, PrivacyOfficer
 
@@ -152,7 +154,7 @@ class PolicyVersionAdmin(OutOfDateWarningMixin, admin.ModelAdmin):
 
 
 @admin.register(PolicyNoticeDelivery)
-class PolicyNoticeDeliveryAdmin(admin.ModelAdmin):
+class PolicyNoticeDeliveryAdmin(ReadOnlyAdmin):
     """A ledger: staff read it, retry failed sends and record bounces; nobody edits it."""
 
     list_display = ["id", "version", "subject", "status", "attempts", "last_error", "next_attempt_at", "sent_at"]
@@ -162,15 +164,6 @@ class PolicyNoticeDeliveryAdmin(admin.ModelAdmin):
     search_fields = ["=subject__email", "=subject__id"]
     actions = ["retry_now", "mark_bounced"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description=_("Retry the selected failed notices now"), permissions=["view"])
     def retry_now(self, request, queryset):

@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from privacyops.lib.admin import ReadOnlyAdmin
 from subjects.models import DataSubject
 from subjects.registry import EraseMethod, registry
 
@@ -307,7 +308,8 @@ class LegalHoldAdmin(admin.ModelAdmin):
 
 
 @admin.register(DestructionRun)
-class DestructionRunAdmin(admin.ModelAdmin):
+class DestructionRunAdmin(ReadOnlyAdmin):
+    # The destruction register is kept (RD-06); it holds no personal data.
     list_display = [
         "id",
         "rule_key",
@@ -348,16 +350,6 @@ class DestructionRunAdmin(admin.ModelAdmin):
         "certificate_link",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # The destruction register is kept (RD-06); it holds no personal data.
-        return False
 
     def get_urls(self):
         return [

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from privacyops.lib.admin import ReadOnlyAdmin
 from subjects.admin import PersonalDataAdmin
 
 from . import services
@@ -28,19 +29,6 @@ from .models import (
     VendorIdentity,
     YouTubeStatistics,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledgers: staff read them; rows are written by services only."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ContractFilter(admin.SimpleListFilter):
