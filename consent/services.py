@@ -170,6 +170,16 @@ def _record(
     return event
 
 
+def _consent_purpose(purpose: str, channel: str) -> Purpose:
+    """The purpose a grant, refusal or withdrawal is about, refusing a bad channel or a purpose
+    that does not rely on consent."""
+    _check_channel(channel)
+    target = get_purpose(purpose)
+    if not target.consent_required:
+        raise ConsentError(f"The purpose {purpose!r} does not rely on consent.")
+    return target
+
+
 def grant_consent(
     *,
     subject: DataSubject,
@@ -183,12 +193,9 @@ def grant_consent(
     gpc: bool = False,
 ) -> ConsentEvent:
     """Record a consent. Granting again re-confirms it and restarts the 2-year clock."""
-    _check_channel(channel)
     if channel == ConsentChannel.GPC_SIGNAL:
         raise ConsentError("A Global Privacy Control signal can only withdraw consent.")
-    target = get_purpose(purpose)
-    if not target.consent_required:
-        raise ConsentError(f"The purpose {purpose!r} does not rely on consent.")
+    target = _consent_purpose(purpose, channel)
     return _record(
         subject=subject,
         purpose=target,
@@ -214,10 +221,7 @@ def withdraw_consent(
     gpc: bool = False,
 ) -> ConsentEvent | None:
     """Withdraw a consent; None when there was none to withdraw. Effective immediately."""
-    _check_channel(channel)
-    target = get_purpose(purpose)
-    if not target.consent_required:
-        raise ConsentError(f"The purpose {purpose!r} does not rely on consent.")
+    target = _consent_purpose(purpose, channel)
     return _record(
         subject=subject,
         purpose=target,
@@ -243,10 +247,7 @@ def refuse_consent(
 ) -> ConsentEvent | None:
     """Record a "no" to a consent request (an unticked box). A "no" while consent is held is a
     withdrawal; a repeated "no" records nothing (None)."""
-    _check_channel(channel)
-    target = get_purpose(purpose)
-    if not target.consent_required:
-        raise ConsentError(f"The purpose {purpose!r} does not rely on consent.")
+    target = _consent_purpose(purpose, channel)
     state = ConsentState.objects.filter(subject=subject, purpose=target).first()
     if state is not None and state.granted:
         return withdraw_consent(subject=subject, purpose=purpose, channel=channel, ip=ip, user_agent=user_agent, at=at)
