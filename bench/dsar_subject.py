@@ -32,13 +32,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from common import create_database, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/privacyops_dsar_bench"
@@ -59,33 +60,6 @@ def setup_django() -> None:
     import django
 
     django.setup()
-
-
-def _create_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    *server, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{server[0]}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        server = cursor.fetchone()[0]
-    return f"{os.cpu_count()} CPUs ({cpu}), PostgreSQL {server}, Python {platform.python_version()}"
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -298,7 +272,7 @@ def main() -> None:
     os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
     if not os.environ["DATABASE_URL"].startswith("postgres"):
         raise SystemExit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://...")
-    _create_database(os.environ["DATABASE_URL"])
+    create_database(os.environ["DATABASE_URL"])
     setup_django()
     from django.core.management import call_command
 

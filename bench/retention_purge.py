@@ -22,12 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from common import create_database, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/privacyops_retention_bench"
@@ -161,23 +162,6 @@ def measure_once(method: str, rows: int, now: datetime, batch_size: int = 0) -> 
     return result
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        server = cursor.fetchone()[0]
-    return f"{os.cpu_count()} CPUs ({cpu}), PostgreSQL {server}, Python {platform.python_version()}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=2_000_000, help="visit logs to load (half expired)")
@@ -195,7 +179,7 @@ def main() -> None:
         return
     if not os.environ["DATABASE_URL"].startswith("postgres"):
         raise SystemExit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://...")
-    _create_database(os.environ["DATABASE_URL"])
+    create_database(os.environ["DATABASE_URL"])
     setup_django()
     from django.core.management import call_command
 
@@ -231,16 +215,6 @@ def main() -> None:
             f"| {r['rows_per_s'] / raw_rate:.2f} | {r['longest_ms']:,.0f} ms | {r['batches']:,} "
             f"| {r['peak_rss_mb']:,.0f} MB | +{growth:,.0f} MB |"
         )
-
-
-def _create_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    *server, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{server[0]}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from common import cpu_model
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # script, full-size arguments, quick arguments
@@ -29,16 +31,6 @@ BENCHMARKS = [
     ("policy_notices.py", [], ["--subjects", "2000"]),
     ("load_public.py", [], ["--duration", "3", "--connections", "8"]),
 ]
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> int:

@@ -1,0 +1,39 @@
+"""Helpers the benchmark scripts share (run as `python bench/<script>.py`, so this imports as
+`common`)."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def machine() -> str:
+    """Cores, CPU, PostgreSQL and Python versions, for the heading of a result (needs Django set up)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        server = cursor.fetchone()[0]
+    return f"{os.cpu_count()} CPUs ({cpu_model()}), PostgreSQL {server}, Python {platform.python_version()}"
+
+
+def create_database(url: str) -> None:
+    """Create the PostgreSQL database named at the end of `url` when it does not exist."""
+    import psycopg
+    from psycopg import sql
+
+    *server, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server[0]}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
