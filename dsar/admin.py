@@ -17,7 +17,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from audit.services import log_access
 from privacyops.lib.admin import ReadOnlyAdmin
 from privacyops.lib.http import client_ip
 
@@ -268,14 +267,8 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                 except services.RequestError as exc:
                     form.add_error(None, str(exc))
                 else:
-                    log_access(
-                        user=request.user,
-                        ip=client_ip(request),
-                        action="create",
-                        subject_ids=[created.subject_id] if created.subject_id else [],
-                        object_repr=created.reference,
-                        reason=f"DSAR {created.reference}",
-                        path=request.path,
+                    services.log_request_access(
+                        created, user=request.user, ip=client_ip(request), action="create", path=request.path
                     )
                     self.message_user(request, _("Request %(ref)s recorded.") % {"ref": created.reference})
                     return HttpResponseRedirect(reverse("admin:dsar_datasubjectrequest_workflow", args=[created.pk]))
@@ -321,14 +314,8 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             services.review_package(request=obj, actor=request.user, ip=client_ip(request), path=request.path)
             filename = f"{obj.reference}.zip"
         else:
-            log_access(
-                user=request.user,
-                ip=client_ip(request),
-                action="download",
-                subject_ids=[obj.subject_id] if obj.subject_id else [],
-                object_repr=f"{obj.reference} {kind}",
-                reason=f"DSAR {obj.reference}",
-                path=request.path,
+            services.log_request_access(
+                obj, user=request.user, ip=client_ip(request), action="download", path=request.path, detail=kind
             )
             filename = f"{obj.reference}-{kind}.{field_file.name.rsplit('.', 1)[-1]}"
         try:
@@ -460,15 +447,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             elif form is not None:
                 bound[action] = form
         else:
-            log_access(
-                user=request.user,
-                ip=client_ip(request),
-                action="view",
-                subject_ids=[obj.subject_id] if obj.subject_id else [],
-                object_repr=obj.reference,
-                reason=f"DSAR {obj.reference}",
-                path=request.path,
-            )
+            services.log_request_access(obj, user=request.user, ip=client_ip(request), action="view", path=request.path)
         obj.refresh_from_db()
         available = self.available_actions(obj)
         action_forms = [

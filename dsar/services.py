@@ -139,6 +139,24 @@ def status_url(request: DataSubjectRequest) -> str:
     return absolute_url(reverse("dsar:status", args=[tokens.sign_status(request.reference)]))
 
 
+def log_request_access(
+    request: DataSubjectRequest, *, user, ip: str | None, action: str, path: str = "", detail: str = ""
+) -> None:
+    """Write the access log for handling a request's personal data. The reason "DSAR <reference>"
+    is what the monthly review matches downloads against (see apps.py)."""
+    from audit.services import log_access
+
+    log_access(
+        user=user,
+        ip=ip,
+        action=action,
+        subject_ids=[request.subject_id] if request.subject_id else [],
+        object_repr=f"{request.reference} {detail}".strip(),
+        reason=f"DSAR {request.reference}",
+        path=path,
+    )
+
+
 def consent_channel(request: DataSubjectRequest) -> str:
     return CONSENT_CHANNEL_WEB if request.channel == RequestChannel.WEB_FORM else CONSENT_CHANNEL_STAFF
 
@@ -862,8 +880,6 @@ class Download:
 
 def open_package_for_download(*, token: str, ip: str | None, path: str = "") -> Download:
     """The subject's download through the signed link; every download is logged (audit + timeline)."""
-    from audit.services import log_access
-
     payload = tokens.read_download(token, settings.DSAR_DOWNLOAD_TTL_DAYS * 86400)
     with transaction.atomic():
         request = DataSubjectRequest.objects.select_for_update().filter(reference=payload.reference).first()
@@ -881,35 +897,17 @@ def open_package_for_download(*, token: str, ip: str | None, path: str = "") -> 
         request.download_count += 1
         request.save(update_fields=["download_count"])
         record_event(request, EventKind.PACKAGE_DOWNLOADED, data={"count": request.download_count})
-        log_access(
-            user=None,
-            ip=ip,
-            action="download",
-            subject_ids=[request.subject_id] if request.subject_id else [],
-            object_repr=request.reference,
-            reason=f"DSAR {request.reference}",
-            path=path,
-        )
+        log_request_access(request, user=None, ip=ip, action="download", path=path)
     return Download(request, f"{request.reference}.zip")
 
 
 def review_package(*, request: DataSubjectRequest, actor, ip: str | None, path: str = "") -> DataSubjectRequest:
     """Staff open the package before release: logged as a download with the request as reason."""
-    from audit.services import log_access
-
     if not request.package_file:
         raise RequestError(_("Build the access package first."))
     with transaction.atomic():
         record_event(request, EventKind.PACKAGE_REVIEWED, actor=actor)
-        log_access(
-            user=actor,
-            ip=ip,
-            action="download",
-            subject_ids=[request.subject_id] if request.subject_id else [],
-            object_repr=request.reference,
-            reason=f"DSAR {request.reference}",
-            path=path,
-        )
+        log_request_access(request, user=actor, ip=ip, action="download", path=path)
     return request
 
 
