@@ -93,12 +93,23 @@ def _next_destruction_at(now: datetime) -> datetime | None:
 
 
 def _rules(now: datetime) -> list[dict]:
-    from retention.models import DestructionRun, RetentionRule
+    from django.db.models import OuterRef, Subquery
 
+    from retention.models import DestructionRun, RetentionRule, RunStatus
+
+    # Two queries whatever the number of rules: each rule's latest real run, then those runs.
+    latest = (
+        DestructionRun.objects.filter(rule=OuterRef("pk"))
+        .exclude(status=RunStatus.DRY_RUN)
+        .order_by("-started_at")
+        .values("pk")[:1]
+    )
+    rules = list(RetentionRule.objects.filter(active=True).annotate(last_run_id=Subquery(latest)).order_by("key"))
+    runs = DestructionRun.objects.in_bulk([rule.last_run_id for rule in rules if rule.last_run_id])
     next_at = _next_destruction_at(now)
     out = []
-    for rule in RetentionRule.objects.filter(active=True).order_by("key"):
-        last = DestructionRun.objects.filter(rule=rule).exclude(status="dry_run").order_by("-started_at").first()
+    for rule in rules:
+        last = runs.get(rule.last_run_id)
         out.append(
             {
                 "rule": rule,
