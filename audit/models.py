@@ -35,17 +35,37 @@ def hash_api_key(raw_key: str) -> str:
 
 LAST_USED_PRECISION = timedelta(minutes=5)
 
+# Recently authenticated keys, per server process: {key hash: (client, time the entry expires)}.
+# Looking a key up through the ORM cost more CPU than the rest of a visit request together
+# (bench/load_public.py), so a key is looked up at most once per API_KEY_CACHE_SECONDS in each
+# process. Saving or deleting a client empties this process's entries at once (audit/signals.py);
+# the other processes follow within API_KEY_CACHE_SECONDS, which is therefore how long a revoked
+# key may still be accepted. Unknown keys are never remembered.
+_recent_keys: dict[str, tuple[ApiClient, float]] = {}
+
+
+def forget_recent_keys(**_signal_kwargs) -> None:
+    _recent_keys.clear()
+
 
 class ApiClientQuerySet(models.QuerySet):
     def authenticate(self, raw_key: str) -> ApiClient | None:
         if not raw_key or len(raw_key) > 200:
             return None
-        client = self.filter(key_hash=hash_api_key(raw_key), active=True).first()
+        key_hash = hash_api_key(raw_key)
         now = timezone.now()
-        if client is not None and (client.last_used_at is None or now - client.last_used_at > LAST_USED_PRECISION):
+        client, expires = _recent_keys.get(key_hash, (None, 0.0))
+        if client is None or expires <= now.timestamp():
+            client = self.filter(key_hash=key_hash, active=True).first()
+            if client is None:
+                _recent_keys.pop(key_hash, None)
+                return None
+            _recent_keys[key_hash] = (client, now.timestamp() + settings.API_KEY_CACHE_SECONDS)
+        if client.last_used_at is None or now - client.last_used_at > LAST_USED_PRECISION:
             # Last use tells staff which keys are dead and can be revoked. Written at most once per
             # LAST_USED_PRECISION, so a busy client does not pay a write (and a commit) per call.
             type(client).objects.filter(pk=client.pk).update(last_used_at=now)
+            client.last_used_at = now
         return client
 
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
 from .context import current_user
-from .models import RightsChange
+from .models import ApiClient, RightsChange, forget_recent_keys
 from .services import record_rights_changes
 
 _FLAGS = {
@@ -119,3 +119,6 @@ def connect() -> None:
     m2m_changed.connect(
         log_group_permissions, sender=Group.permissions.through, dispatch_uid="audit.log_group_permissions"
     )
+    # A revoked, rotated or re-scoped API key stops working in this process at once.
+    post_save.connect(forget_recent_keys, sender=ApiClient, dispatch_uid="audit.forget_recent_keys_on_save")
+    post_delete.connect(forget_recent_keys, sender=ApiClient, dispatch_uid="audit.forget_recent_keys_on_delete")

@@ -115,6 +115,7 @@ def main() -> int:
     parser.add_argument("--web-workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--database", default="privacyops_bench")
     parser.add_argument("--write", action="store_true", help="append the results to docs/BENCHMARKS.md")
+    parser.add_argument("--only", help="run only the endpoints whose name contains this text (and the ceiling)")
     args = parser.parse_args()
 
     database_url = f"postgres://postgres@127.0.0.1:5432/{args.database}"
@@ -172,6 +173,8 @@ def main() -> int:
         values = {"key": key, **_page_values(env)}
         results = []
         for name, method, path, headers, body, count_sql in ENDPOINTS:
+            if args.only and count_sql and args.only not in name:
+                continue
             before = int(psql(database_url, count_sql)) if count_sql else 0
             with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
                 script.write(f'wrk.method = "{method}"\n')

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -27,9 +27,13 @@ class ConsentConfig(AppConfig):
         from subjects.models import CollectionSource
         from subjects.registry import DataCategory, Erase, Retention, registry
 
-        from .models import ConsentEvent, ConsentState, MarketingNotice
+        from . import banner
+        from .models import ConsentEvent, ConsentState, CookieCategory, MarketingNotice
 
         post_migrate.connect(_ensure_seeded, sender=self, dispatch_uid="consent.ensure_seeded")
+        # An edited category gives a new banner version in this process at once (banner.current).
+        post_save.connect(banner.forget_last_read, sender=CookieCategory, dispatch_uid="consent.banner_on_save")
+        post_delete.connect(banner.forget_last_read, sender=CookieCategory, dispatch_uid="consent.banner_on_delete")
 
         # Consent evidence is kept for the life of the consent plus a proof period (rule
         # "consent_records", set by the company: 3 years after the answer stopped being current;

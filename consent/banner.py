@@ -7,8 +7,11 @@ older banner is asked again, and each record's notice hash names the exact text 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import translation
@@ -17,10 +20,71 @@ from django.utils.translation import gettext as _
 LANGUAGES = ("ko", "en")
 COOKIE_NAME = "palette_consent"
 
+_CATEGORY_FIELDS = (
+    "key", "name", "name_ko", "description", "description_ko", "always_on", "off_under_gpc", "vendor_tag", "position"
+)  # fmt: skip
 
-def banner_texts(language: str) -> dict:
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    name: str
+    name_ko: str
+    description: str
+    description_ko: str
+    always_on: bool
+    off_under_gpc: bool
+    vendor_tag: str
+    position: int
+
+
+@dataclass(frozen=True)
+class Banner:
+    """The banner as the categories in the database make it now: texts, version, notice hashes."""
+
+    categories: tuple[Category, ...]
+    texts: dict[str, dict]
+    version: str
+    notice_sha256: dict[str, str]
+
+
+def current(*, max_age: float = 0) -> Banner:
+    """The banner built from the categories in the database. With max_age, a banner this server
+    process read at most that many seconds ago will do: the cookie-choice endpoint takes it and
+    reads again only when a posted version differs, since reading the categories cost a third of
+    that request's CPU (bench/load_public.py). Editing a category empties this process's copy at
+    once (consent/apps.py); other processes may accept the previous version for max_age seconds,
+    recording that version and the hash of the text the visitor was actually shown."""
     from .models import CookieCategory
 
+    now = time.monotonic()
+    if max_age and _last_read and now - _last_read[1] <= max_age:
+        return _last_read[0]
+    rows = CookieCategory.objects.order_by("position", "key").values_list(*_CATEGORY_FIELDS)
+    banner = _build(tuple(Category(*row) for row in rows))
+    _last_read[:] = [banner, now]
+    return banner
+
+
+_last_read: list = []  # [Banner, time.monotonic() when read], per server process
+
+
+def forget_last_read(**_signal_kwargs) -> None:
+    _last_read.clear()
+
+
+@functools.lru_cache(maxsize=16)
+def _build(categories: tuple[Category, ...]) -> Banner:
+    texts = {language: _texts(language, categories) for language in LANGUAGES}
+    return Banner(
+        categories=categories,
+        texts=texts,
+        version=hashlib.sha256(_canonical(texts)).hexdigest()[:16],
+        notice_sha256={language: hashlib.sha256(_canonical(texts[language])).hexdigest() for language in LANGUAGES},
+    )
+
+
+def _texts(language: str, categories: tuple[Category, ...]) -> dict:
     with translation.override(language):
         return {
             "title": _("Cookies on this website"),
@@ -41,13 +105,13 @@ def banner_texts(language: str) -> dict:
             "categories": [
                 {
                     "key": category.key,
-                    "name": category.localized_name,
-                    "description": category.localized_description,
+                    "name": category.name if language == "en" else category.name_ko,
+                    "description": category.description if language == "en" else category.description_ko,
                     "alwaysOn": category.always_on,
                     "offUnderGpc": category.off_under_gpc,
                     "vendorTag": category.vendor_tag,
                 }
-                for category in CookieCategory.objects.order_by("position", "key")
+                for category in categories
             ],
         }
 
@@ -56,20 +120,19 @@ def _canonical(value) -> bytes:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def banner_version(texts: dict | None = None) -> str:
-    texts = texts or {language: banner_texts(language) for language in LANGUAGES}
-    return hashlib.sha256(_canonical(texts)).hexdigest()[:16]
+def banner_version() -> str:
+    return current().version
 
 
 def notice_sha256(language: str) -> str:
-    return hashlib.sha256(_canonical(banner_texts(language))).hexdigest()
+    return current().notice_sha256[language]
 
 
 def banner_config(*, gpc_header: bool) -> dict:
-    texts = {language: banner_texts(language) for language in LANGUAGES}
+    state = current()
     return {
-        "version": banner_version(texts),
-        "texts": texts,
+        "version": state.version,
+        "texts": state.texts,
         "cookieName": COOKIE_NAME,
         "maxAgeSeconds": settings.CONSENT_COOKIE_MAX_AGE_DAYS * 86400,
         "endpointPath": "/api/consent/cookies",

@@ -42,7 +42,6 @@ from .models import (
     ConsentChannel,
     ConsentEvent,
     ConsentState,
-    CookieCategory,
     CookieChoice,
     CookieConsentRecord,
     MarketingNotice,
@@ -56,6 +55,8 @@ logger = logging.getLogger(__name__)
 SEOUL = ZoneInfo("Asia/Seoul")
 NIGHT_STARTS_HOUR, NIGHT_ENDS_HOUR = 21, 8
 PREFERENCE_LINK_SALT = "consent.preferences"
+# How old a banner the cookie-choice endpoint may take from this process's memory (banner.current).
+BANNER_MAX_AGE_SECONDS = 10
 
 
 class ConsentError(Exception):
@@ -533,9 +534,12 @@ def record_cookie_choice(
         raise ConsentError(f"Unknown choice {choice!r}.")
     if language not in banner.LANGUAGES:
         raise ConsentError(f"Unknown language {language!r}.")
-    if banner_version != banner.banner_version():
+    shown = banner.current(max_age=BANNER_MAX_AGE_SECONDS)
+    if banner_version != shown.version:
+        shown = banner.current()  # perhaps edited since this process last read it
+    if banner_version != shown.version:
         raise ConsentError("The banner has changed since this page was loaded; reload the page and choose again.")
-    known = {c.key: c for c in CookieCategory.objects.all()}
+    known = {c.key: c for c in shown.categories}
     unknown = sorted(set(categories) - set(known))
     if unknown:
         raise ConsentError(f"Unknown cookie categories: {', '.join(unknown)}.")
@@ -554,7 +558,7 @@ def record_cookie_choice(
         categories=sorted(allowed, key=lambda key: known[key].position),
         gpc=gpc,
         gpc_honoured=gpc_honoured,
-        notice_sha256=banner.notice_sha256(language),
+        notice_sha256=shown.notice_sha256[language],
         ip_truncated=truncate_ip(ip),
         user_agent=(user_agent or "")[:512],
         created_at=_now(at),

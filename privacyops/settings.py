@@ -468,6 +468,9 @@ AXES_VERBOSE = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "audit/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "privacyops.lib.http.client_ip"
+# An API key is looked up at most once per this many seconds in each server process: a key revoked
+# in the admin stops working at once in the process that saved it, and in all others within this.
+API_KEY_CACHE_SECONDS = _env(env.int, "API_KEY_CACHE_SECONDS", default=10)
 OTP_TOTP_ISSUER = "privacyops"
 # SA-03: 8+ characters of two kinds or 10+ of one; no guessable strings.
 AUTH_PASSWORD_VALIDATORS += [

@@ -97,7 +97,7 @@ class CloseIn(StrictSchema):
 )
 def create_inquiry(request: HttpRequest, payload: InquiryIn):
     try:
-        inquiry, created = services.record_inquiry(**payload.dict())
+        inquiry, created = services.record_inquiry(**payload.model_dump())
     except services.SubjectError as exc:
         raise HttpError(422, str(exc)) from None
     return Status(201 if created else 200, {"id": inquiry.pk, "subject_id": inquiry.subject_id, "created": created})

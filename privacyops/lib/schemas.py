@@ -9,11 +9,13 @@ from typing import Annotated
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from ninja import Schema
-from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 
-class StrictSchema(Schema):
+class StrictSchema(BaseModel):
+    # Plain pydantic rather than ninja's Schema: that one validates a model with extra="forbid"
+    # twice and wraps it for ORM attribute access, which cost more CPU than a visit's INSERT
+    # (bench/load_public.py). Endpoints return dicts, so attribute access is not needed.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @field_validator("*", mode="after")
