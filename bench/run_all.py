@@ -29,7 +29,7 @@ BENCHMARKS = [
     ("dsar_subject.py", [], ["--scale", "0.01", "--repeat", "3"]),
     ("audit_access_log.py", [], ["--rows", "2000"]),
     ("policy_notices.py", [], ["--subjects", "2000"]),
-    ("load_public.py", [], ["--duration", "3", "--connections", "8"]),
+    ("load_public.py", [], ["--duration", "3", "--connections", "8", "--rounds", "1", "--warmup", "1"]),
 ]
 
 
