@@ -36,9 +36,9 @@ run: install messages
 	@echo "  Requests (DSAR): http://127.0.0.1:8000/dsar/"
 	@echo "  API schema:      http://127.0.0.1:8000/api/openapi.json  (docs: /api/docs)"
 	@echo "  Health:          http://127.0.0.1:8000/healthz"
-	@echo "  Web server and Celery worker with beat are starting; Ctrl-C stops all of it."
+	@echo "  Web server (gunicorn), Celery worker and beat are starting; Ctrl-C stops all of it."
 	@echo ""
-	$(BIN)/honcho --procfile Procfile.dev start
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile start --port 8000
 
 # The accessibility engine the policy page's browser test injects (skipped where npm is missing).
 $(AXE):

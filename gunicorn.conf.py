@@ -10,9 +10,11 @@ import gc
 import os
 
 wsgi_app = "privacyops.wsgi"
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104 (behind the proxy)
-# CPU-bound Python on sync workers: one per core and one spare for a worker waiting on the database.
-workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) + 1))
+# Behind a TLS proxy on the same machine; in a container, HOST=0.0.0.0.
+bind = f"{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or '8000'}"
+# CPU-bound Python on sync workers: one per core and one spare for a worker waiting on the database
+# (measured against twice the cores plus one, bench/load_public.py: fewer processes switched less).
+workers = int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) + 1)
 # No access log: its lines would carry client addresses and the tokens in verification,
 # preference and download links (the TLS proxy in front keeps its own, under its own policy).
 preload_app = True

@@ -292,7 +292,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # "verb_noun": {"task": "app.tasks.verb_noun", "schedule": crontab(...), "options": {"expire_seconds": N}},
 }
 # One queue per kind of work, so a slow purge never delays a verification email. A worker
-# started without -Q consumes all of them (see Procfile and Procfile.dev).
+# started without -Q consumes all of them (see Procfile).
 CELERY_TASK_QUEUES_BY_APP = {"retention": "retention", "dsar": "dsar", "thirdparty": "vendors", "policy": "notices"}
 CELERY_TASK_ROUTES = {f"{app}.tasks.*": {"queue": queue} for app, queue in CELERY_TASK_QUEUES_BY_APP.items()}
 CELERY_TASK_DEFAULT_QUEUE = "default"

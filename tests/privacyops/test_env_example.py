@@ -1,4 +1,4 @@
-"""Every environment variable the settings read is listed and explained in .env.example."""
+"""Every environment variable the settings and the web server read is listed and explained in .env.example."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-READ = re.compile(r'(?:_env\(env\.\w+, |_bool\(|env\.\w+\()"([A-Z][A-Z0-9_]+)"')
+READ = re.compile(r'(?:_env\(env\.\w+, |_bool\(|env\.\w+\(|os\.environ\.get\()["\']([A-Z][A-Z0-9_]+)["\']')
 
 
-def test_every_variable_the_settings_read_is_in_env_example():
+def test_every_variable_the_settings_and_the_web_server_read_is_in_env_example():
     read = set(READ.findall((ROOT / "privacyops" / "settings.py").read_text()))
-    assert {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "EMAIL_URL"} <= read
+    read |= set(READ.findall((ROOT / "gunicorn.conf.py").read_text()))
+    assert {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "EMAIL_URL", "WEB_CONCURRENCY"} <= read
     example = (ROOT / ".env.example").read_text()
     listed = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", example, re.M))
     assert read - listed == set()
