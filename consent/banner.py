@@ -57,7 +57,7 @@ def current(*, max_age: float = 0) -> Banner:
     recording that version and the hash of the text the visitor was actually shown."""
     from .models import CookieCategory
 
-    now = time.monotonic()
+    now = time.time()
     if max_age and _last_read and now - _last_read[1] <= max_age:
         return _last_read[0]
     rows = CookieCategory.objects.order_by("position", "key").values_list(*_CATEGORY_FIELDS)
@@ -66,7 +66,7 @@ def current(*, max_age: float = 0) -> Banner:
     return banner
 
 
-_last_read: list = []  # [Banner, time.monotonic() when read], per server process
+_last_read: list = []  # [Banner, time.time() when read], per server process
 
 
 def forget_last_read(**_signal_kwargs) -> None:

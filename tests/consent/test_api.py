@@ -203,6 +203,42 @@ def test_an_unknown_category_or_an_old_banner_version_is_refused(client, site):
     assert response.status_code == 422 and "reload" in response.json()["detail"]
 
 
+def test_a_banner_edited_by_another_process_is_taken_as_soon_as_its_version_is_posted(client, site):
+    from consent.models import CookieCategory
+
+    assert post(client, "/api/consent/cookies", choice(), Origin=SITE).status_code == 201
+    remembered = list(banner._last_read)  # what this process holds now
+    # Edited in another server process (no signal reaches this one), whose banner.js the visitor loaded.
+    CookieCategory.objects.filter(key="statistics").update(description_ko="이제 히트맵도 측정합니다.")
+    new = banner.current()
+    body = choice(banner_version=new.version)
+    banner._last_read[:] = remembered
+    response = post(client, "/api/consent/cookies", body, Origin=SITE)
+    assert response.status_code == 201
+    assert CookieConsentRecord.objects.get(pk=response.json()["id"]).notice_sha256 == new.notice_sha256["ko"]
+
+
+def test_a_choice_on_the_previous_banner_is_refused_once_the_cache_period_has_passed(client, site):
+    import time_machine
+    from django.utils import timezone
+
+    from consent.models import CookieCategory
+    from consent.services import BANNER_MAX_AGE_SECONDS
+
+    old = choice()
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        assert post(client, "/api/consent/cookies", old, Origin=SITE).status_code == 201
+        CookieCategory.objects.filter(key="statistics").update(description_ko="이제 히트맵도 측정합니다.")
+        # Within the period this process may still take the version it remembers; the record
+        # names that version and the hash of its text, which is what that visitor was shown.
+        response = post(client, "/api/consent/cookies", old, Origin=SITE)
+        assert response.status_code == 201
+        assert CookieConsentRecord.objects.get(pk=response.json()["id"]).banner_version == old["banner_version"]
+        traveller.shift(BANNER_MAX_AGE_SECONDS + 1)
+        response = post(client, "/api/consent/cookies", old, Origin=SITE)
+        assert response.status_code == 422 and "reload" in response.json()["detail"]
+
+
 def test_another_website_may_not_post_choices(client, site):
     response = post(client, "/api/consent/cookies", choice(), Origin="https://evil.example")
     assert response.status_code == 403

@@ -55,6 +55,33 @@ def test_a_wrong_or_revoked_key_is_refused(client, api_key):
     assert post(client, "/api/visits", VISIT, key).status_code == 401
 
 
+def test_a_key_revoked_in_the_admin_stops_working_at_once_in_that_process(client, api_key):
+    from audit.models import ApiClient
+
+    key = api_key(ApiScope.VISITS_WRITE)
+    assert post(client, "/api/visits", VISIT, key).status_code == 201  # now remembered by this process
+    api_client = ApiClient.objects.get()
+    api_client.active = False
+    api_client.save()
+    assert post(client, "/api/visits", VISIT, key).status_code == 401
+
+
+def test_other_processes_stop_accepting_a_revoked_key_within_the_cache_period(client, api_key, settings):
+    import time_machine
+    from django.utils import timezone
+
+    from audit.models import ApiClient
+
+    key = api_key(ApiScope.VISITS_WRITE)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        assert post(client, "/api/visits", VISIT, key).status_code == 201
+        # Revoked elsewhere (another server process): no signal reaches this one.
+        ApiClient.objects.update(active=False)
+        assert post(client, "/api/visits", VISIT, key).status_code == 201
+        traveller.shift(settings.API_KEY_CACHE_SECONDS + 1)
+        assert post(client, "/api/visits", VISIT, key).status_code == 401
+
+
 def test_a_key_without_the_scope_gets_403_with_the_missing_scope(client, api_key):
     key = api_key(ApiScope.INQUIRIES_WRITE)
     response = post(client, "/api/visits", VISIT, key)
