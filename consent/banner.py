@@ -57,20 +57,23 @@ def current(*, max_age: float = 0) -> Banner:
     recording that version and the hash of the text the visitor was actually shown."""
     from .models import CookieCategory
 
+    global _last_read
     now = time.time()
-    if max_age and _last_read and now - _last_read[1] <= max_age:
-        return _last_read[0]
+    last_read = _last_read  # one read of the global: another thread may replace it meanwhile
+    if max_age and last_read is not None and now - last_read[1] <= max_age:
+        return last_read[0]
     rows = CookieCategory.objects.order_by("position", "key").values_list(*_CATEGORY_FIELDS)
     banner = _build(tuple(Category(*row) for row in rows))
-    _last_read[:] = [banner, now]
+    _last_read = (banner, now)
     return banner
 
 
-_last_read: list = []  # [Banner, time.time() when read], per server process
+_last_read: tuple[Banner, float] | None = None  # (banner, time.time() when read), per server process
 
 
 def forget_last_read(**_signal_kwargs) -> None:
-    _last_read.clear()
+    global _last_read
+    _last_read = None
 
 
 @functools.lru_cache(maxsize=16)

@@ -207,12 +207,12 @@ def test_a_banner_edited_by_another_process_is_taken_as_soon_as_its_version_is_p
     from consent.models import CookieCategory
 
     assert post(client, "/api/consent/cookies", choice(), Origin=SITE).status_code == 201
-    remembered = list(banner._last_read)  # what this process holds now
+    remembered = banner._last_read  # what this process holds now
     # Edited in another server process (no signal reaches this one), whose banner.js the visitor loaded.
     CookieCategory.objects.filter(key="statistics").update(description_ko="이제 히트맵도 측정합니다.")
     new = banner.current()
     body = choice(banner_version=new.version)
-    banner._last_read[:] = remembered
+    banner._last_read = remembered
     response = post(client, "/api/consent/cookies", body, Origin=SITE)
     assert response.status_code == 201
     assert CookieConsentRecord.objects.get(pk=response.json()["id"]).notice_sha256 == new.notice_sha256["ko"]
