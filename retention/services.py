@@ -48,6 +48,7 @@ from subjects.models import DataSubject
 from subjects.registry import Entry, EraseMethod, Retention, registry
 
 from .graph import (
+    batch_delete,
     children_first,
     count_with_children,
     delete_with_children,
@@ -458,18 +459,22 @@ def _walk(
         if plan.lo is None:
             continue
         start = plan.lo
+        delete_range = None if anonymise else batch_delete(plan.batch_queryset)
         while start <= plan.hi:
             stop = min(start + batch_size, plan.hi + 1)
-            batch = plan.batch_queryset.filter(pk__gte=start, pk__lt=stop)
             began = time.perf_counter()
             with transaction.atomic():
-                if anonymise:
-                    _add(counts, label, "anonymised", batch.update(**plan.entry.erase.replacements))
+                if delete_range is not None:
+                    _add(counts, label, "destroyed", delete_range(start, stop))
                 else:
-                    child_counts: dict[str, int] = {}
-                    _add(counts, label, "destroyed", delete_with_children(batch, child_counts))
-                    for child, n in child_counts.items():
-                        _add(counts, child, "destroyed", n, with_parent=label)
+                    batch = plan.batch_queryset.filter(pk__gte=start, pk__lt=stop)
+                    if anonymise:
+                        _add(counts, label, "anonymised", batch.update(**plan.entry.erase.replacements))
+                    else:
+                        child_counts: dict[str, int] = {}
+                        _add(counts, label, "destroyed", delete_with_children(batch, child_counts))
+                        for child, n in child_counts.items():
+                            _add(counts, child, "destroyed", n, with_parent=label)
                 lock.heartbeat()
                 done += stop - start
                 DestructionRun.objects.filter(pk=run.pk).update(

@@ -92,6 +92,21 @@ def test_a_hold_on_a_record_protects_that_record(old_visits, officer):
     assert list(VisitLog.objects.filter(pk__in=[v.pk for v in old])) == [old[2]]
 
 
+def test_a_hold_placed_while_a_run_is_under_way_protects_its_row_in_a_later_batch(old_visits, officer):
+    old, _ = old_visits
+    last = max(old, key=lambda visit: visit.pk)  # in the last of the three batches
+    placed = []
+
+    def place_after_the_first_batch(run, label, done, total):
+        if not placed:
+            placed.append(place_hold(placed_by=officer, record=last, reason="Evidence found during the purge"))
+
+    result = _run("visit_logs", batch_size=2, on_progress=place_after_the_first_batch)
+    assert placed
+    assert list(VisitLog.objects.filter(pk__in=[v.pk for v in old])) == [last]
+    assert result.counts["subjects.VisitLog"] == {"destroyed": 4, "kept": 1}
+
+
 def test_a_hold_on_a_rule_protects_everything_under_it_until_released(old_visits, officer, rule):
     hold = place_hold(placed_by=officer, rule=rule("visit_logs"), reason="Regulator's inspection")
     assert _run("visit_logs").destroyed == 0
