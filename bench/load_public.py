@@ -229,7 +229,7 @@ def main() -> int:
         f"{platform.processor() or platform.machine()})",
         "",
         f"gunicorn (gunicorn.conf.py) with {args.web_workers} sync workers and PostgreSQL on 127.0.0.1; wrk "
-        f"{args.threads} threads, {args.connections} connections; {args.rounds} rounds of {args.duration} s per "
+        f"{args.threads} threads, {args.connections} connections; {args.rounds} round(s) of {args.duration} s per "
         "endpoint, medians over the rounds, each ratio against the ceiling of its own round; 2xx, errors and rows "
         "summed over the rounds.",
         "",
