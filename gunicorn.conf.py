@@ -2,14 +2,15 @@
 
 The application is imported once in the master and its objects frozen out of the garbage
 collector before the workers fork: the workers share those pages instead of copying them, and a
-full collection no longer walks Django's ~150,000 start-up objects, which took 60 ms of a
-worker's time every ~1,500 requests (bench/load_public.py: the request form's p99).
+full collection in a worker no longer walks Django's ~150,000 start-up objects (measured in
+process: 59 ms -> 3 ms per full collection; docs/BENCHMARKS.md).
 """
 
 import gc
 import os
 
 wsgi_app = "privacyops.wsgi"
+preload_app = True
 # Behind a TLS proxy on the same machine; in a container, HOST=0.0.0.0.
 bind = f"{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or '8000'}"
 # CPU-bound Python on sync workers: one per core and one spare for a worker waiting on the database
@@ -17,7 +18,7 @@ bind = f"{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or '800
 workers = int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) + 1)
 # No access log: its lines would carry client addresses and the tokens in verification,
 # preference and download links (the TLS proxy in front keeps its own, under its own policy).
-preload_app = True
+accesslog = None
 
 # The pattern the gc module documents for forking servers: no collection in the master while
 # the application loads, freeze just before each fork, collect again in the worker.
@@ -30,3 +31,7 @@ def pre_fork(server, worker):
 
 def post_fork(server, worker):
     gc.enable()
+
+
+def when_ready(server):
+    gc.enable()  # the master too, once its first workers are forked
