@@ -11,16 +11,11 @@ past the append-only guard). SQLite works too (sqlite:////tmp/audit_bench.sqlite
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privacyops.settings")
+from common import setup_django
 
 
 def main() -> None:
@@ -29,9 +24,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
 
-    import django
-
-    django.setup()
+    setup_django()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection

@@ -5,7 +5,19 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_django() -> None:
+    """Make the project importable and set Django up as manage.py would (settings from the environment)."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privacyops.settings")
+    import django
+
+    django.setup()
 
 
 def cpu_model() -> str:

@@ -19,12 +19,9 @@ import statistics
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privacyops.settings")
+from common import ROOT, setup_django
 
 SEOUL = ZoneInfo("Asia/Seoul")
 # The moment the audience is asked for; consents below are spread around it.
@@ -120,9 +117,7 @@ def main() -> int:
     parser.add_argument("--no-fill", action="store_true", help="reuse the rows of a previous run")
     args = parser.parse_args()
 
-    import django
-
-    django.setup()
+    setup_django()
     from django.core.management import call_command
     from django.db import connection
 

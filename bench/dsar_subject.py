@@ -33,15 +33,13 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import create_database, machine
+from common import ROOT, create_database, machine, setup_django
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/privacyops_dsar_bench"
 BASE_SUBJECTS = 1_000_000
 VISITS_PER_SUBJECT = 10
@@ -49,17 +47,14 @@ LOADED_TABLES = {"subjects_datasubject", "subjects_visitlog", "subjects_inquiry"
 SMALL_TABLE_ROWS = 1000
 
 
-def setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privacyops.settings")
+def setup_django_isolated() -> None:
+    """Django with a broker, mail box and log level of the benchmark's own."""
     broker = Path(tempfile.mkdtemp(prefix="dsar-bench-broker-"))
     os.environ["CELERY_BROKER_URL"] = f"filesystem://{broker}"
     os.environ["EMAIL_URL"] = "memorymail://"
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "False"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    setup_django()
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -273,7 +268,7 @@ def main() -> None:
     if not os.environ["DATABASE_URL"].startswith("postgres"):
         raise SystemExit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://...")
     create_database(os.environ["DATABASE_URL"])
-    setup_django()
+    setup_django_isolated()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)

@@ -24,9 +24,9 @@ import tempfile
 import time
 import urllib.request
 from datetime import UTC, datetime
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT
+
 PYTHON = sys.executable
 PORT = 8765
 

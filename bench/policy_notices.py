@@ -12,16 +12,11 @@ each message, but no SMTP round trip, which a real server adds per message).
 from __future__ import annotations
 
 import argparse
-import os
 import resource
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privacyops.settings")
+from common import setup_django
 
 
 def main() -> None:
@@ -30,9 +25,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=200)
     args = parser.parse_args()
 
-    import django
-
-    django.setup()
+    setup_django()
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection

@@ -26,20 +26,10 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-from common import create_database, machine
+from common import create_database, machine, setup_django
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/privacyops_retention_bench"
-
-
-def setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privacyops.settings")
-    import django
-
-    django.setup()
 
 
 # --- child: one measured method ---------------------------------------------------------------

@@ -18,9 +18,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import cpu_model
-
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, cpu_model
 
 # script, full-size arguments, quick arguments
 BENCHMARKS = [
