@@ -14,6 +14,19 @@ OUT_OF_DATE = "The published policy is out of date"
 VERSIONS = "/admin/policy/policyversion/"
 
 
+def add_draft(client, label: str, effective_on: str, *, significant: bool = False, **fields):
+    """Post the admin's "add policy version" form, as staff fill it in."""
+    form = {
+        "label": label,
+        "is_significant": "on" if significant else "",
+        "effective_at_0": effective_on,
+        "effective_at_1": "00:00:00",
+        "reconsent_purpose_keys": "[]",
+        **fields,
+    }
+    return client.post(f"{VERSIONS}add/", form, headers={"accept-language": "en"})
+
+
 def test_the_admin_says_when_the_published_policy_is_out_of_date(admin_login, officer):
     from thirdparty.models import Processor
 
@@ -32,18 +45,7 @@ def test_staff_announce_a_draft_from_the_admin_and_see_the_notices_progress(
     admin_login, officer, alice, now, scripted_mail
 ):
     client = admin_login(officer)
-    response = client.post(
-        f"{VERSIONS}add/",
-        {
-            "label": "2026-03-09",
-            "is_significant": "",
-            "effective_at_0": "2026-03-09",
-            "effective_at_1": "00:00:00",
-            "summary_ko": "요약",
-            "summary_en": "Summary",
-            "reconsent_purpose_keys": "[]",
-        },
-    )
+    response = add_draft(client, "2026-03-09", "2026-03-09", summary_ko="요약", summary_en="Summary")
     assert response.status_code == 302, response.content.decode()[:2000]
     version = PolicyVersion.objects.get(label="2026-03-09")
     assert not version.is_announced
@@ -61,17 +63,7 @@ def test_staff_announce_a_draft_from_the_admin_and_see_the_notices_progress(
 
 def test_the_admin_refuses_a_date_too_close_with_the_reason(admin_login, officer, now):
     client = admin_login(officer)
-    response = client.post(
-        f"{VERSIONS}add/",
-        {
-            "label": "too-soon",
-            "is_significant": "on",
-            "effective_at_0": "2026-03-10",
-            "effective_at_1": "00:00:00",
-            "reconsent_purpose_keys": "[]",
-        },
-        headers={"accept-language": "en"},
-    )
+    response = add_draft(client, "too-soon", "2026-03-10", significant=True)
     assert response.status_code == 200
     assert "A significant change must be announced at least 30 days before it takes effect" in response.content.decode()
     assert not PolicyVersion.objects.filter(label="too-soon").exists()
