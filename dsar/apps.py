@@ -60,16 +60,6 @@ class DsarConfig(AppConfig):
             retention=[Retention(rule="dsar_requests", runs_from="closed_at", kept_after_erasure=True)],
         )
         # The monthly access-log review accepts a download whose reason names a real request.
+        from .services import download_reason_names_a_request
+
         set_download_reason_matcher(download_reason_names_a_request)
-
-
-def _reference_in_reason(reason: str) -> str | None:
-    parts = (reason or "").split()
-    return parts[1] if len(parts) >= 2 and parts[0] == "DSAR" else None
-
-
-def download_reason_names_a_request(reason: str) -> bool:
-    from .models import DataSubjectRequest
-
-    reference = _reference_in_reason(reason)
-    return bool(reference) and DataSubjectRequest.objects.filter(reference=reference).exists()

@@ -143,7 +143,7 @@ def log_request_access(
     request: DataSubjectRequest, *, user, ip: str | None, action: str, path: str = "", detail: str = ""
 ) -> None:
     """Write the access log for handling a request's personal data. The reason "DSAR <reference>"
-    is what the monthly review matches downloads against (see apps.py)."""
+    is what the monthly review matches downloads against (download_reason_names_a_request)."""
     from audit.services import log_access
 
     log_access(
@@ -155,6 +155,13 @@ def log_request_access(
         reason=f"DSAR {request.reference}",
         path=path,
     )
+
+
+def download_reason_names_a_request(reason: str) -> bool:
+    """True for a reason written by log_request_access for a request that exists."""
+    parts = (reason or "").split()
+    reference = parts[1] if len(parts) >= 2 and parts[0] == "DSAR" else None
+    return bool(reference) and DataSubjectRequest.objects.filter(reference=reference).exists()
 
 
 def consent_channel(request: DataSubjectRequest) -> str:
