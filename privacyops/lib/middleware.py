@@ -26,7 +26,9 @@ class DatabaseUnavailableMiddleware:
             return None
         # The transaction was rolled back with the connection; drop it so the next request reconnects.
         connection.close_if_unusable_or_obsolete()
-        logger.error("database unavailable during %s %s: %s", request.method, request.path, type(exception).__name__)
+        # The route, not the path: paths of emailed links carry their tokens.
+        route = getattr(request.resolver_match, "route", "") or "(unresolved)"
+        logger.error("database unavailable during %s %s: %s", request.method, route, type(exception).__name__)
         message = _("The service is briefly unavailable and nothing you sent was saved. Please try again in a minute.")
         if request.path.startswith("/api/"):
             response = JsonResponse({"detail": message}, status=503)
