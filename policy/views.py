@@ -17,6 +17,11 @@ def _language(request: HttpRequest) -> str:
     return "en" if (getattr(request, "LANGUAGE_CODE", "ko") or "ko").startswith("en") else "ko"
 
 
+def _page(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    """A public policy page; every one links to the cookie choices (the banner script)."""
+    return render(request, template, {**context, "cookie_banner_url": services.cookie_banner_url()})
+
+
 @require_safe
 def policy_page(request: HttpRequest) -> HttpResponse:
     version = services.current_version()
@@ -27,7 +32,7 @@ def policy_page(request: HttpRequest) -> HttpResponse:
         {"version": v, "effective_on": long_date(v.effective_at), "announced_on": long_date(v.announced_at)}
         for v in services.upcoming_versions()
     ]
-    return render(
+    return _page(
         request,
         "policy/privacy.html",
         {
@@ -35,7 +40,6 @@ def policy_page(request: HttpRequest) -> HttpResponse:
             "version": version,
             "effective_on": long_date(version.effective_at) if version else "",
             "upcoming": upcoming,
-            "cookie_banner_url": services.cookie_banner_url(),
         },
     )
 
@@ -44,6 +48,7 @@ def policy_page(request: HttpRequest) -> HttpResponse:
 def version_list(request: HttpRequest) -> HttpResponse:
     current = services.current_version()
     now = timezone.now()
+    english = _language(request) == "en"
     rows = [
         {
             "version": v,
@@ -51,11 +56,11 @@ def version_list(request: HttpRequest) -> HttpResponse:
             "effective_on": long_date(v.effective_at),
             "is_current": current is not None and v.pk == current.pk,
             "is_upcoming": v.effective_at > now,
-            "summary": v.summary_en if _language(request) == "en" else (v.summary_ko or v.summary_en),
+            "summary": v.summary_en if english else (v.summary_ko or v.summary_en),
         }
         for v in PolicyVersion.objects.announced().order_by("-effective_at", "-pk")
     ]
-    return render(request, "policy/versions.html", {"rows": rows, "cookie_banner_url": services.cookie_banner_url()})
+    return _page(request, "policy/versions.html", {"rows": rows})
 
 
 @require_safe
@@ -70,7 +75,7 @@ def version_detail(request: HttpRequest, label: str) -> HttpResponse:
         services.freeze_unfrozen_versions()
         version.refresh_from_db()
     current = services.current_version()
-    return render(
+    return _page(
         request,
         "policy/version.html",
         {
@@ -80,6 +85,5 @@ def version_detail(request: HttpRequest, label: str) -> HttpResponse:
             "effective_on": long_date(version.effective_at),
             "is_current": current is not None and current.pk == version.pk,
             "is_upcoming": version.effective_at > timezone.now(),
-            "cookie_banner_url": services.cookie_banner_url(),
         },
     )
