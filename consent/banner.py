@@ -11,7 +11,7 @@ import functools
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from django.conf import settings
 from django.utils import translation
@@ -20,13 +20,11 @@ from django.utils.translation import gettext as _
 LANGUAGES = ("ko", "en")
 COOKIE_NAME = "palette_consent"
 
-_CATEGORY_FIELDS = (
-    "key", "name", "name_ko", "description", "description_ko", "always_on", "off_under_gpc", "vendor_tag", "position"
-)  # fmt: skip
-
 
 @dataclass(frozen=True)
 class Category:
+    """A cookie category's columns, as the banner needs them (hashable, so banners can be cached)."""
+
     key: str
     name: str
     name_ko: str
@@ -62,7 +60,7 @@ def current(*, max_age: float = 0) -> Banner:
     last_read = _last_read  # one read of the global: another thread may replace it meanwhile
     if max_age and last_read is not None and now - last_read[1] <= max_age:
         return last_read[0]
-    rows = CookieCategory.objects.order_by("position", "key").values_list(*_CATEGORY_FIELDS)
+    rows = CookieCategory.objects.order_by("position", "key").values_list(*(f.name for f in fields(Category)))
     banner = _build(tuple(Category(*row) for row in rows))
     _last_read = (banner, now)
     return banner
