@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
@@ -16,7 +17,15 @@ from privacyops.lib.admin import ReadOnlyAdmin
 from subjects.models import DataSubject
 
 from . import services
-from .models import ConsentEvent, ConsentState, CookieCategory, CookieConsentRecord, MarketingNotice, Purpose
+from .models import (
+    ConsentEvent,
+    ConsentState,
+    CookieCategory,
+    CookieConsentRecord,
+    MarketingNotice,
+    Purpose,
+    RefusedOrigin,
+)
 
 
 class LedgerAdmin(ReadOnlyAdmin):
@@ -182,7 +191,30 @@ class CookieCategoryAdmin(admin.ModelAdmin):
 
 @admin.register(CookieConsentRecord)
 class CookieConsentRecordAdmin(LedgerAdmin):
-    list_display = ["id", "created_at", "choice", "categories", "gpc", "gpc_honoured", "language", "banner_version"]
+    list_display = [
+        "id",
+        "created_at",
+        "chosen_at",
+        "choice",
+        "categories",
+        "gpc",
+        "gpc_honoured",
+        "language",
+        "banner_version",
+    ]
     list_filter = ["choice", "gpc", "gpc_honoured", "language", "banner_version"]
     date_hierarchy = "created_at"
     search_fields = ["=visitor_id"]
+
+
+@admin.register(RefusedOrigin)
+class RefusedOriginAdmin(ReadOnlyAdmin):
+    """Websites whose cookie choices were refused: written only by the cookie-choice endpoint."""
+
+    list_display = ["origin", "refused", "first_seen_at", "last_seen_at", "allowed_now"]
+    search_fields = ["origin"]
+    date_hierarchy = "last_seen_at"
+
+    @admin.display(description=gettext_lazy("allowed now"), boolean=True)
+    def allowed_now(self, obj: RefusedOrigin) -> bool:
+        return obj.origin in settings.CONSENT_ALLOWED_ORIGINS

@@ -176,6 +176,9 @@ class CookieChoiceIn(StrictSchema):
         default_factory=dict, max_length=20
     )
     gpc: StrictBool = False
+    # When the visitor chose, by the browser's clock: the banner posts a choice again until it is
+    # accepted, and this (with the visitor id) makes the second post find the first record.
+    chosen_at: Timestamp | None = None
 
 
 class CookieChoiceOut(StrictSchema):
@@ -185,12 +188,21 @@ class CookieChoiceOut(StrictSchema):
 
 
 def _cors_headers(request: HttpRequest) -> dict[str, str] | None:
-    """CORS headers for the request's Origin, {} when it has none, None when it is not allowed."""
+    """CORS headers for the request's Origin, {} when it has none, None when it is not allowed.
+
+    A refusal is counted per origin for the officer's desk: the banner on a website left out
+    of CONSENT_ALLOWED_ORIGINS cannot read why its post failed, and its visitors' choices would
+    otherwise be lost unseen. A browser sends the JSON post only after its preflight succeeds,
+    so a refused choice arrives here once, as the OPTIONS or (from a non-browser) as the POST.
+    Refusals spend the sender's rate limit and are not counted beyond it, so a flood of made-up
+    origins costs one cache increment each."""
     origin = request.headers.get("Origin")
     if not origin:
         return {}
     own = f"{request.scheme}://{request.get_host()}"
     if origin != own and origin not in settings.CONSENT_ALLOWED_ORIGINS:
+        if not _over_rate_limit(client_ip(request)):
+            services.count_refused_origin(origin=origin)
         return None
     return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
@@ -225,8 +237,9 @@ _COOKIE_BODY = {
     ["POST"],
     "/consent/cookies",
     auth=None,
-    response={201: CookieChoiceOut, 403: ErrorOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut},
-    summary="Record a cookie-banner choice (public; called by banner.js from the company website)",
+    response={200: CookieChoiceOut, 201: CookieChoiceOut, 403: ErrorOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    summary="Record a cookie-banner choice (public; called by banner.js from the company website; "
+    "200 when this visitor's choice at chosen_at is already recorded)",
     openapi_extra={"requestBody": _COOKIE_BODY},
 )
 def post_cookie_choice(request: HttpRequest):
@@ -249,7 +262,7 @@ def post_cookie_choice(request: HttpRequest):
         summary = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors)
         return _answer(422, {"detail": f"Invalid input: {summary}", "errors": errors}, cors)
     try:
-        record = services.record_cookie_choice(
+        record, created = services.record_cookie_choice(
             visitor_id=payload.visitor_id,
             banner_version=payload.banner_version,
             language=payload.language,
@@ -258,11 +271,12 @@ def post_cookie_choice(request: HttpRequest):
             gpc=payload.gpc or request.headers.get("Sec-GPC", "").strip() == "1",
             ip=ip,
             user_agent=request.headers.get("User-Agent", ""),
+            chosen_at=payload.chosen_at,
         )
     except services.ConsentError as exc:
         return _answer(422, {"detail": str(exc)}, cors)
     body = {"id": record.pk, "categories": record.categories, "gpc_honoured": record.gpc_honoured}
-    return _answer(201, body, cors)
+    return _answer(201 if created else 200, body, cors)
 
 
 @router.api_operation(["OPTIONS"], "/consent/cookies", auth=None, include_in_schema=False)

@@ -340,6 +340,10 @@ class CookieConsentRecord(models.Model):
     gpc = models.BooleanField(_("GPC signal present"), default=False)
     gpc_honoured = models.BooleanField(_("GPC honoured"), default=False)
     notice_sha256 = models.CharField(_("notice SHA-256"), max_length=64)
+    # The browser's clock when the visitor chose: with the visitor id, it names one choice, so a
+    # choice the banner posts again (its first post was refused or lost) is recorded once.
+    # created_at is this server's clock when the record was made, which is later for a re-post.
+    chosen_at = models.DateTimeField(_("chosen at (browser clock)"), null=True, blank=True)
     ip_truncated = models.GenericIPAddressField(_("IP address (truncated)"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
@@ -360,3 +364,30 @@ class CookieConsentRecord(models.Model):
 
     def delete(self, *args, **kwargs):
         raise LedgerIsAppendOnly("Cookie consent records are append-only.")
+
+
+class RefusedOriginQuerySet(models.QuerySet):
+    def seen_since(self, since):
+        return self.filter(last_seen_at__gte=since).order_by("-last_seen_at", "origin")
+
+
+class RefusedOrigin(models.Model):
+    """A website whose cookie choices the API refused: its origin is not in
+    CONSENT_ALLOWED_ORIGINS. One row per origin with a count and when it was first and last
+    refused, and nothing about the visitors: a page that embeds the banner from a website left
+    out of the setting would otherwise lose every choice without anyone noticing."""
+
+    origin = models.CharField(_("origin"), max_length=255, unique=True)
+    refused = models.PositiveBigIntegerField(_("refused posts"), default=0)
+    first_seen_at = models.DateTimeField(_("first refused at"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last refused at"), default=timezone.now, db_index=True)
+
+    objects = RefusedOriginQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("refused website origin")
+        verbose_name_plural = _("refused website origins")
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return self.origin

@@ -18,6 +18,7 @@ Rules that other apps rely on:
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from ipaddress import ip_address, ip_network
@@ -27,7 +28,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -47,6 +48,7 @@ from .models import (
     MarketingNotice,
     NoticeKind,
     Purpose,
+    RefusedOrigin,
     SendChannel,
 )
 
@@ -525,11 +527,18 @@ def record_cookie_choice(
     gpc: bool,
     ip: str | None = None,
     user_agent: str = "",
+    chosen_at: datetime | None = None,
     at: datetime | None = None,
-) -> CookieConsentRecord:
-    """Record a banner choice. The allowed categories are decided here, not trusted from the
-    browser: "allow all" under Global Privacy Control leaves the GPC categories off; a box the
-    visitor ticked one by one ("choose") wins over the signal."""
+) -> tuple[CookieConsentRecord, bool]:
+    """Record a banner choice; returns the record and whether it is new. The allowed categories
+    are decided here, not trusted from the browser: "allow all" under Global Privacy Control
+    leaves the GPC categories off; a box the visitor ticked one by one ("choose") wins over the
+    signal. The banner posts a choice again until it is accepted (a refused origin, a lost
+    answer), so a visitor id and chosen_at already recorded return that record, not a second."""
+    if chosen_at is not None:
+        earlier = CookieConsentRecord.objects.filter(visitor_id=visitor_id, chosen_at=chosen_at).first()
+        if earlier is not None:
+            return earlier, False
     if choice not in CookieChoice.values:
         raise ConsentError(f"Unknown choice {choice!r}.")
     if language not in banner.LANGUAGES:
@@ -550,7 +559,7 @@ def record_cookie_choice(
     elif choice == CookieChoice.CUSTOM:
         allowed |= {key for key, value in categories.items() if value and key in optional}
     gpc_honoured = gpc and any(c.off_under_gpc and key not in allowed for key, c in optional.items())
-    return CookieConsentRecord.objects.create(
+    record = CookieConsentRecord.objects.create(
         visitor_id=visitor_id,
         banner_version=banner_version,
         language=language,
@@ -561,8 +570,61 @@ def record_cookie_choice(
         notice_sha256=shown.notice_sha256[language],
         ip_truncated=truncate_ip(ip),
         user_agent=(user_agent or "")[:512],
+        chosen_at=chosen_at,
         created_at=_now(at),
     )
+    return record, True
+
+
+# What a browser sends as Origin (scheme://host[:port], or "null" from a file or a sandboxed
+# frame). Anything else is not counted: the header is free text from whoever sends the request.
+_ORIGIN = re.compile(
+    r"null|[a-z][a-z0-9+.-]{0,31}://[a-z0-9.\-]{1,200}(:[0-9]{1,5})?|[a-z]+://\[[0-9a-f:.]{2,45}\](:[0-9]{1,5})?"
+)
+# The officer's desk lists the origins refused in this many days.
+REFUSED_ORIGIN_DESK_DAYS = 30
+
+
+def count_refused_origin(*, origin: str, at: datetime | None = None) -> bool:
+    """Count one cookie choice (or its CORS preflight) refused because the website's origin is
+    not in CONSENT_ALLOWED_ORIGINS. An atomic increment of one row per origin, so concurrent
+    refusals are all counted; the first refusal of an origin is also logged. Returns whether
+    it was counted (a malformed origin is not)."""
+    if not _ORIGIN.fullmatch(origin):
+        return False
+    now = _now(at)
+    # The row exists after the first refusal, so this one UPDATE is the whole cost from then on.
+    if RefusedOrigin.objects.filter(origin=origin).update(refused=F("refused") + 1, last_seen_at=now):
+        return True
+    try:
+        with transaction.atomic():
+            RefusedOrigin.objects.create(origin=origin, refused=1, first_seen_at=now, last_seen_at=now)
+    except IntegrityError:  # another process created the row between the UPDATE and the INSERT
+        RefusedOrigin.objects.filter(origin=origin).update(refused=F("refused") + 1, last_seen_at=now)
+    else:
+        logger.warning(
+            "cookie choices refused from %s: the origin is not in CONSENT_ALLOWED_ORIGINS, so no consent "
+            "record is kept for them (counted on the officer's desk)",
+            origin,
+        )
+    return True
+
+
+def refused_origins(*, at: datetime | None = None, days: int = REFUSED_ORIGIN_DESK_DAYS) -> list[dict]:
+    """The origins whose cookie choices were refused in the last `days`, newest first, each
+    with its count since it was first refused and whether the setting allows it now."""
+    since = _now(at) - timedelta(days=days)
+    allowed = set(settings.CONSENT_ALLOWED_ORIGINS)
+    return [
+        {
+            "origin": row.origin,
+            "refused": row.refused,
+            "first_seen_at": row.first_seen_at,
+            "last_seen_at": row.last_seen_at,
+            "allowed_now": row.origin in allowed,
+        }
+        for row in RefusedOrigin.objects.seen_since(since)[:20]
+    ]
 
 
 def purge_cookie_consent_records(*, at: datetime | None = None, dry_run: bool = False, batch_rows: int = 10_000) -> int:

@@ -35,12 +35,14 @@ class Desk:
     policy_out_of_date: bool | None = None
     consent_rates: list[dict] = field(default_factory=list)
     consent_shown: bool = False
+    refused_origins: list[dict] = field(default_factory=list)
 
     @property
     def anything(self) -> bool:
         return any(
             [self.requests_shown, self.jobs_shown, self.rules_shown, self.holds_shown, self.contracts_shown]
             + [self.reviews_shown, self.policy_out_of_date is not None, self.consent_shown]
+            + [bool(self.refused_origins)]
         )
 
 
@@ -166,6 +168,10 @@ def build_desk(user, *, now: datetime | None = None) -> Desk:
         from consent.services import consent_rates
 
         desk.consent_rates, desk.consent_shown = consent_rates(months=6, at=now), True
+    if user.has_perm("consent.view_refusedorigin"):
+        from consent.services import refused_origins
+
+        desk.refused_origins = refused_origins(at=now)
     return desk
 
 

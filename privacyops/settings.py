@@ -390,8 +390,30 @@ CONSENT_GA_SCRIPT_URL = _env(env.str, "CONSENT_GA_SCRIPT_URL", default="https://
 CONSENT_META_SCRIPT_URL = _env(
     env.str, "CONSENT_META_SCRIPT_URL", default="https://connect.facebook.net/en_US/fbevents.js"
 )
-# Origins (https://www.pltt.xyz) whose pages may post cookie choices to /api/consent/cookies.
-CONSENT_ALLOWED_ORIGINS = _env(env.list, "CONSENT_ALLOWED_ORIGINS", default=[])
+
+
+def _origins(name: str, values: list[str]) -> list[str]:
+    """A list of web origins, as a browser sends them in its Origin header (scheme://host[:port],
+    lower case, no path or slash), so that "https://www.pltt.xyz/" is not silently never matched."""
+    origins = []
+    for raw in values:
+        value = raw.strip().rstrip("/").lower()
+        if not value:
+            continue
+        scheme, _sep, host = value.partition("://")
+        if scheme not in ("http", "https") or not host or any(c in host for c in "/?#*@ "):
+            raise ImproperlyConfigured(
+                f"Environment variable {name} has an invalid value: {raw.strip()!r} is not a web origin "
+                "(write scheme://host[:port], e.g. https://www.pltt.xyz)."
+            )
+        origins.append(value)
+    return origins
+
+
+# Origins (https://www.pltt.xyz) whose pages may post cookie choices to /api/consent/cookies:
+# the company website that embeds /consent/banner.js. A choice from any other is refused (and
+# counted on the officer's desk), so leaving the website out loses its visitors' records.
+CONSENT_ALLOWED_ORIGINS = _origins("CONSENT_ALLOWED_ORIGINS", _env(env.list, "CONSENT_ALLOWED_ORIGINS", default=[]))
 # Cookie choices accepted per client IP per minute (a banner posts once per choice).
 CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE = _env(env.int, "CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE", default=30)
 # The banner's choice cookie lives this long; then the visitor is asked again.
