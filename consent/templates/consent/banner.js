@@ -1,6 +1,9 @@
 /* Palette Inc. cookie consent banner (policy 1.3, CM-10, CM-11). No dependencies.
  * Embed on the company website: <script src="https://<privacyops>/consent/banner.js" data-lang="ko" defer></script>
- * Google Analytics and the Meta pixel are loaded only after their category is allowed. */
+ * and list the website's origin in CONSENT_ALLOWED_ORIGINS on privacyops (README, "Embedding the cookie banner").
+ * Google Analytics and the Meta pixel are loaded only after their category is allowed.
+ * A choice the server did not record (CORS refusal, network, 429, 5xx) stays in localStorage as
+ * pending and is posted again on the next page view until it is; the console says why. */
 (function () {
   "use strict";
   var CONFIG = {{ config|safe }};
@@ -15,6 +18,10 @@
   var T = CONFIG.texts[lang];
   var loaded = {};
   var root = null;
+  var PENDING_KEY = CONFIG.cookieName + "_pending";
+  var MAX_PENDING = 10;
+  var SAY = "Palette consent: ";
+  var queue = Promise.resolve();
 
   function readCookie() {
     var parts = document.cookie ? document.cookie.split("; ") : [];
@@ -42,8 +49,8 @@
     return hex;
   }
 
-  function writeCookie(id, allowed) {
-    var value = encodeURIComponent(JSON.stringify({ v: CONFIG.version, id: id, c: allowed, t: Date.now() }));
+  function writeCookie(id, allowed, at) {
+    var value = encodeURIComponent(JSON.stringify({ v: CONFIG.version, id: id, c: allowed, t: at }));
     document.cookie = CONFIG.cookieName + "=" + value + "; Max-Age=" + CONFIG.maxAgeSeconds + "; Path=/; SameSite=Lax" +
       (window.location.protocol === "https:" ? "; Secure" : "");
   }
@@ -102,6 +109,97 @@
     return allowed;
   }
 
+  // --- choices not yet recorded by the server, kept in this website's localStorage ---
+  function readPending() {
+    try {
+      var list = JSON.parse(window.localStorage.getItem(PENDING_KEY) || "[]");
+      return Array.isArray(list) ? list : [];
+    } catch (e) { return []; }
+  }
+
+  function writePending(list) {
+    try {
+      if (list.length) { window.localStorage.setItem(PENDING_KEY, JSON.stringify(list)); }
+      else { window.localStorage.removeItem(PENDING_KEY); }
+      return true;
+    } catch (e) { return false; }
+  }
+
+  function forget(body) {
+    var kept = [];
+    var list = readPending();
+    for (var i = 0; i < list.length; i++) {
+      if (list[i].visitor_id !== body.visitor_id || list[i].chosen_at !== body.chosen_at) { kept.push(list[i]); }
+    }
+    writePending(kept);
+  }
+
+  // A pending choice is sent again only while it is the choice this browser applies: made on
+  // this banner (the server refuses another version, and the visitor is asked again anyway) by
+  // this cookie's visitor (a cleared cookie means the visitor starts afresh).
+  function prune() {
+    var stored = readCookie();
+    var list = readPending();
+    var kept = [];
+    for (var i = 0; i < list.length; i++) {
+      if (list[i] && list[i].banner_version === CONFIG.version && stored && list[i].visitor_id === stored.id) { kept.push(list[i]); }
+      else { console.warn(SAY + "a cookie choice made on an earlier banner or by a cleared cookie was never recorded and is dropped."); }
+    }
+    if (kept.length !== list.length) { writePending(kept); }
+  }
+
+  // One post; resolves "recorded", "retry" (kept for the next page view) or "dropped".
+  function post(body) {
+    var sent;
+    try {
+      // No credentials: the endpoint needs none, and sending none is what makes it safe cross-site.
+      sent = window.fetch(endpoint, { method: "POST", mode: "cors", credentials: "omit", keepalive: true,
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    } catch (e) { sent = Promise.reject(e); }
+    return sent.then(function (response) {
+      if (response.ok) { return "recorded"; }
+      return response.json().then(function (answer) { return (answer && answer.detail) || ""; }, function () { return ""; })
+        .then(function (detail) {
+          var reason = "HTTP " + response.status + (detail ? ": " + detail : "");
+          if (response.status === 429 || response.status >= 500) {
+            console.warn(SAY + "the cookie choice was not recorded (" + reason + "). It applies on this website and is sent again on the next page view.");
+            return "retry";
+          }
+          console.error(SAY + "the cookie choice was refused (" + reason + ") and will not be sent again.");
+          return "dropped";
+        });
+    }, function (error) {
+      // A CORS refusal is not readable by the page: the browser only says the fetch failed.
+      console.error(SAY + "the cookie choice could not be recorded at " + endpoint + " (" + error + "). " +
+        "If the browser reports a CORS error, this website's origin " + window.location.origin +
+        " is not listed in CONSENT_ALLOWED_ORIGINS on the privacyops server. No consent record exists yet; " +
+        "the choice applies on this website and is sent again on the next page view.");
+      return "retry";
+    });
+  }
+
+  // Post the pending choices in the order they were made, after any post already under way;
+  // stop at the first that has to wait for a later page. `unstored` is a choice that could not
+  // be kept in localStorage (storage blocked), posted once.
+  function send(unstored) {
+    queue = queue.then(function () {
+      var list = readPending();
+      if (unstored) { list.push(unstored); }
+      var i = 0;
+      function next() {
+        if (i >= list.length) { return "done"; }
+        var body = list[i++];
+        return post(body).then(function (outcome) {
+          if (outcome === "retry") { return outcome; }
+          forget(body);
+          return next();
+        });
+      }
+      return next();
+    });
+    return queue;
+  }
+
   function record(choice, ticked) {
     var hadChoice = currentChoice();
     var id = visitorId();
@@ -111,16 +209,25 @@
       var c = T.categories[i];
       if (!c.alwaysOn) { categories[c.key] = allowed.indexOf(c.key) !== -1; }
     }
-    writeCookie(id, allowed);
-    var body = JSON.stringify({ visitor_id: id, banner_version: CONFIG.version, language: lang, choice: choice, categories: categories, gpc: navigatorGpc });
-    // No credentials: the endpoint needs none, and sending none is what makes it safe cross-site.
-    var sent = window.fetch(endpoint, { method: "POST", mode: "cors", credentials: "omit", keepalive: true, headers: { "Content-Type": "application/json" }, body: body });
-    if (sent && sent.catch) { sent.catch(function () {}); }
+    var now = Date.now();
+    writeCookie(id, allowed, now);
+    // chosen_at with the visitor id names this choice: a second post of it is recorded once.
+    var body = { visitor_id: id, banner_version: CONFIG.version, language: lang, choice: choice,
+      categories: categories, gpc: navigatorGpc, chosen_at: new Date(now).toISOString() };
+    var kept = writePending(readPending().concat([body]).slice(-MAX_PENDING));
+    if (!kept) { console.warn(SAY + "this browser blocks localStorage, so a choice that fails to be recorded cannot be sent again."); }
+    var sent = send(kept ? null : body);
     close();
     if (hadChoice && hadChoice.c) {
-      // A tag already running cannot be unloaded: withdrawing takes effect on a fresh page.
+      // A tag already running cannot be unloaded: withdrawing takes effect on a fresh page,
+      // loaded once the post has settled (or after 1.5 s) so that it does not post it again.
       for (var j = 0; j < hadChoice.c.length; j++) {
-        if (allowed.indexOf(hadChoice.c[j]) === -1) { window.location.reload(); return; }
+        if (allowed.indexOf(hadChoice.c[j]) === -1) {
+          var reload = function () { window.location.reload(); };
+          var timer = window.setTimeout(reload, 1500);
+          sent.then(function () { window.clearTimeout(timer); reload(); });
+          return;
+        }
       }
     }
     applyChoice(allowed);
@@ -128,7 +235,12 @@
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
-    for (var key in attrs) { if (Object.prototype.hasOwnProperty.call(attrs, key)) { node.setAttribute(key, attrs[key]); } }
+    for (var key in attrs) {
+      if (!Object.prototype.hasOwnProperty.call(attrs, key)) { continue; }
+      // Styles through the CSSOM, which a website's Content-Security-Policy does not block (a
+      // style attribute needs style-src 'unsafe-inline').
+      if (key === "style") { node.style.cssText = attrs[key]; } else { node.setAttribute(key, attrs[key]); }
+    }
     if (text) { node.textContent = text; }
     return node;
   }
@@ -179,11 +291,19 @@
     document.body.appendChild(root);
   }
 
-  window.PaletteConsent = { open: open, choice: function () { var c = currentChoice(); return c ? c.c.slice() : null; }, gpc: gpc };
+  window.PaletteConsent = {
+    open: open,
+    choice: function () { var c = currentChoice(); return c ? c.c.slice() : null; },
+    gpc: gpc,
+    // How many choices this browser made that the server has not recorded yet.
+    pending: function () { return readPending().length; }
+  };
 
   function start() {
+    prune();
     var stored = currentChoice();
     if (stored) { applyChoice(stored.c); } else { open(); }
+    if (readPending().length) { send(null); }
   }
   if (document.body) { start(); } else { document.addEventListener("DOMContentLoaded", start); }
 })();
