@@ -7,6 +7,13 @@ DEV_STAMP := $(VENV)/.dev-installed
 
 AXE := var/axe/node_modules/axe-core/axe.min.js
 
+# Where `make run` serves: `PORT=NNNN make run` or `make run PORT=NNNN`, else PORT in .env, else 8000.
+dotenv = $(shell sed -n 's/^$(1)=//p' .env 2>/dev/null | tail -n 1)
+PORT := $(or $(PORT),$(call dotenv,PORT),8000)
+# The address in emailed links. honcho gives each process type its own PORT (web PORT, worker
+# PORT+100, beat PORT+200), so the worker's own default would not be the web's address.
+SITE_URL := $(or $(SITE_URL),$(call dotenv,SITE_URL),http://127.0.0.1:$(PORT))
+
 .PHONY: run test lint messages install install-dev clean bench bench-quick
 
 $(BIN)/python:
@@ -27,18 +34,21 @@ install-dev: $(DEV_STAMP)
 messages: $(RUNTIME_STAMP)
 	@$(BIN)/python scripts/compile_messages.py
 
+# honcho runs with --env /dev/null: it would load .env over the real environment (and its PORT over
+# --port); the settings and gunicorn.conf.py read .env themselves, the real environment winning.
 run: install messages
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py create_first_staff
 	@echo ""
-	@echo "  Admin:           http://127.0.0.1:8000/admin/"
-	@echo "  Privacy policy:  http://127.0.0.1:8000/privacy/"
-	@echo "  Requests (DSAR): http://127.0.0.1:8000/dsar/"
-	@echo "  API schema:      http://127.0.0.1:8000/api/openapi.json  (docs: /api/docs)"
-	@echo "  Health:          http://127.0.0.1:8000/healthz"
+	@echo "  Admin:           http://127.0.0.1:$(PORT)/admin/"
+	@echo "  Privacy policy:  http://127.0.0.1:$(PORT)/privacy/"
+	@echo "  Requests (DSAR): http://127.0.0.1:$(PORT)/dsar/"
+	@echo "  API schema:      http://127.0.0.1:$(PORT)/api/openapi.json  (docs: /api/docs)"
+	@echo "  Health:          http://127.0.0.1:$(PORT)/healthz"
 	@echo "  Web server (gunicorn), Celery worker and beat are starting; Ctrl-C stops all of it."
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile start --port 8000
+	PATH="$(abspath $(BIN)):$$PATH" SITE_URL="$(SITE_URL)" \
+	  $(BIN)/honcho --env /dev/null --procfile Procfile start --port $(PORT)
 
 # The accessibility engine the policy page's browser test injects (skipped where npm is missing).
 $(AXE):

@@ -8,6 +8,14 @@ process: 59 ms -> 3 ms per full collection; docs/BENCHMARKS.md).
 
 import gc
 import os
+from pathlib import Path
+
+import environ
+
+# .env as the settings read it, the real environment winning (make run starts honcho with
+# --env /dev/null, so HOST, PORT and WEB_CONCURRENCY in .env reach this file only through here).
+if Path(__file__).with_name(".env").exists():
+    environ.Env.read_env(Path(__file__).with_name(".env"), overwrite=False)
 
 wsgi_app = "privacyops.wsgi"
 preload_app = True

@@ -132,11 +132,17 @@ def _require_reason(reason: str) -> str:
 
 
 def absolute_url(path: str) -> str:
+    """An address for an email: SITE_URL and the path. Pages link by path, so a link on a page
+    works on whatever host and port served it."""
     return f"{settings.SITE_URL}{path}"
 
 
+def status_path(request: DataSubjectRequest) -> str:
+    return reverse("dsar:status", args=[tokens.sign_status(request.reference)])
+
+
 def status_url(request: DataSubjectRequest) -> str:
-    return absolute_url(reverse("dsar:status", args=[tokens.sign_status(request.reference)]))
+    return absolute_url(status_path(request))
 
 
 def log_request_access(

@@ -127,7 +127,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
         {
             "dsar": confirmed,
             "awaiting_staff": confirmed.status == RequestStatus.SUBMITTED,
-            "status_url": services.status_url(confirmed),
+            "status_url": services.status_path(confirmed),
         },
     )
 

@@ -62,8 +62,11 @@ if not DEBUG and FIELD_ENCRYPTION_KEY == DEVELOPMENT_FIELD_ENCRYPTION_KEY:
 
 ALLOWED_HOSTS = _env(env.list, "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = _env(env.list, "CSRF_TRUSTED_ORIGINS", default=[])
-# The public address of the site, used in links sent by email (verification, preferences, notices).
-SITE_URL = _env(env.url, "SITE_URL", default="http://127.0.0.1:8000").geturl().rstrip("/")
+# Where gunicorn listens (gunicorn.conf.py); read here only for SITE_URL's default.
+PORT = _env(env.int, "PORT", default=8000) if env.str("PORT", default="") else 8000
+# The public address of the site, used in links sent by email (verification, preferences, notices);
+# by default the address `make run` serves on. Pages build their own links from the request.
+SITE_URL = (_env(env.url, "SITE_URL", default="").geturl() or f"http://127.0.0.1:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
