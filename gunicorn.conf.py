@@ -27,6 +27,10 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) + 1)
 # No access log: its lines would carry client addresses and the tokens in verification,
 # preference and download links (the TLS proxy in front keeps its own, under its own policy).
 accesslog = None
+# gunicorn's control socket (for gunicornc) defaults to one path per user, $HOME/.gunicorn/gunicorn.ctl:
+# a second gunicorn on the machine would take it over and a command meant for one reach the other.
+# The process manager stops and restarts gunicorn by signals; nothing here uses gunicornc.
+control_socket_disable = True
 
 # The pattern the gc module documents for forking servers: no collection in the master while
 # the application loads, freeze just before each fork, collect again in the worker.
