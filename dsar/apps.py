@@ -63,3 +63,6 @@ class DsarConfig(AppConfig):
         from .services import download_reason_names_a_request
 
         set_download_reason_matcher(download_reason_names_a_request)
+        # The rate limits (here and in consent's cookie API) count in the default cache: the check
+        # warns under `check --deploy` when that cache is per process.
+        from privacyops.lib import cache  # noqa: F401

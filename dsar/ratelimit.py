@@ -1,8 +1,9 @@
 """A fixed-window limiter on Django's cache that stores only keyed hashes of what it counts.
 
 An email address or IP never reaches the cache: the key is HMAC-SHA256(SECRET_KEY, kind:value),
-so a dump of the cache cannot be turned back into addresses without the secret. Production runs
-several web processes: configure a shared cache (Redis) so they count together.
+so a dump of the cache cannot be turned back into addresses without the secret. Every web process
+counts in the same place: the default cache is a database table whose `incr` is atomic
+(privacyops.lib.cache), or Redis with CACHE_URL.
 """
 
 from __future__ import annotations

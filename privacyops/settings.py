@@ -432,11 +432,20 @@ CONSENT_RECONFIRM_YEARS = 2
 CONSENT_RECONFIRM_NOTICE_DAYS = 30
 # The sender named in marketing notices (Network Act art. 50(4), (7)).
 MARKETING_SENDER_NAME = _env(env.str, "MARKETING_SENDER_NAME", default="Palette Inc.")
-# The rate limiter's store: memory per process by default; CACHE_URL=redis://host:6379/1 shares it.
+# The rate limiters' store (request form, cookie choices). By default a table in the database,
+# which every web process and machine shares and which counts atomically (privacyops.lib.cache);
+# CACHE_URL=redis://host:6379/1 moves it to Redis. A per-process cache (locmemcache://) is a
+# `check --deploy` warning: N workers would accept N times each limit.
 CACHES = {
     "default": _env(env.cache_url, "CACHE_URL")
     if env.str("CACHE_URL", default="")
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "privacyops"}
+    else {
+        "BACKEND": "privacyops.lib.cache.DatabaseCache",
+        "LOCATION": "privacyops_cache",
+        # Counters live an hour at most; past this many rows the expired ones are deleted (and, only
+        # if still over, a third of the rest), so live counters are not culled under normal load.
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    }
 }
 
 # --- Security (production) ------------------------------------------------------------------
