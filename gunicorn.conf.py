@@ -7,10 +7,13 @@ process: 59 ms -> 3 ms per full collection; docs/BENCHMARKS.md).
 """
 
 import gc
+import logging
 import os
 from pathlib import Path
 
 import environ
+
+from privacyops.lib.logs import RedactSecrets
 
 # .env as the settings read it, the real environment winning (make run starts honcho with
 # --env /dev/null, so HOST, PORT and WEB_CONCURRENCY in .env reach this file only through here).
@@ -31,6 +34,11 @@ accesslog = None
 # a second gunicorn on the machine would take it over and a command meant for one reach the other.
 # The process manager stops and restarts gunicorn by signals; nothing here uses gunicornc.
 control_socket_disable = True
+# gunicorn's error log prints the request line of a request that failed or did not parse, and the
+# client's address: the filter of Django's handler cuts both out, there and in an access log turned
+# on from the command line. On the loggers, so it outlives gunicorn re-creating its handlers (HUP).
+for _name in ("gunicorn.error", "gunicorn.access"):
+    logging.getLogger(_name).addFilter(RedactSecrets())
 
 # The pattern the gc module documents for forking servers: no collection in the master while
 # the application loads, freeze just before each fork, collect again in the worker.

@@ -466,13 +466,23 @@ if not DEBUG:
     # /healthz is probed over plain HTTP by the load balancer.
     SECURE_REDIRECT_EXEMPT = [r"^healthz(/live)?$"]
 
+# One handler, on the root logger, and every record passes through it once. Its filter cuts link
+# secrets out of each line (Django logs the path of every 4xx and CSRF failure, and emailed links
+# carry their token in the path: privacyops.lib.logs). Django's own handlers are dropped: its
+# console handler (while DEBUG) printed each warning a second time, runserver's bypassed the filter,
+# and mail to ADMINS (none set) would carry the full request.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "privacyops.lib.logs.RedactSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": _env(env.str, "LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 
 # --- audit: staff roles, access log, second factor, lockout, sessions (policy 5) ------------
