@@ -7,17 +7,22 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Min, Q
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Count, ExpressionWrapper, F, Min, Q
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from privacyops.lib import crypto
+from privacyops.lib.crypto import EncryptedTextField
 
 from . import roles
 from .models import (
@@ -458,3 +463,142 @@ def sign_off_review(*, review: AccessReview, user: Any, note: str) -> AccessRevi
 def pending_reviews():
     """Reviews not signed off yet, oldest first (for the officer's dashboard)."""
     return AccessReview.objects.filter(signed_off_at__isnull=True).order_by("period_start")
+
+
+# --- encryption keys (encryption at rest, policy 5) ---------------------------------------------
+
+
+def encrypted_fields() -> dict[type[models.Model], list[EncryptedTextField]]:
+    """Every model with an EncryptedTextField, in any app, and those fields (proxies share a table)."""
+    found = {}
+    for model in apps.get_models():
+        fields = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+        if fields and not model._meta.proxy:
+            found[model] = fields
+    return found
+
+
+@dataclass
+class KeyRotationReport:
+    dry_run: bool
+    # Per model label: rows read; values re-encrypted (or that would be), already under the newest
+    # key, and that no configured key decrypts. Values, not rows: a row may hold several.
+    by_model: dict[str, dict[str, int]] = field(default_factory=dict)
+    # (model label, pk, field name) of each value no configured key decrypts. Never the values.
+    undecryptable: list[tuple[str, Any, str]] = field(default_factory=list)
+    # (model label, pk): rows rewritten by someone else on every try; a second run takes them.
+    contended: list[tuple[str, Any]] = field(default_factory=list)
+    longest_batch_ms: int = 0
+
+    def total(self, key: str) -> int:
+        return sum(counts[key] for counts in self.by_model.values())
+
+
+def _raw(attname: str) -> ExpressionWrapper:
+    # A plain text column reads and compares the stored ciphertext, skipping EncryptedTextField's
+    # decryption on read and encryption of lookup values.
+    return ExpressionWrapper(F(attname), output_field=models.TextField())
+
+
+def _swap_tokens(model, field_: EncryptedTextField, swaps: dict[Any, tuple[str, str]]) -> None:
+    """One UPDATE for a batch's values of one column. Compare-and-set: CASE replaces a value only
+    where the column still holds the token that was read (tokens are unique: each encryption has
+    its own IV), so a write made meanwhile (a refreshed token) is never overwritten with the older
+    value. Plain SQL: the ORM's Case/When costs more than the database does here."""
+    quote = connection.ops.quote_name
+    table, column, pk = quote(model._meta.db_table), quote(field_.column), quote(model._meta.pk.column)
+    whens = " ".join(["WHEN %s THEN %s"] * len(swaps))
+    ids = ", ".join(["%s"] * len(swaps))
+    params = [token for old_new in swaps.values() for token in old_new] + list(swaps)
+    sql = f"UPDATE {table} SET {column} = CASE {column} {whens} ELSE {column} END WHERE {pk} IN ({ids})"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _rotate_batch(model, fields, rows: list[dict], *, dry_run: bool, report: KeyRotationReport) -> None:
+    """Re-encrypt one batch's values, one compare-and-set UPDATE per encrypted column; values that
+    changed meanwhile are read again and tried twice more."""
+    label = model._meta.label
+    counts = report.by_model[label]
+    manager = model._base_manager
+    raw = {f"raw_{f.attname}": _raw(f.attname) for f in fields}
+    pending = [(row, fields) for row in rows]
+    for _attempt in range(3):
+        planned: dict[Any, dict[str, tuple[str, str]]] = {}
+        for row, to_check in pending:
+            for f in to_check:
+                token = row[f"raw_{f.attname}"]
+                if not token:
+                    continue
+                try:
+                    rotated = crypto.rotate(token)
+                except crypto.DecryptionError:
+                    counts["undecryptable"] += 1
+                    report.undecryptable.append((label, row["pk"], f.name))
+                    continue
+                if rotated is None:
+                    counts["current"] += 1
+                else:
+                    planned.setdefault(row["pk"], {})[f.attname] = (token, rotated)
+        if dry_run or not planned:
+            counts["rotated"] += sum(len(plan) for plan in planned.values())
+            return
+        for f in fields:
+            swaps = {pk: plan[f.attname] for pk, plan in planned.items() if f.attname in plan}
+            if swaps:
+                _swap_tokens(model, f, swaps)
+        now = {row["pk"]: row for row in manager.filter(pk__in=list(planned)).values("pk", **raw)}
+        pending = []
+        for pk, plan in planned.items():
+            row = now.get(pk)
+            if row is None:
+                continue  # deleted meanwhile: nothing left to re-encrypt
+            missed = [f for f in fields if f.attname in plan and row[f"raw_{f.attname}"] != plan[f.attname][1]]
+            counts["rotated"] += len(plan) - len(missed)
+            if missed:
+                pending.append((row, missed))
+        if not pending:
+            return
+    report.contended += [(label, row["pk"]) for row, _missed in pending]
+
+
+def rotate_encryption_key(
+    *,
+    batch_size: int = 500,
+    dry_run: bool = False,
+    on_progress: Callable[[str, int, int, KeyRotationReport], None] | None = None,
+) -> KeyRotationReport:
+    """Re-encrypt every EncryptedTextField value under the newest key of FIELD_ENCRYPTION_KEYS
+    (the first), in every model. Walks each table by primary key in batches, each its own short
+    transaction, and UPDATEs only the encrypted columns of rows that need it. Values no configured
+    key decrypts are left as they are and reported by model, pk and field. With dry_run, counts
+    what would be re-encrypted and writes nothing. `on_progress(model label, rows done, rows total,
+    report)` is called after each batch."""
+    if batch_size < 1:
+        raise AuditError(_("The batch size must be at least 1."))
+    report = KeyRotationReport(dry_run=dry_run)
+    for model, fields in encrypted_fields().items():
+        label = model._meta.label
+        manager = model._base_manager
+        counts = report.by_model.setdefault(label, {"rows": 0, "rotated": 0, "current": 0, "undecryptable": 0})
+        total = manager.count()
+        raw = {f"raw_{f.attname}": _raw(f.attname) for f in fields}
+        after = None
+        while True:
+            batch = manager.order_by("pk")
+            if after is not None:
+                batch = batch.filter(pk__gt=after)
+            started = monotonic()
+            with transaction.atomic():
+                rows = list(batch.values("pk", **raw)[:batch_size])
+                _rotate_batch(model, fields, rows, dry_run=dry_run, report=report)
+            report.longest_batch_ms = max(report.longest_batch_ms, int((monotonic() - started) * 1000))
+            if not rows:
+                break
+            after = rows[-1]["pk"]
+            counts["rows"] += len(rows)
+            if on_progress:
+                on_progress(label, counts["rows"], total, report)
+        if on_progress and not counts["rows"]:
+            on_progress(label, 0, 0, report)
+    return report

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab  # noqa: F401  (used by CELERY_BEAT_SCHEDULE entries)
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
@@ -52,13 +53,49 @@ def _bool(name: str, default: bool) -> bool:
 
 DEBUG = _bool("DEBUG", default=True)
 SECRET_KEY = _env(env.str, "SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
-FIELD_ENCRYPTION_KEY = _env(env.str, "FIELD_ENCRYPTION_KEY", default=DEVELOPMENT_FIELD_ENCRYPTION_KEY)
 if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
     raise ImproperlyConfigured("DEBUG is off but SECRET_KEY is the development key: set SECRET_KEY.")
-if not DEBUG and FIELD_ENCRYPTION_KEY == DEVELOPMENT_FIELD_ENCRYPTION_KEY:
-    raise ImproperlyConfigured(
-        "DEBUG is off but FIELD_ENCRYPTION_KEY is the development key: set FIELD_ENCRYPTION_KEY."
-    )
+
+
+def _field_encryption_keys() -> list[str]:
+    """The keys of the encrypted columns, newest first: FIELD_ENCRYPTION_KEYS, or the one-key
+    shorthand FIELD_ENCRYPTION_KEY. When both are set, FIELD_ENCRYPTION_KEYS is the list and
+    FIELD_ENCRYPTION_KEY must be one of its keys (as in the first step of a rotation); anything
+    else stops start-up. Errors name the variable and the key's position, never the key."""
+    many = env.str("FIELD_ENCRYPTION_KEYS", default="").strip()
+    one = env.str("FIELD_ENCRYPTION_KEY", default="").strip()
+    name = "FIELD_ENCRYPTION_KEYS" if many else "FIELD_ENCRYPTION_KEY"
+    keys = [key.strip() for key in many.split(",")] if many else [one or DEVELOPMENT_FIELD_ENCRYPTION_KEY]
+    for position, key in enumerate(keys, 1):
+        try:
+            Fernet(key)
+        except ValueError:
+            which = f"key {position} of {len(keys)}" if len(keys) > 1 else "the key"
+            raise ImproperlyConfigured(
+                f"Environment variable {name} has an invalid value: {which} is not a url-safe base64 "
+                "encoding of 32 bytes."
+            ) from None
+    if len(set(keys)) < len(keys):
+        raise ImproperlyConfigured(f"Environment variable {name} has an invalid value: a key is listed twice.")
+    if many and one and one not in keys:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY is set to a key that FIELD_ENCRYPTION_KEYS does not list: unset "
+            "FIELD_ENCRYPTION_KEY (FIELD_ENCRYPTION_KEYS, newest first, is the list of keys in use)."
+        )
+    if not DEBUG and DEVELOPMENT_FIELD_ENCRYPTION_KEY in keys:
+        if not many:
+            raise ImproperlyConfigured(
+                "DEBUG is off but FIELD_ENCRYPTION_KEY is the development key: set FIELD_ENCRYPTION_KEY."
+            )
+        position = keys.index(DEVELOPMENT_FIELD_ENCRYPTION_KEY) + 1
+        raise ImproperlyConfigured(
+            f"DEBUG is off but FIELD_ENCRYPTION_KEYS lists the development key (key {position}): remove it."
+        )
+    return keys
+
+
+# Encrypt with the first key, decrypt with any (privacyops.lib.crypto, MultiFernet).
+FIELD_ENCRYPTION_KEYS = _field_encryption_keys()
 
 ALLOWED_HOSTS = _env(env.list, "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = _env(env.list, "CSRF_TRUSTED_ORIGINS", default=[])

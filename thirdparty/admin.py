@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from privacyops.lib.admin import ReadOnlyAdmin
+from privacyops.lib.admin import EncryptedValuesMixin, ReadOnlyAdmin
 from subjects.admin import PersonalDataAdmin
 
 from . import services
@@ -180,7 +180,7 @@ class JobStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(VendorErasureJob)
-class VendorErasureJobAdmin(admin.ModelAdmin):
+class VendorErasureJobAdmin(EncryptedValuesMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "reference",
@@ -193,6 +193,7 @@ class VendorErasureJobAdmin(admin.ModelAdmin):
         "last_error",
         "next_attempt_at",
         "created_at",
+        "encrypted_values",
     ]
     list_filter = [JobStateFilter, "status", "processor", "kind", "channel"]
     list_select_related = ["processor"]
@@ -216,6 +217,7 @@ class VendorErasureJobAdmin(admin.ModelAdmin):
         "last_error",
         "receipt",
         "identifiers_held",
+        "encrypted_values",
         "identifiers_wiped_at",
         "email_sent_at",
         "closed_by",
@@ -315,7 +317,7 @@ class StatisticsInline(admin.TabularInline):
 
 
 @admin.register(OAuthGrant)
-class OAuthGrantAdmin(PersonalDataAdmin):
+class OAuthGrantAdmin(EncryptedValuesMixin, PersonalDataAdmin):
     list_display = [
         "id",
         "subject",
@@ -326,6 +328,7 @@ class OAuthGrantAdmin(PersonalDataAdmin):
         "revoked_at",
         "revoked_by",
         "statistics_count",
+        "encrypted_values",
     ]
     list_filter = ["provider", "revoked_by", ("revoked_at", admin.EmptyFieldListFilter)]
     list_select_related = ["subject"]
@@ -344,6 +347,7 @@ class OAuthGrantAdmin(PersonalDataAdmin):
         "revoked_at",
         "revoked_by",
         "revoke_response_code",
+        "encrypted_values",
     ]
     inlines = [StatisticsInline]
     actions = ["revoke"]

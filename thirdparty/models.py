@@ -19,7 +19,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from privacyops.lib.crypto import EncryptedTextField
+from privacyops.lib.crypto import EncryptedTextField, reveal
 from subjects.models import DataSubject
 
 DPA_MAX_BYTES = 10 * 1024 * 1024
@@ -339,7 +339,8 @@ class VendorErasureJob(models.Model):
         return f"<VendorErasureJob #{self.pk} {self.status}>"
 
     def load_identifiers(self) -> dict:
-        return json.loads(self.identifiers) if self.identifiers else {}
+        """Raises privacyops.lib.crypto.DecryptionError when no configured key decrypts them."""
+        return json.loads(reveal(self.identifiers)) if self.identifiers else {}
 
     def store_identifiers(self, data: dict) -> None:
         self.identifiers = json.dumps(data, sort_keys=True) if data else ""

@@ -37,6 +37,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from privacyops.lib.crypto import DecryptionError, reveal
 from subjects.models import CollectionSource, DataSubject
 
 from .connectors import google_analytics, google_oauth, meta, stibee, youtube
@@ -70,6 +71,10 @@ logger = logging.getLogger(__name__)
 
 # A claimed job is not picked by another worker for this long (a crashed worker's job comes back).
 JOB_LEASE_SECONDS = 600
+UNDECRYPTABLE_IDENTIFIERS = (
+    "The identifiers stored for this job cannot be decrypted with the configured keys "
+    "(FIELD_ENCRYPTION_KEYS); nothing was sent."
+)
 # Google's daily quotas reset at midnight Pacific time.
 GOOGLE_QUOTA_TZ = ZoneInfo("America/Los_Angeles")
 
@@ -429,7 +434,15 @@ def send_vendor_erasure_jobs(*, now: datetime | None = None, limit: int = 200) -
         if job is None:
             summary.skipped += 1
             continue
-        ids = job.load_identifiers()
+        try:
+            ids = job.load_identifiers()
+        except DecryptionError:
+            # Encrypted under a key no longer configured: nothing is sent; staff see the job stuck.
+            outcome = Outcome("failed", error=UNDECRYPTABLE_IDENTIFIERS)
+            _apply(job, outcome, timezone.now())
+            _count(summary, outcome)
+            logger.warning("vendor job=%s: its identifiers cannot be decrypted; nothing sent", job.pk)
+            continue
         if job.channel == ErasureChannel.API and job.processor.connector == Connector.META:
             meta_batch.append((job, ids))
             if len(meta_batch) == meta.MAX_ROWS_PER_CALL:
@@ -763,6 +776,12 @@ def revoke_youtube_grant(*, grant: OAuthGrant, by: str) -> OAuthGrant:
     response_code = None
     if by != RevokedBy.DETECTED:
         token = grant.refresh_token or grant.access_token
+        try:
+            token = reveal(token)
+        except DecryptionError:
+            # We cannot tell Google which token to revoke; what we hold is deleted all the same.
+            logger.warning("youtube grant=%s: its tokens cannot be decrypted; not revoked at Google", grant.pk)
+            token = ""
         if token:
             response_code = google_oauth.revoke(token).status
     with transaction.atomic():
@@ -807,14 +826,16 @@ class YouTubeRefreshSummary:
 
 
 def _valid_access_token(grant: OAuthGrant, now: datetime) -> tuple[str | None, bool]:
-    """(token, revoked): a usable access token, refreshing it when expired."""
-    if grant.access_token and (
+    """(token, revoked): a usable access token, refreshing it when expired. Raises
+    DecryptionError when the stored tokens cannot be decrypted."""
+    access_token, refresh_token = reveal(grant.access_token), reveal(grant.refresh_token)
+    if access_token and (
         grant.access_token_expires_at is None or grant.access_token_expires_at > now + timedelta(seconds=60)
     ):
-        return grant.access_token, False
-    if not grant.refresh_token:
+        return access_token, False
+    if not refresh_token:
         return None, False
-    response = google_oauth.refresh_access_token(grant.refresh_token)
+    response = google_oauth.refresh_access_token(refresh_token)
     if google_oauth.is_invalid_grant(response):
         return None, True
     body = response.body if isinstance(response.body, dict) else {}
@@ -829,7 +850,12 @@ def _valid_access_token(grant: OAuthGrant, now: datetime) -> tuple[str | None, b
 def _refresh_grant(
     grant: OAuthGrant, stale: list[YouTubeStatistics], now: datetime, summary: YouTubeRefreshSummary
 ) -> None:
-    token, revoked = _valid_access_token(grant, now)
+    try:
+        token, revoked = _valid_access_token(grant, now)
+    except DecryptionError:
+        logger.warning("youtube grant=%s: its tokens cannot be decrypted; not refreshed", grant.pk)
+        summary.grants_failed += 1
+        return
     if revoked:
         revoke_youtube_grant(grant=grant, by=RevokedBy.DETECTED)
         summary.grants_revoked += 1

@@ -17,6 +17,8 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
+from privacyops.lib.crypto import DecryptionError, is_undecryptable
+
 logger = logging.getLogger("thirdparty.vendors")
 
 RETRYABLE_STATUSES = {408, 425, 429, 500, 502, 503, 504}
@@ -86,6 +88,14 @@ def _retry_after(response: requests.Response) -> float | None:
             return None
 
 
+def _holds_undecryptable(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_undecryptable(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_undecryptable(v) for v in value)
+    return is_undecryptable(value)
+
+
 def call(
     vendor: str,
     method: str,
@@ -96,6 +106,9 @@ def call(
     data: Any = None,
     params: dict[str, str] | None = None,
 ) -> VendorResponse:
+    if any(_holds_undecryptable(part) for part in (headers, json, data, params)):
+        # A stored secret read under the wrong keys must not go out as its marker text.
+        raise DecryptionError(f"A secret for this {vendor} call cannot be decrypted with FIELD_ENCRYPTION_KEYS.")
     started = time.monotonic()
     try:
         response = requests.request(
