@@ -24,8 +24,8 @@ from django.urls import reverse
 from ninja import Form, Router, Status
 from ninja.errors import HttpError
 
+from audit.api_auth import ApiKey
 from audit.models import ApiScope
-from privacyops.api import ApiKey
 from privacyops.lib.schemas import Email, StrictSchema, Text
 from subjects.models import CollectionSource
 from subjects.services import find_or_create_subject
