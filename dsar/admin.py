@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from privacyops.lib.admin import ReadOnlyAdmin
 from privacyops.lib.http import client_ip
 
-from . import services
+from . import fulfilment, services
 from .forms import ExtendForm, NoteForm, ReasonForm, StaffRequestForm
 from .models import (
     DataSubjectRequest,
@@ -398,17 +398,17 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             case "release_package":
                 return services.release_access_package(request=obj, actor=user)
             case "carry_out_deletion":
-                return services.carry_out_deletion(request=obj, actor=user)
+                return fulfilment.carry_out_deletion(request=obj, actor=user)
             case "suspend":
-                return services.suspend_processing(request=obj, actor=user, note=data.get("note", ""))
+                return fulfilment.suspend_processing(request=obj, actor=user, note=data.get("note", ""))
             case "withdraw_consents":
-                return services.withdraw_consents(request=obj, actor=user)
+                return fulfilment.withdraw_consents(request=obj, actor=user)
             case "record_correction":
                 return services.record_correction(request=obj, actor=user, note=data.get("note", ""))
             case "complete_no_data":
                 return services.complete_request(request=obj, actor=user, note=data.get("note", ""), no_data=True)
             case "close":
-                return services.close_request(request=obj, actor=user)
+                return fulfilment.close_request(request=obj, actor=user)
             case "reject":
                 return services.reject_request(request=obj, actor=user, reason=data["reason"])
             case "withdraw_request":
@@ -475,7 +475,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             "subject_url": reverse("admin:subjects_datasubject_change", args=[obj.subject_id])
             if obj.subject_id
             else "",
-            "erasure": services.deletion_context(obj) if obj.outcome.get("erasure") else None,
+            "erasure": fulfilment.deletion_context(obj) if obj.outcome.get("erasure") else None,
         }
         return TemplateResponse(request, "admin/dsar/datasubjectrequest/workflow.html", context)
 

@@ -13,7 +13,7 @@ from audit.models import AccessLog
 from audit.services import accesses_of_subject
 from consent.models import ConsentAction
 from consent.services import grant_consent, withdraw_consent
-from dsar import services
+from dsar import jobs, services
 from dsar.models import DataSubjectRequest, EventKind, RequestStatus
 
 from .conftest import link_in
@@ -157,7 +157,7 @@ def test_expired_package_files_are_deleted_by_the_sweep(released, settings):
     path = settings.DSAR_PRIVATE_ROOT / released.package_file.name
     assert path.exists()
     with time_machine.travel(timezone.now() + timedelta(days=8)):
-        assert services.expire_dsar_requests().packages_deleted == 1
+        assert jobs.expire_dsar_requests().packages_deleted == 1
     assert not path.exists()
     released.refresh_from_db()
     assert not released.package_file

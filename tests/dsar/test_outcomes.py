@@ -7,7 +7,7 @@ import pytest
 
 from consent.models import ConsentEvent, ConsentState
 from consent.services import grant_consent, may_process
-from dsar import services
+from dsar import fulfilment, jobs, services
 from dsar.models import DataSubjectRequest, EventKind, RequestStatus
 from subjects.models import DataSubject
 from thirdparty.models import VendorErasureJob
@@ -21,14 +21,14 @@ INSTITUTION_NUMBERS = ("118", "1833-6972", "1301", "182")
 def finish_vendor_jobs(request, officer):
     for job in VendorErasureJob.objects.filter(reference=request.reference):
         close_job_manually(job=job, user=officer, note="confirmed by the processor")
-    services.close_dsar_requests()
+    jobs.close_dsar_requests()
     return DataSubjectRequest.objects.get(pk=request.pk)
 
 
 def test_suspension_restricts_processing_and_tells_processors(verified, alice, bob, officer, mailoutbox):
     grant_consent(subject=alice, purpose="marketing", channel="web_form")
     request = verified("alice@example.com", "suspension")
-    services.suspend_processing(request=request, actor=officer, note="All processing except legal duties")
+    fulfilment.suspend_processing(request=request, actor=officer, note="All processing except legal duties")
     assert DataSubject.objects.get(pk=alice.pk).processing_restricted is True
     assert DataSubject.objects.get(pk=bob.pk).processing_restricted is False
     assert not may_process(subject=DataSubject.objects.get(pk=alice.pk), purpose="marketing")
@@ -48,7 +48,7 @@ def test_consent_withdrawal_goes_through_the_consent_ledger(verified, alice, off
     grant_consent(subject=alice, purpose="marketing", channel="web_form")
     grant_consent(subject=alice, purpose="personalised_content", channel="web_form")
     request = verified("alice@example.com", "withdrawal")
-    services.withdraw_consents(request=request, actor=officer)
+    fulfilment.withdraw_consents(request=request, actor=officer)
     assert not ConsentState.objects.filter(subject=alice, granted=True).exists()
     channels = set(ConsentEvent.objects.filter(subject=alice, action="withdrawn").values_list("channel", flat=True))
     assert channels == {"web_form"}
