@@ -19,11 +19,11 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from consent.services import withdraw_all_consents
+from policy.contacts import contact_language as _language
 from retention.services import erase_subject
 from subjects.models import DataSubject
 from thirdparty.services import create_erasure_jobs, open_jobs
 
-from .contacts import _language
 from .models import DataSubjectRequest, EventKind, RequestStatus, RequestType
 from .services import (
     RequestError,

@@ -34,10 +34,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from policy.contacts import complaint_institutions, privacy_officer
 from subjects.models import DataSubject, normalise_email
 
 from . import tokens
-from .contacts import complaint_institutions, privacy_officer
 from .models import (
     CLOSED_STATUSES,
     DataSubjectRequest,
