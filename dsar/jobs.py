@@ -52,11 +52,23 @@ def _actionable():
     )
 
 
-def _staff_email(kind: str, recipients: list[str], context: dict) -> None:
+def _staff_email(kind: str, recipients: list[str], context: dict, *, on_failure) -> None:
+    """Rendered now, sent after commit (no mail inside a transaction); when the server refuses,
+    `on_failure` un-marks the reminder so the next run sends it, and the error is raised."""
     with translation.override(settings.LANGUAGE_CODE):
         subject = " ".join(render_to_string(f"dsar/email/{kind}_subject.txt", context).split())
         body = render_to_string(f"dsar/email/{kind}.txt", context)
-    EmailMessage(subject=subject, body=body, to=recipients).send()
+    message = EmailMessage(subject=subject, body=body, to=recipients)
+
+    def send() -> None:
+        try:
+            message.send()
+        except OSError:
+            logger.warning("dsar staff email not delivered kind=%s", kind)
+            on_failure()
+            raise
+
+    transaction.on_commit(send)
 
 
 def admin_url(request: DataSubjectRequest) -> str:
@@ -102,6 +114,9 @@ def send_dsar_reminders(*, now: datetime | None = None, dry_run: bool = False) -
                 "reminder",
                 recipients,
                 {"request": locked, "days_left": locked.days_left(today), "admin_url": admin_url(locked)},
+                on_failure=lambda locked=locked: DataSubjectRequest.objects.filter(
+                    pk=locked.pk, assignee_reminded_for=locked.due_on
+                ).update(assignee_reminded_for=None),
             )
             locked.assignee_reminded_for = locked.due_on
             locked.save(update_fields=["assignee_reminded_for"])
@@ -118,10 +133,18 @@ def send_dsar_reminders(*, now: datetime | None = None, dry_run: bool = False) -
     if overdue and officer_emails and not dry_run:
         with transaction.atomic():
             items = [{"request": r, "days_over": -r.days_left(today), "admin_url": admin_url(r)} for r in overdue]
+            pks = [r.pk for r in overdue]
             for email in officer_emails:
-                _staff_email("overdue", [email], {"items": items, "today": today})
+                _staff_email(
+                    "overdue",
+                    [email],
+                    {"items": items, "today": today},
+                    on_failure=lambda: DataSubjectRequest.objects.filter(pk__in=pks, overdue_notified_on=today).update(
+                        overdue_notified_on=None
+                    ),
+                )
                 result.officer_emails += 1
-            DataSubjectRequest.objects.filter(pk__in=[r.pk for r in overdue]).update(overdue_notified_on=today)
+            DataSubjectRequest.objects.filter(pk__in=pks).update(overdue_notified_on=today)
             for r in overdue:
                 record_event(r, EventKind.REMINDER_SENT, data={"to": "officers", "overdue_days": -r.days_left(today)})
     logger.info(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -172,13 +173,23 @@ def consent_channel(request: DataSubjectRequest) -> str:
 
 
 def send_notice(
-    request: DataSubjectRequest, kind: str, *, actor=None, context: dict | None = None, secrets_in_body=()
+    request: DataSubjectRequest,
+    kind: str,
+    *,
+    actor=None,
+    context: dict | None = None,
+    secrets_in_body=(),
+    on_failure: Callable[[], None] | None = None,
 ) -> bool:
     """Email a notice to the requester in their language and keep a copy in the timeline.
 
     Links that work as credentials are blanked in the stored copy: staff reading the timeline
     must not be able to download as the subject. Returns False when there is no address (a
     request by phone or letter): the timeline then says staff must answer by the same channel.
+
+    The email leaves after the caller's transaction commits: a rollback sends nothing, and a slow
+    mail server holds no row lock. When the server refuses it, `on_failure` runs and the error is
+    raised (so a task retries); without `on_failure` the timeline gets a note with the text to send.
     """
     recipient = request.contact_email
     language = request.language or settings.LANGUAGE_CODE
@@ -206,9 +217,30 @@ def send_notice(
             data={"notice": kind, "delivered": False},
         )
         return False
-    EmailMessage(subject=subject, body=body, to=[recipient]).send()
+    message = EmailMessage(subject=subject, body=body, to=[recipient])
     record_event(request, EventKind.NOTICE_SENT, actor=actor, note=f"{subject}\n\n{stored}", data={"notice": kind})
+    transaction.on_commit(
+        lambda: _deliver(
+            message, request_id=request.pk, kind=kind, text=f"{subject}\n\n{stored}", on_failure=on_failure
+        )
+    )
     return True
+
+
+def _deliver(message: EmailMessage, *, request_id: int, kind: str, text: str, on_failure) -> None:
+    try:
+        message.send()
+    except OSError:  # smtplib's errors and a refused connection
+        logger.warning("dsar notice not delivered request=%s notice=%s", request_id, kind)
+        if on_failure is not None:
+            on_failure()
+            raise
+        RequestEvent.objects.create(
+            request_id=request_id,
+            kind=EventKind.NOTE,
+            note=_("The email could not be sent: answer by another channel. Text to send:\n\n") + text,
+            data={"notice": kind, "delivered": False},
+        )
 
 
 # --- intake ---------------------------------------------------------------------------------
@@ -358,13 +390,16 @@ def issue_verification(*, request_id: int) -> bool:
         request.verification_sent_at = timezone.now()
         request.save(update_fields=["verification_nonce_hash", "verification_sent_at"])
         link = absolute_url(reverse("dsar:verify", args=[tokens.sign_verification(request.reference, nonce)]))
-        # Sent inside the transaction: if the mail server refuses, sent_at rolls back and the
-        # sweep tries again.
+        # Sent after commit: if the mail server refuses, sent_at is cleared again and the error
+        # raised, so the task retries and the sweep tries again after it.
         send_notice(
             request,
             "verify",
             context={"link": link, "ttl_hours": settings.DSAR_VERIFY_TTL_HOURS},
             secrets_in_body=[link],
+            on_failure=lambda: DataSubjectRequest.objects.filter(pk=request_id, email_confirmed_at__isnull=True).update(
+                verification_sent_at=None
+            ),
         )
     logger.info("dsar verification sent request=%s", request_id)
     return True

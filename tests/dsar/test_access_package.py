@@ -110,10 +110,11 @@ def test_release_needs_a_review_of_this_very_build(built, officer, admin_login):
 
 
 @pytest.fixture
-def released(built, officer, mailoutbox):
+def released(built, officer, mailoutbox, committed):
     services.review_package(request=built, actor=officer, ip="192.0.2.10")
     mailoutbox.clear()
-    services.release_access_package(request=built, actor=officer)
+    with committed():
+        services.release_access_package(request=built, actor=officer)
     return DataSubjectRequest.objects.get(pk=built.pk)
 
 
@@ -163,12 +164,13 @@ def test_expired_package_files_are_deleted_by_the_sweep(released, settings):
     assert not released.package_file
 
 
-def test_an_access_request_for_someone_we_do_not_know_is_answered_no_data(verified, officer, mailoutbox):
+def test_an_access_request_for_someone_we_do_not_know_is_answered_no_data(verified, officer, mailoutbox, committed):
     request = verified("stranger@example.com")
     with pytest.raises(services.RequestError, match="No data subject"):
         services.build_access_package(request=request, actor=officer)
     mailoutbox.clear()
-    services.complete_request(request=request, actor=officer, no_data=True)
+    with committed():
+        services.complete_request(request=request, actor=officer, no_data=True)
     request.refresh_from_db()
     assert request.status == RequestStatus.COMPLETED
     assert mailoutbox[0].to == ["stranger@example.com"]

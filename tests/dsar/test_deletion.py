@@ -69,7 +69,9 @@ def test_consents_are_withdrawn_through_the_ledger_before_the_erasure(deletion, 
     assert request.events.get(kind=EventKind.CONSENTS_WITHDRAWN).data == {"count": 1}
 
 
-def test_a_pending_vendor_job_blocks_closing_until_it_is_confirmed_or_closed_with_a_note(deletion, officer, mailoutbox):
+def test_a_pending_vendor_job_blocks_closing_until_it_is_confirmed_or_closed_with_a_note(
+    deletion, officer, mailoutbox, committed
+):
     request, _held = deletion
     fulfilment.carry_out_deletion(request=request, actor=officer)
     request.refresh_from_db()
@@ -90,20 +92,22 @@ def test_a_pending_vendor_job_blocks_closing_until_it_is_confirmed_or_closed_wit
         fulfilment.close_request(request=request, actor=officer)
     close_job_manually(job=vendor_jobs[-1], user=officer, note="Processor confirmed by letter")
 
-    call_command("close_dsar_requests")
+    with committed():
+        call_command("close_dsar_requests")
     request.refresh_from_db()
     assert request.status == RequestStatus.COMPLETED and request.closed_at is not None
     assert len(mailoutbox) == 1
 
 
-def test_the_subject_is_told_what_was_kept_why_and_until_when(deletion, officer, mailoutbox, alice):
+def test_the_subject_is_told_what_was_kept_why_and_until_when(deletion, officer, mailoutbox, alice, committed):
     request, _held = deletion
     DataSubjectRequest.objects.filter(pk=request.pk).update(language="en")
     fulfilment.carry_out_deletion(request=request, actor=officer)
     for job in VendorErasureJob.objects.filter(reference=request.reference):
         close_job_manually(job=job, user=officer, note="done")
     mailoutbox.clear()
-    fulfilment.close_request(request=DataSubjectRequest.objects.get(pk=request.pk), actor=officer)
+    with committed():
+        fulfilment.close_request(request=DataSubjectRequest.objects.get(pk=request.pk), actor=officer)
     body = mailoutbox[0].body
     assert mailoutbox[0].to == ["alice@example.com"]
     complaint = Inquiry.objects.get(subject=alice, kind=InquiryKind.COMPLAINT)

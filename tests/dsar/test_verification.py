@@ -168,15 +168,17 @@ def test_a_verified_request_is_never_destroyed_by_the_unverified_sweep(verified,
     assert DataSubjectRequest.objects.filter(pk=request.pk).exists()
 
 
-def test_the_sweep_sends_the_email_a_request_never_got_and_no_second_one(db, mailoutbox, submit):
+def test_the_sweep_sends_the_email_a_request_never_got_and_no_second_one(db, mailoutbox, submit, committed):
     # Submitted while the broker was down: the on-commit task never ran.
     lost = services.submit_request(request_type="access", name="Carol", email="carol@example.com")
     sent = submit("dave@example.com")
     assert len(mailoutbox) == 1
     assert jobs.resend_dsar_verifications() == 0  # inside the grace period
     with time_machine.travel(timezone.now() + timedelta(minutes=5)):
-        assert jobs.resend_dsar_verifications() == 1
-        assert jobs.resend_dsar_verifications() == 0
+        with committed():
+            assert jobs.resend_dsar_verifications() == 1
+        with committed():
+            assert jobs.resend_dsar_verifications() == 0
     assert [m.to for m in mailoutbox] == [["dave@example.com"], ["carol@example.com"]]
     lost.refresh_from_db()
     sent.refresh_from_db()
