@@ -442,8 +442,8 @@ LOGGING = {
 }
 
 # --- audit: staff roles, access log, second factor, lockout, sessions (policy 5) ------------
-# The admin site is audit's: TOTP second factor (django-otp) and access logging of personal data.
-INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "audit.adminconfig.AuditAdminConfig"
+# The admin site (privacyops/admin_site.py): TOTP second factor (django-otp) and access logging.
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "privacyops.adminconfig.AdminConfig"
 INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "axes"]
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
