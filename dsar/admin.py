@@ -3,8 +3,6 @@ workflow page (every action calls a service), the timeline, and days left in col
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -29,26 +27,24 @@ from .models import (
     RequestEvent,
     RequestStatus,
     RequestType,
+    deadline_state,
     private_storage,
     seoul_today,
 )
-
-# ANCHORS (c)7 thresholds, scaled to the 10-day statutory clock: 5 or more days left is on
-# track, fewer is at risk, past the due date is a breach.
-GREEN_FROM_DAYS = 5
 
 
 def days_left_badge(request: DataSubjectRequest, today=None):
     if not request.is_open:
         return format_html('<span style="color:#4a4a55">{}</span>', _("closed"))
     days = request.days_left(today or seoul_today())
-    if days < 0:
+    state = deadline_state(days)
+    if state == "overdue":
         colour, background, text = "#fff", "#a4161a", _("%(n)d days overdue") % {"n": -days}
-    elif days < GREEN_FROM_DAYS:
+    elif state == "at_risk":
         colour, background, text = "#1b1b1f", "#ffc107", _("%(n)d days left") % {"n": days}
     else:
         colour, background, text = "#fff", "#2e7d32", _("%(n)d days left") % {"n": days}
-    css_class = "overdue" if days < 0 else ("at-risk" if days < GREEN_FROM_DAYS else "on-track")
+    css_class = state.replace("_", "-")
     return format_html(
         '<span class="dsar-days {}" style="color:{};background:{};padding:2px 8px;border-radius:10px;'
         'white-space:nowrap">{}</span>',
@@ -82,14 +78,8 @@ class OverdueFilter(admin.SimpleListFilter):
         return [("overdue", _("Overdue")), ("at_risk", _("Fewer than 5 days left")), ("on_track", _("On track"))]
 
     def queryset(self, request, queryset):
-        today = seoul_today()
-        open_requests = queryset.open()
-        if self.value() == "overdue":
-            return open_requests.filter(due_on__lt=today)
-        if self.value() == "at_risk":
-            return open_requests.filter(due_on__gte=today, due_on__lt=today + timedelta(days=GREEN_FROM_DAYS))
-        if self.value() == "on_track":
-            return open_requests.filter(due_on__gte=today + timedelta(days=GREEN_FROM_DAYS))
+        if self.value() in ("overdue", "at_risk", "on_track"):
+            return queryset.by_deadline_state(self.value(), seoul_today())
         return queryset
 
 

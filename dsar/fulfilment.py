@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.apps import apps
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.text import capfirst
@@ -22,6 +21,7 @@ from consent.services import withdraw_all_consents
 from policy.contacts import contact_language as _language
 from retention.services import erase_subject
 from subjects.models import DataSubject
+from subjects.registry import registry
 from thirdparty.services import create_erasure_jobs, open_jobs
 
 from .models import DataSubjectRequest, EventKind, RequestStatus, RequestType
@@ -121,6 +121,12 @@ def carry_out_deletion(*, request: DataSubjectRequest, actor) -> DataSubjectRequ
     return _after_vendor_step(request, actor=actor, notice="deleted", context=deletion_context(request))
 
 
+def _model_names() -> dict[str, str]:
+    """Plural names in the active language, by model label, of every model an erasure touches."""
+    models = [entry.model for entry in registry.entries()] + [DataSubject]
+    return {model._meta.label: capfirst(str(model._meta.verbose_name_plural)) for model in models}
+
+
 def deletion_context(request: DataSubjectRequest) -> dict:
     """What the deletion notice lists: what went, what was kept, why and until when. Names are
     read in the requester's language at the time of writing, not stored with the outcome."""
@@ -133,13 +139,11 @@ def deletion_context(request: DataSubjectRequest) -> dict:
             "legal hold": _("it is needed for a legal claim or an investigation (legal hold)"),
             "referenced by kept records": _("it belongs to records we must keep"),
         }
+        names = _model_names()
         for model in erasure.get("models", []):
             if model["model"] in TIMELINE_MODELS:
                 continue  # part of the request's own record, listed with it
-            try:
-                name = capfirst(str(apps.get_model(model["model"])._meta.verbose_name_plural))
-            except LookupError:
-                name = model["name"]
+            name = names.get(model["model"], model["name"])
             if model["erased"] or model["anonymised"]:
                 removed.append({"name": name, "count": model["erased"] + model["anonymised"]})
             for group in model["kept"]:

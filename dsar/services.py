@@ -35,6 +35,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from audit.services import log_access
 from policy.contacts import complaint_institutions, privacy_officer
 from subjects.models import DataSubject, normalise_email
 
@@ -145,8 +146,6 @@ def log_request_access(
 ) -> None:
     """Write the access log for handling a request's personal data. The reason "DSAR <reference>"
     is what the monthly review matches downloads against (download_reason_names_a_request)."""
-    from audit.services import log_access
-
     log_access(
         user=user,
         ip=ip,
@@ -292,7 +291,7 @@ def submit_request(
         request.power_of_attorney = power_of_attorney
     request.save()
     record_event(request, EventKind.RECEIVED, data={"channel": request.channel, "agent": is_agent})
-    from .tasks import send_verification_email
+    from .tasks import send_verification_email  # here: dsar.tasks imports this module
 
     send_verification_email.delay_on_commit(request.pk)
     logger.info("dsar submitted request=%s type=%s", request.pk, request_type)
@@ -628,6 +627,8 @@ def record_correction(*, request: DataSubjectRequest, actor, note: str) -> DataS
 def build_access_package(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
     """Build the ZIP for staff to review (ANCHORS #10: review before release). Rebuilding
     replaces the previous file and withdraws any released link."""
+    # Here, not at the top: the package reads consent, thirdparty and retention, which this
+    # module (intake, verification, workflow) does not otherwise depend on.
     from .package import collect, write_zip
 
     request = _locked(request)

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -172,10 +170,9 @@ class JobStateFilter(admin.SimpleListFilter):
         if self.value() == "open":
             return queryset.open()
         if self.value() == "late":
-            # PV-10: unresolved at day 8 leaves little margin in the 10-day answer window.
-            return queryset.open().filter(created_at__lt=timezone.now() - timedelta(days=8))
+            return queryset.late()
         if self.value() == "stuck":
-            return queryset.filter(status=JobStatus.FAILED, next_attempt_at__isnull=True)
+            return queryset.stuck()
         return queryset
 
 
