@@ -21,9 +21,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from privacyops.lib.urls import absolute_url
+
 from .fulfilment import _open_vendor_jobs, close_request
 from .models import CLOSED_STATUSES, DataSubjectRequest, EventKind, RequestChannel, RequestStatus, private_storage
-from .services import RequestError, _locked, absolute_url, issue_verification, record_event
+from .services import RequestError, _locked, issue_verification, record_event
 
 logger = logging.getLogger(__name__)
 

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import log_access
 from policy.contacts import complaint_institutions, privacy_officer
+from privacyops.lib.urls import absolute_url
 from subjects.models import DataSubject, normalise_email
 
 from . import tokens
@@ -131,10 +132,6 @@ def _require_reason(reason: str) -> str:
             _("Give a reason of at least %(n)d characters; it is sent to the requester.") % {"n": MIN_REASON_CHARS}
         )
     return reason
-
-
-def absolute_url(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
 
 
 def status_url(request: DataSubjectRequest) -> str:

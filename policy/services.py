@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from privacyops.lib.urls import absolute_url
 from subjects.models import DataSubject
 
 from .content import collect_policy_facts, fingerprint, long_date, present
@@ -338,7 +339,7 @@ def _officer_email() -> str:
 
 def render_notice(version: PolicyVersion, *, contact: str | None = None) -> tuple[str, str]:
     """The notice's subject and body (Korean, then English): the same for every recipient."""
-    url = settings.SITE_URL + reverse("policy:version", args=[version.label])
+    url = absolute_url(reverse("policy:version", args=[version.label]))
     contact = _officer_email() if contact is None else contact
     parts = []
     subject_line = ""
