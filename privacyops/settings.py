@@ -66,7 +66,8 @@ CSRF_TRUSTED_ORIGINS = _env(env.list, "CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = _env(env.url, "SITE_URL", default="http://127.0.0.1:8000").geturl().rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site (privacyops/admin_site.py): TOTP second factor (django-otp) and access logging.
+    "privacyops.adminconfig.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -85,20 +86,30 @@ INSTALLED_APPS = [
     # Top layer: composes the others; nothing imports these.
     "dsar",
     "policy",
+    # audit (policy 5): second factor and lockout.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "audit.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Right after authentication: they need request.user.
+    "django_otp.middleware.OTPMiddleware",
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Late in the list, so it sees a view's exception early: a lost database connection becomes a 503.
     "privacyops.lib.middleware.DatabaseUnavailableMiddleware",
+    # django-axes must be last: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "privacyops.urls"
@@ -442,20 +453,7 @@ LOGGING = {
 }
 
 # --- audit: staff roles, access log, second factor, lockout, sessions (policy 5) ------------
-# The admin site (privacyops/admin_site.py): TOTP second factor (django-otp) and access logging.
-INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "privacyops.adminconfig.AdminConfig"
-INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "axes"]
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-    "audit.middleware.ContentSecurityPolicyMiddleware",
-)
-_AUTH_MIDDLEWARE_AT = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
-MIDDLEWARE[_AUTH_MIDDLEWARE_AT:_AUTH_MIDDLEWARE_AT] = [
-    "django_otp.middleware.OTPMiddleware",
-    "audit.middleware.AuditContextMiddleware",
-]
-# django-axes must be last: it turns a locked-out login into the lockout page.
-MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+# INSTALLED_APPS and MIDDLEWARE (above) list django-otp, axes and audit's middleware.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 # SA-02(f): sign-in is blocked for the account (and the address) after this many failures, for AXES_COOLOFF_MINUTES
 # (or until the officer resets it); a success resets the count.
