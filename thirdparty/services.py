@@ -38,6 +38,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from consent.services import may_process, withdraw_consent
 from subjects.models import CollectionSource, DataSubject
 
 from .connectors import google_analytics, google_oauth, meta, stibee, youtube
@@ -622,8 +623,6 @@ def may_share(*, subject: DataSubject, processor: Processor, purpose: str) -> Sh
         )
     consent_purpose = processor.share_purpose if purpose in PURPOSE_USES else purpose
     if consent_purpose:
-        from consent.services import may_process
-
         if not may_process(subject=subject, purpose=consent_purpose):
             return ShareDecision(
                 False, _("The person has not consented to the purpose '%(purpose)s'.") % {"purpose": consent_purpose}
@@ -679,8 +678,6 @@ def handle_stibee_event(*, event: str, email: str) -> str:
     subject = DataSubject.objects.filter(email=email).first()
     if subject is None:
         return "unknown"
-    from consent.services import withdraw_consent
-
     withdraw_consent(subject=subject, purpose="marketing", channel="processor_webhook")
     stibee_processors = Processor.objects.filter(connector=Connector.STIBEE)
     create_erasure_jobs(
@@ -714,12 +711,6 @@ def receive_meta_deletion_request(*, signed_request: str) -> MetaDeletionRequest
             request.status = MetaDeletionStatus.IN_PROGRESS
             request.save(update_fields=["reference", "status"])
             create_erasure_jobs(subject=identity.subject, reference=request.reference, kind=JobKind.ERASE)
-            from .signals import meta_deletion_requested
-
-            subject_id = identity.subject_id
-            transaction.on_commit(
-                lambda: meta_deletion_requested.send(sender=MetaDeletionRequest, request=request, subject_id=subject_id)
-            )
     logger.info("meta deletion request id=%s subject_found=%s", request.pk, request.subject_found)
     return request
 
