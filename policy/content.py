@@ -108,7 +108,8 @@ def _rows(queryset: models.QuerySet, fields: tuple[str, ...], *order: str) -> li
 
 def _registered_model(label: str) -> type[models.Model] | None:
     """The registered model behind a label in the facts (None once it is no longer registered)."""
-    return next((entry.model for entry in registry.entries() if entry.label == label), None)
+    entry = registry.entry_by_label(label)
+    return entry.model if entry is not None else None
 
 
 def _registry_facts() -> list[dict[str, Any]]:
