@@ -17,9 +17,9 @@ import hashlib
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from privacyops.lib.i18n import pick
 from privacyops.lib.ledger import AppendOnlyModel, AppendOnlyQuerySet
 from subjects.models import DataSubject
 
@@ -46,13 +46,14 @@ class BilingualText(models.Model):
     class Meta:
         abstract = True
 
+    # No fallback: a blank text in the active language is shown blank, not in the other language.
     @property
     def localized_name(self) -> str:
-        return self.name if (get_language() or "ko").startswith("en") else self.name_ko
+        return pick(self, "name", english_fallback=False, korean_fallback=False)
 
     @property
     def localized_description(self) -> str:
-        return self.description if (get_language() or "ko").startswith("en") else self.description_ko
+        return pick(self, "description", english_fallback=False, korean_fallback=False)
 
 
 class Purpose(BilingualText):

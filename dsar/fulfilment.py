@@ -18,7 +18,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from consent.services import withdraw_all_consents
-from policy.contacts import contact_language as _language
+from privacyops.lib import i18n
 from retention.services import erase_subject
 from subjects.models import DataSubject
 from subjects.registry import registry
@@ -131,7 +131,7 @@ def deletion_context(request: DataSubjectRequest) -> dict:
     """What the deletion notice lists: what went, what was kept, why and until when. Names are
     read in the requester's language at the time of writing, not stored with the outcome."""
     erasure = request.outcome.get("erasure") or {}
-    language = _language(request.language)
+    language = i18n.language(request.language)
     kept, removed = [], []
     with translation.override(language):
         reasons = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils.translation import get_language
+from privacyops.lib.i18n import pick
 
 from .models import ComplaintInstitution, PrivacyOfficer
 
@@ -22,25 +22,18 @@ class Contact:
     email: str = ""
 
 
-def contact_language(language: str | None) -> str:
-    """ "en" for English, else "ko": the language given, or the active one."""
-    return "en" if (language or get_language() or "ko").startswith("en") else "ko"
-
-
 def complaint_institutions(language: str | None = None) -> list[Contact]:
-    lang = contact_language(language)
     return [
-        Contact(getattr(row, f"name_{lang}") or row.name_en or row.name_ko, row.phone, row.url)
+        Contact(pick(row, "name", language), row.phone, row.url)
         for row in ComplaintInstitution.objects.filter(active=True).order_by("sort_order", "pk")
     ]
 
 
 def privacy_officer(language: str | None = None) -> Contact | None:
     """The first officer on the page; None only while staff have removed every officer."""
-    lang = contact_language(language)
     row = PrivacyOfficer.objects.order_by("sort_order", "pk").first()
     if row is None:
         return None
-    name = getattr(row, f"name_{lang}") or row.name_en
-    position = getattr(row, f"position_{lang}") or row.position_en
+    name = pick(row, "name", language)
+    position = pick(row, "position", language)
     return Contact(f"{name} ({position})" if position else name, row.phone, email=row.email)

@@ -20,16 +20,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
-from django.utils import formats, timezone, translation
+from django.utils import formats, timezone
 from django.utils.translation import gettext, pgettext
 
 from consent.models import CookieCategory, Purpose
+from privacyops.lib import i18n
 from retention.models import RetentionRule
 from subjects.models import CollectionSource
 from subjects.registry import DataCategory, registry
 from thirdparty.models import Processor
 
-from .models import ComplaintInstitution, PrivacyOfficer, in_language
+from .models import ComplaintInstitution, PrivacyOfficer
 
 # The fields each record contributes to the page. Bookkeeping fields (contract files, checklists,
 # timestamps, locks) are left out on purpose: editing them must not mark the policy out of date.
@@ -153,7 +154,7 @@ def fingerprint(facts: dict[str, Any]) -> str:
 
 
 class _Row(dict):
-    """A dict the template can read with dots, and `in_language` with `_ko`/`_en` suffixes."""
+    """A dict the template can read with dots, and `i18n.pick` with `_ko`/`_en` suffixes."""
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -169,7 +170,7 @@ def _text(row: dict[str, Any], field: str) -> str:
     wording of other apps' records has Korean translations in policy's catalogue; text staff
     typed themselves is shown as typed). English: `<field>_en` or `<field>`, else `<field>_ko`.
     """
-    korean = (translation.get_language() or "ko").startswith("ko")
+    korean = i18n.language() == "ko"
     ko = row.get(f"{field}_ko") or ""
     en = row.get(f"{field}_en") or row.get(field) or ""
     if not isinstance(en, str):
@@ -335,15 +336,15 @@ def present(facts: dict[str, Any]) -> dict[str, Any]:
         "rules": _rule_rows(facts),
         "officers": [
             _Row(
-                name=in_language(_Row(o), "name"),
-                position=in_language(_Row(o), "position"),
-                department=in_language(_Row(o), "department"),
+                name=i18n.pick(_Row(o), "name"),
+                position=i18n.pick(_Row(o), "position"),
+                department=i18n.pick(_Row(o), "department"),
                 phone=o["phone"],
                 email=o["email"],
             )
             for o in facts["officers"]
         ],
         "institutions": [
-            _Row(name=in_language(_Row(i), "name"), phone=i["phone"], url=i["url"]) for i in facts["institutions"]
+            _Row(name=i18n.pick(_Row(i), "name"), phone=i["phone"], url=i["url"]) for i in facts["institutions"]
         ],
     }

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from privacyops.lib.i18n import pick
 from privacyops.lib.urls import absolute_url
 from subjects.models import DataSubject
 
@@ -347,7 +348,7 @@ def render_notice(version: PolicyVersion, *, contact: str | None = None) -> tupl
         with translation.override(language):
             context = {
                 "version": version,
-                "summary": version.summary_en if language == "en" else (version.summary_ko or version.summary_en),
+                "summary": pick(version, "summary", language, korean_fallback=False),
                 "announced_on": long_date(version.announced_at),
                 "effective_on": long_date(version.effective_at),
                 "url": url,
