@@ -21,6 +21,7 @@ from privacyops.lib.http import client_ip
 from . import fulfilment, services
 from .forms import ExtendForm, NoteForm, ReasonForm, StaffRequestForm
 from .models import (
+    AT_RISK_DAYS,
     DataSubjectRequest,
     EventKind,
     RequestChannel,
@@ -75,7 +76,11 @@ class OverdueFilter(admin.SimpleListFilter):
     parameter_name = "deadline"
 
     def lookups(self, request, model_admin):
-        return [("overdue", _("Overdue")), ("at_risk", _("Fewer than 5 days left")), ("on_track", _("On track"))]
+        return [
+            ("overdue", _("Overdue")),
+            ("at_risk", _("Fewer than %(days)s days left") % {"days": AT_RISK_DAYS}),
+            ("on_track", _("On track")),
+        ]
 
     def queryset(self, request, queryset):
         if self.value() in ("overdue", "at_risk", "on_track"):

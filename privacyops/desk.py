@@ -20,7 +20,7 @@ from dsar.models import DataSubjectRequest
 from policy.services import policy_is_out_of_date
 from retention.models import LegalHold
 from retention.services import next_destruction_at, rules_with_last_run
-from thirdparty.models import Processor, VendorErasureJob
+from thirdparty.models import JOB_LATE_AFTER_DAYS, Processor, VendorErasureJob
 
 # The desk's colour classes for dsar.models.deadline_state (templates/admin/officer_desk.html).
 DEADLINE_COLOURS = {"overdue": "overdue", "at_risk": "soon", "on_track": "fine"}
@@ -32,6 +32,7 @@ class Desk:
     requests_shown: bool = False
     failing_jobs: list = field(default_factory=list)
     stale_jobs: int = 0
+    late_after_days: int = JOB_LATE_AFTER_DAYS
     jobs_shown: bool = False
     rules: list[dict] = field(default_factory=list)
     rules_shown: bool = False

@@ -12,6 +12,7 @@ from subjects.admin import PersonalDataAdmin
 
 from . import services
 from .models import (
+    JOB_LATE_AFTER_DAYS,
     DataTransfer,
     DisclosedSubject,
     Disclosure,
@@ -163,7 +164,7 @@ class JobStateFilter(admin.SimpleListFilter):
         return [
             ("open", gettext_lazy("Open")),
             ("stuck", gettext_lazy("Failed, waiting for staff")),
-            ("late", gettext_lazy("Open for more than 8 days")),
+            ("late", _("Open for more than %(days)s days") % {"days": JOB_LATE_AFTER_DAYS}),
         ]
 
     def queryset(self, request, queryset):
