@@ -61,6 +61,7 @@ test: install-dev messages $(AXE)
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=False SECRET_KEY=ci-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	  FIELD_ENCRYPTION_KEY=$$($(BIN)/python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())') \

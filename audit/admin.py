@@ -10,7 +10,6 @@ from django.utils.translation import gettext_lazy as _
 
 from privacyops.lib.admin import ReadOnlyAdmin
 
-from .admin_logging import ExportWithReasonMixin  # noqa: F401  (re-exported for other apps' admins)
 from .models import AccessLog, AccessLogSubject, AccessReview, AccessReviewFinding, AccessRightsLog, ApiClient, ApiScope
 from .services import AuditError, sign_off_review
 

@@ -1,9 +1,10 @@
 """Protection measures of policy section 5: API clients, the staff access log (접속기록, SA-06),
 the access-rights log (SA-02c) and the monthly access review (SA-06c).
 
-The two logs are append-only: the model and its queryset refuse updates, and refuse deletes of
-rows younger than their legal period (SA-06b: 2 years; SA-02c: 3 years). The access log is also
-hash-chained, so an edit made behind the ORM's back shows up in `manage.py verify_access_log`.
+The two logs are append-only (`privacyops.lib.ledger`): the model and its queryset refuse
+updates, and refuse deletes of rows younger than their legal period (SA-06b: 2 years; SA-02c:
+3 years). The access log is also hash-chained, so an edit made behind the ORM's back shows up in
+`manage.py verify_access_log`.
 They hold subject ids as plain integers, never foreign keys: the record of who saw a person's
 data outlives the person's erasure.
 """
@@ -19,6 +20,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from privacyops.lib.ledger import AppendOnlyError, AppendOnlyModel
 
 
 class ApiScope(models.TextChoices):
@@ -103,63 +106,23 @@ class ApiClient(models.Model):
 # --- append-only logs ---------------------------------------------------------------------------
 
 
-class AppendOnlyError(Exception):
-    """A log row was about to be changed, or deleted before its retention period ended."""
+class RetainedLog(AppendOnlyModel):
+    """A log whose rows may be deleted once older than their legal period, never before."""
 
-
-class AppendOnlyQuerySet(models.QuerySet):
-    """Refuses UPDATE; DELETE only of rows older than the model's `retention_days`."""
-
-    def update(self, **kwargs):
-        raise AppendOnlyError(f"{self.model._meta.label} is append-only: rows cannot be changed.")
-
-    def bulk_update(self, objs, fields, batch_size=None):
-        raise AppendOnlyError(f"{self.model._meta.label} is append-only: rows cannot be changed.")
-
-    def delete(self):
-        cutoff = timezone.now() - timedelta(days=self.model.retention_days())
-        if self.filter(at__gte=cutoff).exists():
-            raise AppendOnlyError(
-                f"{self.model._meta.label} rows are kept {self.model.retention_days()} days; "
-                "younger rows cannot be deleted."
-            )
-        self.model.before_purge(self)
-        return super().delete()
-
-    delete.alters_data = True
-    delete.queryset_only = True
-
-
-class SealedQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError(f"{self.model._meta.label} is append-only: rows cannot be changed.")
-
-    def delete(self):
-        raise AppendOnlyError(f"{self.model._meta.label} rows go only with their parent row.")
-
-    delete.alters_data = True
-    delete.queryset_only = True
-
-
-class AppendOnlyModel(models.Model):
     class Meta:
         abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError(f"{self._meta.label} is append-only: rows cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        return type(self)._default_manager.filter(pk=self.pk).delete()
 
     @classmethod
     def retention_days(cls) -> int:
         raise NotImplementedError
 
     @classmethod
-    def before_purge(cls, queryset) -> None:
-        """Called before old rows are deleted (the access log records a new chain anchor)."""
+    def refuse_delete(cls, queryset) -> None:
+        cutoff = timezone.now() - timedelta(days=cls.retention_days())
+        if queryset.filter(at__gte=cutoff).exists():
+            raise AppendOnlyError(
+                f"{cls._meta.label} rows are kept {cls.retention_days()} days; younger rows cannot be deleted."
+            )
 
 
 class AccessAction(models.TextChoices):
@@ -178,7 +141,7 @@ class AccessAction(models.TextChoices):
 GENESIS_HASH = "0" * 64
 
 
-class AccessLog(AppendOnlyModel):
+class AccessLog(RetainedLog):
     """One handling of personal data by a member of staff or an API client (접속기록)."""
 
     seq = models.PositiveBigIntegerField(_("sequence number"), unique=True, editable=False)
@@ -203,8 +166,6 @@ class AccessLog(AppendOnlyModel):
     subject_count = models.PositiveIntegerField(_("number of subjects"), default=0, editable=False)
     prev_hash = models.CharField(_("previous hash"), max_length=64, editable=False)
     hash = models.CharField(_("hash"), max_length=64, editable=False)
-
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("access log entry")
@@ -266,15 +227,15 @@ def chain_hash(*, seq, at, user_id, username, ip, action, object_repr, reason, p
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-class AccessLogSubject(models.Model):
+class AccessLogSubject(AppendOnlyModel):
     """One data subject touched by one access: a child row per subject, so "who saw subject N"
     and "how many subjects did account A read" are plain indexed queries on both databases."""
 
+    # Children go only with their parent row (the collector's cascade deletes them directly).
+    deletion_note = "Its rows go only with their access-log row."
+
     log = models.ForeignKey(AccessLog, on_delete=models.CASCADE, related_name="subjects")
     subject_id = models.BigIntegerField(_("subject id"))
-
-    # Children go only with their parent row (the collector's cascade deletes them directly).
-    objects = SealedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("subject accessed")
@@ -284,14 +245,6 @@ class AccessLogSubject(models.Model):
 
     def __str__(self) -> str:
         return f"subject #{self.subject_id}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("AccessLogSubject is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("AccessLogSubject rows go only with their access-log row.")
 
 
 class AccessLogChainHead(models.Model):
@@ -331,7 +284,7 @@ class RightsChange(models.TextChoices):
     ROLE_PERMISSION_REMOVED = "role_permission_removed", _("Permission removed from a role")
 
 
-class AccessRightsLog(AppendOnlyModel):
+class AccessRightsLog(RetainedLog):
     """A grant, change or revocation of a staff account's rights, and who made it (SA-02c)."""
 
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True, editable=False)
@@ -343,8 +296,6 @@ class AccessRightsLog(AppendOnlyModel):
     group_name = models.CharField(_("role"), max_length=150, blank=True, editable=False)
     change = models.CharField(_("change"), max_length=32, choices=RightsChange.choices, editable=False)
     detail = models.CharField(_("detail"), max_length=255, blank=True, editable=False)
-
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("access-rights log entry")

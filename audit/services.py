@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -21,7 +20,7 @@ from django.db.models.functions import ExtractHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from privacyops.lib import crypto
+from privacyops.lib import crypto, hooks
 from privacyops.lib.crypto import EncryptedTextField
 
 from . import roles
@@ -293,26 +292,10 @@ def officer_group_members():
 
 # --- the monthly review -------------------------------------------------------------------------
 
-_download_matcher: Callable[[str], bool] | None = None
-_DSAR_REASON = re.compile(r"^DSAR\s+\S+")
-
-
-def set_download_reason_matcher(matcher: Callable[[str], bool] | None) -> None:
-    """Let the DSAR app decide whether a download's reason names a real request.
-    By default a reason starting with "DSAR <reference>" counts as matched."""
-    global _download_matcher
-    _download_matcher = matcher
-
-
-def download_reason_matcher() -> Callable[[str], bool] | None:
-    """The matcher installed by the DSAR app, or None for the default rule."""
-    return _download_matcher
-
 
 def download_reason_matches(reason: str) -> bool:
-    if _download_matcher is not None:
-        return bool(_download_matcher(reason or ""))
-    return bool(_DSAR_REASON.match(reason or ""))
+    """Whether a download's reason names a real request (a hook the DSAR app provides)."""
+    return bool(hooks.download_reason_names_a_request(reason or ""))
 
 
 def _month_bounds(month: date) -> tuple[date, date]:

@@ -13,7 +13,7 @@ and a verified access request):
 
 - export:  dsar.package.collect() over every registered model (the queries the access package
            runs), then write_zip() (Python only);
-- erasure: dsar.services.carry_out_deletion(): consents withdrawn through the ledger, vendor jobs
+- erasure: dsar.fulfilment.carry_out_deletion(): consents withdrawn through the ledger, vendor jobs
            created, retention.services.erase_subject() across the registry, the ledger row.
 
 Database time is the sum of the wall time of every SQL statement the operation sent (measured
@@ -240,7 +240,7 @@ def measure_export(subject, request, explain: bool) -> dict:
 def measure_erasure(request, explain: bool) -> dict:
     from django.db import connection
 
-    from dsar.services import carry_out_deletion
+    from dsar.fulfilment import carry_out_deletion
 
     recorder = Recorder(explain=explain)
     began = time.perf_counter()

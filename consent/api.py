@@ -17,9 +17,10 @@ from ninja.errors import HttpError
 from pydantic import Field, StrictBool, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
+from audit.api_auth import ApiKey
 from audit.models import AccessAction, ApiScope
 from audit.services import log_access
-from privacyops.api import ApiKey, _field_errors
+from privacyops.lib.api_errors import field_errors
 from privacyops.lib.http import client_ip
 from privacyops.lib.schemas import IPAddress, StrictSchema, Text, Timestamp
 from subjects.models import DataSubject
@@ -258,7 +259,7 @@ def post_cookie_choice(request: HttpRequest):
     try:
         payload = CookieChoiceIn.model_validate_json(request.body or b"")
     except PydanticValidationError as exc:
-        errors = _field_errors(exc.errors(include_url=False))
+        errors = field_errors(exc.errors(include_url=False))
         summary = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors)
         return _answer(422, {"detail": f"Invalid input: {summary}", "errors": errors}, cors)
     try:

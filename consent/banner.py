@@ -17,6 +17,8 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from privacyops.lib.i18n import pick
+
 LANGUAGES = ("ko", "en")
 COOKIE_NAME = "palette_consent"
 
@@ -106,8 +108,10 @@ def _texts(language: str, categories: tuple[Category, ...]) -> dict:
             "categories": [
                 {
                     "key": category.key,
-                    "name": category.name if language == "en" else category.name_ko,
-                    "description": category.description if language == "en" else category.description_ko,
+                    "name": pick(category, "name", language, english_fallback=False, korean_fallback=False),
+                    "description": pick(
+                        category, "description", language, english_fallback=False, korean_fallback=False
+                    ),
                     "alwaysOn": category.always_on,
                     "offUnderGpc": category.off_under_gpc,
                     "vendorTag": category.vendor_tag,

@@ -1,12 +1,13 @@
 """Purposes (policy 2.1), the consent ledger and current state, cookie categories (policy 1.3).
 
-The ledger (`ConsentEvent`) is append-only evidence: the model and its QuerySet refuse updates
-and deletes. Two narrow, named exceptions exist and nothing else writes to an existing row:
-`_stamp_ended()` (the service marks when the answer an event recorded stopped being current;
-the proof period runs from there) and `_destroy_for_erasure()` (the retention engine and DSAR
-erasure remove a person's rows through the registry). `ConsentState` is the current answer per
-subject and purpose, written in the same transaction as the event, and is what every send,
-sync and `may_process` call reads.
+The ledger (`ConsentEvent`) and the cookie consent records are append-only evidence
+(`privacyops.lib.ledger`): the model and its QuerySet refuse updates and deletes. Two narrow,
+named exceptions exist and nothing else writes to an existing row: `_stamp_ended()` (the service
+marks when the answer an event recorded stopped being current; the proof period runs from there)
+and the ledger's `_purge()` (`purge_cookie_consent_records`; the retention engine and DSAR
+erasure remove a person's consent events through the registry with a raw DELETE instead).
+`ConsentState` is the current answer per subject and purpose, written in the same transaction as
+the event, and is what every send, sync and `may_process` call reads.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import hashlib
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from privacyops.lib.i18n import pick
+from privacyops.lib.ledger import AppendOnlyModel, AppendOnlyQuerySet
 from subjects.models import DataSubject
 
 MARKETING = "marketing"
@@ -44,13 +46,14 @@ class BilingualText(models.Model):
     class Meta:
         abstract = True
 
+    # No fallback: a blank text in the active language is shown blank, not in the other language.
     @property
     def localized_name(self) -> str:
-        return self.name if (get_language() or "ko").startswith("en") else self.name_ko
+        return pick(self, "name", english_fallback=False, korean_fallback=False)
 
     @property
     def localized_description(self) -> str:
-        return self.description if (get_language() or "ko").startswith("en") else self.description_ko
+        return pick(self, "description", english_fallback=False, korean_fallback=False)
 
 
 class Purpose(BilingualText):
@@ -112,34 +115,19 @@ class SendChannel(models.TextChoices):
     MESSENGER = "messenger", _("Messenger")
 
 
-class LedgerIsAppendOnly(Exception):
-    """Raised on any attempt to change or delete consent evidence outside the named exceptions."""
-
-
-class ConsentEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise LedgerIsAppendOnly("The consent ledger is append-only: events cannot be updated.")
-
-    def delete(self):
-        raise LedgerIsAppendOnly(
-            "The consent ledger is append-only: events cannot be deleted. Erasure and retention "
-            "use ._destroy_for_erasure() through the personal-data registry."
-        )
-
+class ConsentEventQuerySet(AppendOnlyQuerySet):
     def _stamp_ended(self, at) -> int:
         """Record once when the answer these events recorded stopped being current."""
         return models.QuerySet.update(self.filter(ended_at__isnull=True), ended_at=at)
-
-    def _destroy_for_erasure(self) -> tuple[int, dict[str, int]]:
-        """The only deletion path: DSAR erasure and the retention engine, through the registry."""
-        return models.QuerySet.delete(self)
 
     def for_marketing(self):
         return self.filter(purpose__is_marketing=True)
 
 
-class ConsentEvent(models.Model):
+class ConsentEvent(AppendOnlyModel):
     """One grant, refusal or withdrawal, with the evidence CM-12 asks for."""
+
+    deletion_note = "Erasure and retention remove events through the personal-data registry."
 
     subject = models.ForeignKey(
         DataSubject, verbose_name=_("subject"), on_delete=models.PROTECT, related_name="consent_events"
@@ -178,14 +166,6 @@ class ConsentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"consent event #{self.pk}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise LedgerIsAppendOnly("The consent ledger is append-only: events cannot be updated.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise LedgerIsAppendOnly("The consent ledger is append-only: events cannot be deleted.")
 
     @staticmethod
     def hash_notice(text: str) -> str:
@@ -310,18 +290,7 @@ class CookieChoice(models.TextChoices):
     REJECT_ALL = "reject_all", _("Reject all")
 
 
-class CookieConsentRecordQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise LedgerIsAppendOnly("Cookie consent records are append-only.")
-
-    def delete(self):
-        raise LedgerIsAppendOnly("Cookie consent records are append-only; purge_cookie_consent_records removes them.")
-
-    def _purge(self) -> tuple[int, dict[str, int]]:
-        return models.QuerySet.delete(self)
-
-
-class CookieConsentRecord(models.Model):
+class CookieConsentRecord(AppendOnlyModel):
     """One choice made in the cookie banner by a (usually anonymous) visitor.
 
     Linked to no DataSubject on purpose: the banner carries no identity, so it cannot prove who
@@ -331,6 +300,8 @@ class CookieConsentRecord(models.Model):
     Kept for the cookie's lifetime plus the proof period, then purged
     (`purge_cookie_consent_records`).
     """
+
+    deletion_note = "purge_cookie_consent_records removes them."
 
     visitor_id = models.CharField(_("visitor id"), max_length=32, db_index=True)
     banner_version = models.CharField(_("banner version"), max_length=32)
@@ -348,22 +319,12 @@ class CookieConsentRecord(models.Model):
     user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
-    objects = CookieConsentRecordQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("cookie consent record")
         verbose_name_plural = _("cookie consent records")
 
     def __str__(self) -> str:
         return f"cookie consent #{self.pk}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise LedgerIsAppendOnly("Cookie consent records are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise LedgerIsAppendOnly("Cookie consent records are append-only.")
 
 
 class RefusedOriginQuerySet(models.QuerySet):

@@ -34,6 +34,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from privacyops.lib.hooks import current_policy_version
+from privacyops.lib.urls import absolute_url
 from subjects.models import DataSubject
 
 from . import banner
@@ -370,7 +371,7 @@ def marketing_audience(*, channel: str, at: datetime | None = None) -> QuerySet[
 def preference_link(subject: DataSubject) -> str:
     """An absolute, signed, expiring link to the person's preference page, for any email."""
     token = signing.dumps({"s": subject.pk}, salt=PREFERENCE_LINK_SALT, compress=True)
-    return f"{settings.SITE_URL}{reverse('consent:preferences', args=[token])}"
+    return absolute_url(reverse("consent:preferences", args=[token]))
 
 
 def subject_from_token(token: str) -> DataSubject:

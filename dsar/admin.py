@@ -3,8 +3,6 @@ workflow page (every action calls a service), the timeline, and days left in col
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -20,35 +18,34 @@ from django.utils.translation import gettext_lazy
 from privacyops.lib.admin import ReadOnlyAdmin
 from privacyops.lib.http import client_ip
 
-from . import services
+from . import fulfilment, services
 from .forms import ExtendForm, NoteForm, ReasonForm, StaffRequestForm
 from .models import (
+    AT_RISK_DAYS,
     DataSubjectRequest,
     EventKind,
     RequestChannel,
     RequestEvent,
     RequestStatus,
     RequestType,
+    deadline_state,
     private_storage,
     seoul_today,
 )
-
-# ANCHORS (c)7 thresholds, scaled to the 10-day statutory clock: 5 or more days left is on
-# track, fewer is at risk, past the due date is a breach.
-GREEN_FROM_DAYS = 5
 
 
 def days_left_badge(request: DataSubjectRequest, today=None):
     if not request.is_open:
         return format_html('<span style="color:#4a4a55">{}</span>', _("closed"))
     days = request.days_left(today or seoul_today())
-    if days < 0:
+    state = deadline_state(days)
+    if state == "overdue":
         colour, background, text = "#fff", "#a4161a", _("%(n)d days overdue") % {"n": -days}
-    elif days < GREEN_FROM_DAYS:
+    elif state == "at_risk":
         colour, background, text = "#1b1b1f", "#ffc107", _("%(n)d days left") % {"n": days}
     else:
         colour, background, text = "#fff", "#2e7d32", _("%(n)d days left") % {"n": days}
-    css_class = "overdue" if days < 0 else ("at-risk" if days < GREEN_FROM_DAYS else "on-track")
+    css_class = state.replace("_", "-")
     return format_html(
         '<span class="dsar-days {}" style="color:{};background:{};padding:2px 8px;border-radius:10px;'
         'white-space:nowrap">{}</span>',
@@ -79,17 +76,15 @@ class OverdueFilter(admin.SimpleListFilter):
     parameter_name = "deadline"
 
     def lookups(self, request, model_admin):
-        return [("overdue", _("Overdue")), ("at_risk", _("Fewer than 5 days left")), ("on_track", _("On track"))]
+        return [
+            ("overdue", _("Overdue")),
+            ("at_risk", _("Fewer than %(days)s days left") % {"days": AT_RISK_DAYS}),
+            ("on_track", _("On track")),
+        ]
 
     def queryset(self, request, queryset):
-        today = seoul_today()
-        open_requests = queryset.open()
-        if self.value() == "overdue":
-            return open_requests.filter(due_on__lt=today)
-        if self.value() == "at_risk":
-            return open_requests.filter(due_on__gte=today, due_on__lt=today + timedelta(days=GREEN_FROM_DAYS))
-        if self.value() == "on_track":
-            return open_requests.filter(due_on__gte=today + timedelta(days=GREEN_FROM_DAYS))
+        if self.value() in ("overdue", "at_risk", "on_track"):
+            return queryset.by_deadline_state(self.value(), seoul_today())
         return queryset
 
 
@@ -398,17 +393,17 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             case "release_package":
                 return services.release_access_package(request=obj, actor=user)
             case "carry_out_deletion":
-                return services.carry_out_deletion(request=obj, actor=user)
+                return fulfilment.carry_out_deletion(request=obj, actor=user)
             case "suspend":
-                return services.suspend_processing(request=obj, actor=user, note=data.get("note", ""))
+                return fulfilment.suspend_processing(request=obj, actor=user, note=data.get("note", ""))
             case "withdraw_consents":
-                return services.withdraw_consents(request=obj, actor=user)
+                return fulfilment.withdraw_consents(request=obj, actor=user)
             case "record_correction":
                 return services.record_correction(request=obj, actor=user, note=data.get("note", ""))
             case "complete_no_data":
                 return services.complete_request(request=obj, actor=user, note=data.get("note", ""), no_data=True)
             case "close":
-                return services.close_request(request=obj, actor=user)
+                return fulfilment.close_request(request=obj, actor=user)
             case "reject":
                 return services.reject_request(request=obj, actor=user, reason=data["reason"])
             case "withdraw_request":
@@ -475,7 +470,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             "subject_url": reverse("admin:subjects_datasubject_change", args=[obj.subject_id])
             if obj.subject_id
             else "",
-            "erasure": services.deletion_context(obj) if obj.outcome.get("erasure") else None,
+            "erasure": fulfilment.deletion_context(obj) if obj.outcome.get("erasure") else None,
         }
         return TemplateResponse(request, "admin/dsar/datasubjectrequest/workflow.html", context)
 

@@ -117,9 +117,37 @@ class VerificationMethod(models.TextChoices):
     POWER_OF_ATTORNEY = "power_of_attorney", _("Agent's power of attorney accepted by staff")
 
 
+# ANCHORS (c)7 thresholds, scaled to the 10-day statutory clock: AT_RISK_DAYS or more days left is
+# on track, fewer is at risk, past the due date is a breach. The admin list and the desk both use it.
+AT_RISK_DAYS = 5
+
+
+def deadline_state(days_left: int) -> str:
+    """ "overdue", "at_risk" or "on_track" for a request with this many days left."""
+    if days_left < 0:
+        return "overdue"
+    return "at_risk" if days_left < AT_RISK_DAYS else "on_track"
+
+
 class RequestQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)
+
+    def open_by_due(self):
+        """Open requests, the nearest due date first."""
+        return self.open().order_by("due_on", "pk")
+
+    def by_deadline_state(self, state: str, today: date):
+        """Open requests in one deadline_state on `today` (Seoul date)."""
+        open_requests = self.open()
+        at_risk_from = today + timedelta(days=AT_RISK_DAYS)
+        if state == "overdue":
+            return open_requests.filter(due_on__lt=today)
+        if state == "at_risk":
+            return open_requests.filter(due_on__gte=today, due_on__lt=at_risk_from)
+        if state == "on_track":
+            return open_requests.filter(due_on__gte=at_risk_from)
+        raise ValueError(state)
 
     def in_work(self):
         """Verified and not yet closed: the requests staff must answer."""
@@ -273,6 +301,9 @@ class DataSubjectRequest(models.Model):
 
     def days_left(self, today: date | None = None) -> int:
         return (self.due_on - (today or seoul_today())).days
+
+    def deadline_state(self, today: date | None = None) -> str:
+        return deadline_state(self.days_left(today))
 
 
 class EventKind(models.TextChoices):

@@ -20,14 +20,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError, models
+from django.db import models
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from consent.models import ConsentAction, ConsentEvent
+from retention.models import RetentionRule
 from subjects.registry import DataCategory, registry
+from thirdparty.models import DataTransfer, Processor
 
 # The most rows per model in one package; a person with more (years of visit logs) gets the newest.
 MAX_ROWS_PER_MODEL = 100_000
@@ -90,26 +92,17 @@ def _display(model: type[models.Model], name: str, value):
 
 
 def _retention_rules(keys: set[str]) -> dict[str, dict]:
-    """Retention rules by key, read through apps (retention may be absent); empty when unknown."""
-    try:
-        model = apps.get_model("retention", "RetentionRule")
-    except LookupError:
-        return {}
-    try:
-        rules = list(model._default_manager.filter(key__in=keys))
-    except DatabaseError:
-        return {}
-    out = {}
-    for rule in rules:
-        period = getattr(rule, "period_display", "")
-        out[rule.key] = {
+    """Retention rules by key."""
+    return {
+        rule.key: {
             "rule": rule.key,
-            "name": str(getattr(rule, "name", rule.key)),
-            "period": str(period() if callable(period) else period),
-            "legal_basis": str(getattr(rule, "legal_basis", "")),
-            "law_article": str(getattr(rule, "law_article", "")),
+            "name": str(rule.name),
+            "period": rule.period_display(),
+            "legal_basis": str(rule.legal_basis),
+            "law_article": str(rule.law_article),
         }
-    return out
+        for rule in RetentionRule.objects.filter(key__in=keys)
+    }
 
 
 def _model_section(entry, subject_id: int, rules: dict[str, dict]) -> ModelSection:
@@ -152,55 +145,40 @@ def _processors(categories_held: set[str], purposes_granted: set[str]) -> list[d
     data categories named in its record, and a consent-gated processor only the data of people who
     granted its purpose. Each comes with its latest logged transfer.
     """
-    try:
-        processor_model = apps.get_model("thirdparty", "Processor")
-        transfer_model = apps.get_model("thirdparty", "DataTransfer")
-    except LookupError:
-        return []
     out = []
-    try:
-        for processor in processor_model._default_manager.all().order_by("name"):
-            shared = set(getattr(processor, "data_categories", None) or [])
-            if not shared & categories_held:
-                continue
-            gate = getattr(processor, "share_purpose", "")
-            if gate and gate not in purposes_granted:
-                continue
-            last = (
-                transfer_model._default_manager.filter(processor=processor)
-                .order_by("-transferred_at")
-                .values_list("transferred_at", flat=True)
-                .first()
-            )
-            out.append(
-                {
-                    "name": processor.name,
-                    "task": str(getattr(processor, "entrusted_task", "")),
-                    "country": str(getattr(processor, "country", "")),
-                    "retention": str(getattr(processor, "retention_text", "")),
-                    "data_categories": sorted(shared & categories_held),
-                    "last_transfer_at": _plain(last) if last else None,
-                }
-            )
-    except DatabaseError:
-        return []
+    for processor in Processor.objects.order_by("name"):
+        shared = set(processor.data_categories or [])
+        if not shared & categories_held:
+            continue
+        gate = processor.share_purpose
+        if gate and gate not in purposes_granted:
+            continue
+        last = (
+            DataTransfer.objects.filter(processor=processor)
+            .order_by("-transferred_at")
+            .values_list("transferred_at", flat=True)
+            .first()
+        )
+        out.append(
+            {
+                "name": processor.name,
+                "task": str(processor.entrusted_task),
+                "country": str(processor.country),
+                "retention": str(processor.retention_text),
+                "data_categories": sorted(shared & categories_held),
+                "last_transfer_at": _plain(last) if last else None,
+            }
+        )
     return out
 
 
 def _purposes_granted(subject_id: int) -> set[str]:
-    """Consent purpose keys this person ever granted, read through apps (consent may be absent)."""
-    try:
-        event_model = apps.get_model("consent", "ConsentEvent")
-    except LookupError:
-        return set()
-    try:
-        return set(
-            event_model._default_manager.filter(subject_id=subject_id, action="granted").values_list(
-                "purpose__key", flat=True
-            )
+    """Consent purpose keys this person ever granted."""
+    return set(
+        ConsentEvent.objects.filter(subject_id=subject_id, action=ConsentAction.GRANTED).values_list(
+            "purpose__key", flat=True
         )
-    except Exception:  # a field the consent app named differently: no gate can be proven open
-        return set()
+    )
 
 
 def collect(*, subject_id: int, reference: str) -> Package:

@@ -8,9 +8,11 @@
     link_subject             staff point a verified request at the right person
     assign_request, start_request, extend_deadline (extension or postponement with a reason)
     build_access_package, release_access_package, open_package_for_download, review_package
-    carry_out_deletion, suspend_processing, withdraw_consents, record_correction
-    complete_request, reject_request, withdraw_request, close_request
-    send_dsar_reminders, resend_dsar_verifications, expire_dsar_requests, close_dsar_requests (periodic)
+    record_correction, complete_request, reject_request, withdraw_request
+
+Erasure, suspension, consent withdrawal and closing after the processors are in dsar.fulfilment
+(the only module here that imports consent, thirdparty and retention); the periodic jobs are in
+dsar.jobs.
 
 Each owns its transaction, writes a RequestEvent for the timeline (DSAR-13) and raises
 RequestError with a message safe to show to staff.
@@ -20,24 +22,25 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile, File
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from audit.services import log_access
+from policy.contacts import complaint_institutions, privacy_officer
+from privacyops.lib.urls import absolute_url
 from subjects.models import DataSubject, normalise_email
 
 from . import tokens
-from .contacts import complaint_institutions, privacy_officer
 from .models import (
     CLOSED_STATUSES,
     DataSubjectRequest,
@@ -131,12 +134,6 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
-def absolute_url(path: str) -> str:
-    """An address for an email: SITE_URL and the path. Pages link by path, so a link on a page
-    works on whatever host and port served it."""
-    return f"{settings.SITE_URL}{path}"
-
-
 def status_path(request: DataSubjectRequest) -> str:
     return reverse("dsar:status", args=[tokens.sign_status(request.reference)])
 
@@ -150,8 +147,6 @@ def log_request_access(
 ) -> None:
     """Write the access log for handling a request's personal data. The reason "DSAR <reference>"
     is what the monthly review matches downloads against (download_reason_names_a_request)."""
-    from audit.services import log_access
-
     log_access(
         user=user,
         ip=ip,
@@ -178,13 +173,23 @@ def consent_channel(request: DataSubjectRequest) -> str:
 
 
 def send_notice(
-    request: DataSubjectRequest, kind: str, *, actor=None, context: dict | None = None, secrets_in_body=()
+    request: DataSubjectRequest,
+    kind: str,
+    *,
+    actor=None,
+    context: dict | None = None,
+    secrets_in_body=(),
+    on_failure: Callable[[], None] | None = None,
 ) -> bool:
     """Email a notice to the requester in their language and keep a copy in the timeline.
 
     Links that work as credentials are blanked in the stored copy: staff reading the timeline
     must not be able to download as the subject. Returns False when there is no address (a
     request by phone or letter): the timeline then says staff must answer by the same channel.
+
+    The email leaves after the caller's transaction commits: a rollback sends nothing, and a slow
+    mail server holds no row lock. When the server refuses it, `on_failure` runs and the error is
+    raised (so a task retries); without `on_failure` the timeline gets a note with the text to send.
     """
     recipient = request.contact_email
     language = request.language or settings.LANGUAGE_CODE
@@ -212,9 +217,30 @@ def send_notice(
             data={"notice": kind, "delivered": False},
         )
         return False
-    EmailMessage(subject=subject, body=body, to=[recipient]).send()
+    message = EmailMessage(subject=subject, body=body, to=[recipient])
     record_event(request, EventKind.NOTICE_SENT, actor=actor, note=f"{subject}\n\n{stored}", data={"notice": kind})
+    transaction.on_commit(
+        lambda: _deliver(
+            message, request_id=request.pk, kind=kind, text=f"{subject}\n\n{stored}", on_failure=on_failure
+        )
+    )
     return True
+
+
+def _deliver(message: EmailMessage, *, request_id: int, kind: str, text: str, on_failure) -> None:
+    try:
+        message.send()
+    except OSError:  # smtplib's errors and a refused connection
+        logger.warning("dsar notice not delivered request=%s notice=%s", request_id, kind)
+        if on_failure is not None:
+            on_failure()
+            raise
+        RequestEvent.objects.create(
+            request_id=request_id,
+            kind=EventKind.NOTE,
+            note=_("The email could not be sent: answer by another channel. Text to send:\n\n") + text,
+            data={"notice": kind, "delivered": False},
+        )
 
 
 # --- intake ---------------------------------------------------------------------------------
@@ -266,7 +292,7 @@ def submit_request(
         request.power_of_attorney = power_of_attorney
     request.save()
     record_event(request, EventKind.RECEIVED, data={"channel": request.channel, "agent": is_agent})
-    from .tasks import send_verification_email
+    from .tasks import send_verification_email  # here: dsar.tasks imports this module
 
     send_verification_email.delay_on_commit(request.pk)
     logger.info("dsar submitted request=%s type=%s", request.pk, request_type)
@@ -364,13 +390,16 @@ def issue_verification(*, request_id: int) -> bool:
         request.verification_sent_at = timezone.now()
         request.save(update_fields=["verification_nonce_hash", "verification_sent_at"])
         link = absolute_url(reverse("dsar:verify", args=[tokens.sign_verification(request.reference, nonce)]))
-        # Sent inside the transaction: if the mail server refuses, sent_at rolls back and the
-        # sweep tries again.
+        # Sent after commit: if the mail server refuses, sent_at is cleared again and the error
+        # raised, so the task retries and the sweep tries again after it.
         send_notice(
             request,
             "verify",
             context={"link": link, "ttl_hours": settings.DSAR_VERIFY_TTL_HOURS},
             secrets_in_body=[link],
+            on_failure=lambda: DataSubjectRequest.objects.filter(pk=request_id, email_confirmed_at__isnull=True).update(
+                verification_sent_at=None
+            ),
         )
     logger.info("dsar verification sent request=%s", request_id)
     return True
@@ -592,222 +621,6 @@ def record_correction(*, request: DataSubjectRequest, actor, note: str) -> DataS
     return _close(request, RequestStatus.COMPLETED, actor=actor, notice="corrected", context={"note": note})
 
 
-def _open_vendor_jobs(reference: str):
-    from thirdparty.services import open_jobs
-
-    return open_jobs(reference)
-
-
-def _create_vendor_jobs(request: DataSubjectRequest, subject: DataSubject, kind: str) -> int:
-    from thirdparty.services import create_erasure_jobs
-
-    jobs = create_erasure_jobs(subject=subject, reference=request.reference, kind=kind)
-    return len(jobs)
-
-
-def _after_vendor_step(request: DataSubjectRequest, *, actor, notice: str, context: dict) -> DataSubjectRequest:
-    """Close now when no processor job is open; else wait for them (DSAR-12)."""
-    if _open_vendor_jobs(request.reference).exists():
-        _set_status(request, RequestStatus.AWAITING_VENDORS, actor=actor)
-        return request
-    return _close(request, RequestStatus.COMPLETED, actor=actor, notice=notice, context=context)
-
-
-def _withdraw_all(request: DataSubjectRequest, subject: DataSubject) -> int:
-    from consent.services import withdraw_all_consents
-
-    withdrawn = withdraw_all_consents(subject=subject, channel=consent_channel(request))
-    return len(withdrawn) if hasattr(withdrawn, "__len__") else int(withdrawn or 0)
-
-
-@transaction.atomic
-def carry_out_deletion(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
-    """Erase the person across the registry (PIPA art. 36, DSAR-05/12).
-
-    Order matters: consents are withdrawn and processor jobs created while the person's
-    identifiers still exist; then retention's erase_subject deletes or anonymises every
-    registered model, keeps what a statute or a legal hold requires, and writes the destruction
-    ledger row under this request's reference. One transaction: all of it or none.
-    """
-    from retention.services import erase_subject
-
-    request = _locked(request)
-    _require_open(request)
-    _require_verified(request)
-    _require_type(request, RequestType.DELETION)
-    subject = _require_subject(request)
-    if request.outcome.get("erasure"):
-        raise RequestError(_("The erasure was already carried out for this request."))
-    if request.status == RequestStatus.VERIFIED:
-        _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
-    withdrawn = _withdraw_all(request, subject)
-    record_event(request, EventKind.CONSENTS_WITHDRAWN, actor=actor, data={"count": withdrawn})
-    jobs = _create_vendor_jobs(request, subject, "erase")
-    record_event(request, EventKind.VENDOR_JOBS_CREATED, actor=actor, data={"count": jobs, "kind": "erase"})
-    result = erase_subject(subject_id=subject.pk, reference=request.reference, triggered_by="dsar", actor=actor)
-    erasure = {
-        "run_id": result.run_id,
-        "erased": result.erased,
-        "anonymised": result.anonymised,
-        "subject_deleted": result.subject_deleted,
-        "subject_restricted": result.subject_restricted,
-        "models": [
-            {
-                "model": m.model,
-                "name": m.verbose_name,
-                "erased": m.erased,
-                "anonymised": m.anonymised,
-                "kept": [
-                    {
-                        "reason": k.reason,
-                        "rule": k.rule,
-                        "count": k.count,
-                        "due_on": k.due_on.isoformat() if k.due_on else None,
-                    }
-                    for k in m.kept
-                ],
-            }
-            for m in result.models
-        ],
-    }
-    request = DataSubjectRequest.objects.get(pk=request.pk)
-    request.outcome = {**request.outcome, "erasure": erasure, "vendor_jobs": jobs, "consents_withdrawn": withdrawn}
-    request.save(update_fields=["outcome"])
-    record_event(
-        request,
-        EventKind.ERASED,
-        actor=actor,
-        data={"run_id": result.run_id, "erased": result.erased, "anonymised": result.anonymised, "kept": result.kept},
-    )
-    return _after_vendor_step(request, actor=actor, notice="deleted", context=deletion_context(request))
-
-
-def deletion_context(request: DataSubjectRequest) -> dict:
-    """What the deletion notice lists: what went, what was kept, why and until when. Names are
-    read in the requester's language at the time of writing, not stored with the outcome."""
-    from django.apps import apps
-
-    from .contacts import _language
-
-    erasure = request.outcome.get("erasure") or {}
-    language = _language(request.language)
-    kept, removed = [], []
-    with translation.override(language):
-        reasons = {
-            "statute": _("a law requires us to keep it for a set period"),
-            "legal hold": _("it is needed for a legal claim or an investigation (legal hold)"),
-            "referenced by kept records": _("it belongs to records we must keep"),
-        }
-        for model in erasure.get("models", []):
-            if model["model"] in TIMELINE_MODELS:
-                continue  # part of the request's own record, listed with it
-            try:
-                name = capfirst(str(apps.get_model(model["model"])._meta.verbose_name_plural))
-            except LookupError:
-                name = model["name"]
-            if model["erased"] or model["anonymised"]:
-                removed.append({"name": name, "count": model["erased"] + model["anonymised"]})
-            for group in model["kept"]:
-                if model["model"] == "subjects.DataSubject":
-                    continue  # the restricted profile is stated separately
-                due_on = date.fromisoformat(group["due_on"]) if group["due_on"] else None
-                if group["reason"] == "legal hold":
-                    until = _("Destroyed when the legal matter ends.")
-                elif model["model"] == "dsar.DataSubjectRequest":
-                    until = _("Destroyed 3 years after this request is closed.")
-                elif due_on:
-                    until = _("Destroyed by %(date)s.") % {"date": due_on.isoformat()}
-                else:
-                    until = _("Destroyed once the period that applies has run out.")
-                kept.append(
-                    {
-                        "name": name,
-                        "count": group["count"],
-                        "reason": reasons.get(group["reason"], group["reason"]),
-                        "rule": group["rule"],
-                        "due_on": due_on,
-                        "until": until,
-                    }
-                )
-    return {"kept": kept, "removed": removed, "restricted": erasure.get("subject_restricted", False)}
-
-
-TIMELINE_MODELS = {"dsar.RequestEvent"}
-
-
-@transaction.atomic
-def suspend_processing(*, request: DataSubjectRequest, actor, note: str = "") -> DataSubjectRequest:
-    """PIPA art. 37: the person's records stay, but marketing, audience syncs and analytics exports
-    skip them (DataSubject.processing_restricted), and processors are told to suppress them."""
-    request = _locked(request)
-    _require_open(request)
-    _require_verified(request)
-    _require_type(request, RequestType.SUSPENSION)
-    subject = _require_subject(request)
-    if request.status == RequestStatus.VERIFIED:
-        _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
-    restrict_subject(subject=subject, request=request, actor=actor, note=note)
-    jobs = _create_vendor_jobs(request, subject, "suppress")
-    record_event(request, EventKind.VENDOR_JOBS_CREATED, actor=actor, data={"count": jobs, "kind": "suppress"})
-    request.outcome = {**request.outcome, "restricted": True, "vendor_jobs": jobs}
-    request.save(update_fields=["outcome"])
-    return _after_vendor_step(request, actor=actor, notice="suspended", context={"note": note})
-
-
-def restrict_subject(*, subject: DataSubject, request: DataSubjectRequest, actor, note: str = "") -> None:
-    """Set processing_restricted on the person, as part of a request (logged on its timeline)."""
-    DataSubject.objects.filter(pk=subject.pk).update(processing_restricted=True, updated_at=timezone.now())
-    subject.processing_restricted = True
-    record_event(request, EventKind.RESTRICTED, actor=actor, note=note, data={"subject_id": subject.pk})
-
-
-@transaction.atomic
-def withdraw_consents(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
-    """PIPA art. 37(1): every consent withdrawn through the consent ledger; processors told to suppress."""
-    request = _locked(request)
-    _require_open(request)
-    _require_verified(request)
-    _require_type(request, RequestType.WITHDRAWAL)
-    subject = _require_subject(request)
-    if request.status == RequestStatus.VERIFIED:
-        _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
-    withdrawn = _withdraw_all(request, subject)
-    record_event(request, EventKind.CONSENTS_WITHDRAWN, actor=actor, data={"count": withdrawn})
-    jobs = _create_vendor_jobs(request, subject, "suppress")
-    record_event(request, EventKind.VENDOR_JOBS_CREATED, actor=actor, data={"count": jobs, "kind": "suppress"})
-    request.outcome = {**request.outcome, "consents_withdrawn": withdrawn, "vendor_jobs": jobs}
-    request.save(update_fields=["outcome"])
-    return _after_vendor_step(request, actor=actor, notice="consents_withdrawn", context={"count": withdrawn})
-
-
-_NOTICE_FOR_TYPE = {
-    RequestType.DELETION: "deleted",
-    RequestType.SUSPENSION: "suspended",
-    RequestType.WITHDRAWAL: "consents_withdrawn",
-}
-
-
-@transaction.atomic
-def close_request(*, request: DataSubjectRequest, actor=None) -> DataSubjectRequest:
-    """Close a request that waited for processors: only when none of its jobs is open (DSAR-12)."""
-    request = _locked(request)
-    if request.status != RequestStatus.AWAITING_VENDORS:
-        raise RequestError(_("Only a request waiting for processors is closed this way."))
-    pending = _open_vendor_jobs(request.reference).count()
-    if pending:
-        raise RequestError(
-            _(
-                "%(n)d processor job(s) are still open: the request closes when each is confirmed "
-                "or marked manual with a note."
-            )
-            % {"n": pending}
-        )
-    notice = _NOTICE_FOR_TYPE.get(request.request_type, "completed")
-    context = deletion_context(request) if request.request_type == RequestType.DELETION else {}
-    context.setdefault("count", request.outcome.get("consents_withdrawn", 0))
-    return _close(request, RequestStatus.COMPLETED, actor=actor, notice=notice, context=context)
-
-
 # --- access package -------------------------------------------------------------------------
 
 
@@ -815,6 +628,8 @@ def close_request(*, request: DataSubjectRequest, actor=None) -> DataSubjectRequ
 def build_access_package(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
     """Build the ZIP for staff to review (ANCHORS #10: review before release). Rebuilding
     replaces the previous file and withdraws any released link."""
+    # Here, not at the top: the package reads consent, thirdparty and retention, which this
+    # module (intake, verification, workflow) does not otherwise depend on.
     from .package import collect, write_zip
 
     request = _locked(request)
@@ -922,239 +737,3 @@ def review_package(*, request: DataSubjectRequest, actor, ip: str | None, path: 
         record_event(request, EventKind.PACKAGE_REVIEWED, actor=actor)
         log_request_access(request, user=actor, ip=ip, action="download", path=path)
     return request
-
-
-# --- periodic jobs --------------------------------------------------------------------------
-
-
-def officers():
-    """Users with the privacy-officer role: may change requests and oversee them (superusers too)."""
-    User = get_user_model()
-    # Permissions live in the model backend (axes sits in front of it and holds none).
-    backend = "django.contrib.auth.backends.ModelBackend"
-    changers = User.objects.with_perm("dsar.change_datasubjectrequest", backend=backend).values("pk")
-    return (
-        User.objects.with_perm("dsar.oversee_requests", backend=backend)
-        .filter(pk__in=changers, is_active=True)
-        .exclude(email="")
-        .order_by("pk")
-    )
-
-
-def _actionable():
-    """Requests staff must answer: verified and open, plus those waiting for staff to check
-    an identity (an agent's power of attorney, a request entered by staff)."""
-    from django.db.models import Q
-
-    return DataSubjectRequest.objects.filter(
-        Q(status__in=[RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS, RequestStatus.AWAITING_VENDORS])
-        | Q(status=RequestStatus.SUBMITTED, email_confirmed_at__isnull=False)
-        | (Q(status=RequestStatus.SUBMITTED) & ~Q(channel=RequestChannel.WEB_FORM))
-    )
-
-
-def _staff_email(kind: str, recipients: list[str], context: dict) -> None:
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = " ".join(render_to_string(f"dsar/email/{kind}_subject.txt", context).split())
-        body = render_to_string(f"dsar/email/{kind}.txt", context)
-    EmailMessage(subject=subject, body=body, to=recipients).send()
-
-
-def admin_url(request: DataSubjectRequest) -> str:
-    return absolute_url(reverse("admin:dsar_datasubjectrequest_change", args=[request.pk]))
-
-
-@dataclass
-class ReminderResult:
-    assignee_reminders: int = 0
-    overdue_requests: int = 0
-    officer_emails: int = 0
-
-
-def send_dsar_reminders(*, now: datetime | None = None, dry_run: bool = False) -> ReminderResult:
-    """Day 7: remind the assignee (the officers when nobody is assigned) once per due date.
-    Overdue: one digest a day to every privacy officer listing each overdue request."""
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    result = ReminderResult()
-    window_start = today + timedelta(days=settings.DSAR_REMINDER_DAYS_BEFORE_DUE)
-    officer_emails = list(officers().values_list("email", flat=True))
-
-    due_soon = (
-        _actionable()
-        .filter(due_on__lte=window_start, due_on__gte=today)
-        .select_related("assignee")
-        .order_by("due_on", "pk")
-    )
-    for request in due_soon:
-        if request.assignee_reminded_for == request.due_on:
-            continue
-        recipients = [request.assignee.email] if request.assignee and request.assignee.email else officer_emails
-        if not recipients:
-            continue
-        result.assignee_reminders += 1
-        if dry_run:
-            continue
-        with transaction.atomic():
-            locked = _locked(request)
-            if locked.assignee_reminded_for == locked.due_on:
-                continue
-            _staff_email(
-                "reminder",
-                recipients,
-                {"request": locked, "days_left": locked.days_left(today), "admin_url": admin_url(locked)},
-            )
-            locked.assignee_reminded_for = locked.due_on
-            locked.save(update_fields=["assignee_reminded_for"])
-            record_event(locked, EventKind.REMINDER_SENT, data={"to": "assignee" if request.assignee else "officers"})
-
-    overdue = list(
-        _actionable()
-        .filter(due_on__lt=today)
-        .exclude(overdue_notified_on=today)
-        .select_related("assignee")
-        .order_by("due_on")
-    )
-    result.overdue_requests = len(overdue)
-    if overdue and officer_emails and not dry_run:
-        with transaction.atomic():
-            items = [{"request": r, "days_over": -r.days_left(today), "admin_url": admin_url(r)} for r in overdue]
-            for email in officer_emails:
-                _staff_email("overdue", [email], {"items": items, "today": today})
-                result.officer_emails += 1
-            DataSubjectRequest.objects.filter(pk__in=[r.pk for r in overdue]).update(overdue_notified_on=today)
-            for r in overdue:
-                record_event(r, EventKind.REMINDER_SENT, data={"to": "officers", "overdue_days": -r.days_left(today)})
-    logger.info(
-        "send_dsar_reminders assignee=%s overdue=%s officer_emails=%s dry_run=%s",
-        result.assignee_reminders,
-        result.overdue_requests,
-        result.officer_emails,
-        dry_run,
-    )
-    return result
-
-
-# How long after submission the sweep assumes the on-commit task was lost (broker down).
-RESEND_GRACE = timedelta(minutes=2)
-
-
-def resend_dsar_verifications(*, now: datetime | None = None) -> int:
-    """Send the verification email of web requests whose email never went out (the broker was
-    down when they were submitted). Returns how many were sent."""
-    now = now or timezone.now()
-    pending = DataSubjectRequest.objects.filter(
-        status=RequestStatus.SUBMITTED,
-        channel=RequestChannel.WEB_FORM,
-        verification_sent_at__isnull=True,
-        email_confirmed_at__isnull=True,
-        received_at__lt=now - RESEND_GRACE,
-        received_at__gte=now - timedelta(hours=settings.DSAR_UNVERIFIED_TTL_HOURS),
-    ).values_list("pk", flat=True)
-    sent = sum(1 for pk in list(pending) if issue_verification(request_id=pk))
-    logger.info("resend_dsar_verifications sent=%s", sent)
-    return sent
-
-
-@dataclass
-class ExpiryResult:
-    unverified_destroyed: int = 0
-    packages_deleted: int = 0
-    orphan_files_deleted: int = 0
-
-
-def expire_dsar_requests(*, now: datetime | None = None, dry_run: bool = False) -> ExpiryResult:
-    """Destroy web requests never verified within DSAR_UNVERIFIED_TTL_HOURS (with their timeline
-    and upload), delete access packages whose download link has expired, and delete files in
-    dsar's private storage that no request refers to any more (after the retention engine
-    destroyed their request)."""
-    now = now or timezone.now()
-    result = ExpiryResult()
-    storage = private_storage()
-    cutoff = now - timedelta(hours=settings.DSAR_UNVERIFIED_TTL_HOURS)
-    stale = DataSubjectRequest.objects.filter(
-        status=RequestStatus.SUBMITTED,
-        channel=RequestChannel.WEB_FORM,
-        email_confirmed_at__isnull=True,
-        verified_at__isnull=True,
-        received_at__lt=cutoff,
-    )
-    result.unverified_destroyed = stale.count()
-    if not dry_run and result.unverified_destroyed:
-        for pk in list(stale.values_list("pk", flat=True)):
-            with transaction.atomic():
-                request = stale.select_for_update().filter(pk=pk).first()
-                if request is None:
-                    continue
-                files = [
-                    f.name for f in (request.power_of_attorney, request.original_document, request.package_file) if f
-                ]
-                request.delete()
-                transaction.on_commit(lambda files=files: [storage.delete(name) for name in files])
-
-    expired_packages = DataSubjectRequest.objects.exclude(package_file="").filter(
-        status__in=CLOSED_STATUSES, download_expires_at__lt=now
-    ) | DataSubjectRequest.objects.exclude(package_file="").filter(
-        status__in=[RequestStatus.REJECTED, RequestStatus.WITHDRAWN]
-    )
-    result.packages_deleted = expired_packages.count()
-    if not dry_run:
-        for request in expired_packages:
-            name = request.package_file.name
-            DataSubjectRequest.objects.filter(pk=request.pk).update(package_file="", package_nonce="")
-            record_event(request, EventKind.NOTE, note="Access package file deleted after its link expired.")
-            storage.delete(name)
-
-    referenced = set()
-    for row in DataSubjectRequest.objects.values_list("power_of_attorney", "original_document", "package_file"):
-        referenced.update(name for name in row if name)
-    for name in _walk(storage, ""):
-        if name in referenced:
-            continue
-        # A file written a moment ago may belong to a request not yet committed.
-        try:
-            modified = storage.get_modified_time(name)
-        except OSError:
-            continue
-        if modified > now - timedelta(hours=1):
-            continue
-        result.orphan_files_deleted += 1
-        if not dry_run:
-            storage.delete(name)
-    logger.info(
-        "expire_dsar_requests unverified=%s packages=%s orphans=%s dry_run=%s",
-        result.unverified_destroyed,
-        result.packages_deleted,
-        result.orphan_files_deleted,
-        dry_run,
-    )
-    return result
-
-
-def _walk(storage, folder: str):
-    try:
-        directories, files = storage.listdir(folder)
-    except FileNotFoundError:
-        return
-    for name in files:
-        yield f"{folder}/{name}" if folder else name
-    for directory in directories:
-        yield from _walk(storage, f"{folder}/{directory}" if folder else directory)
-
-
-def close_dsar_requests(*, now: datetime | None = None) -> int:
-    """Close each request waiting for processors once none of its jobs is open; returns how many."""
-    closed = 0
-    for pk in list(
-        DataSubjectRequest.objects.filter(status=RequestStatus.AWAITING_VENDORS).values_list("pk", flat=True)
-    ):
-        request = DataSubjectRequest.objects.get(pk=pk)
-        if _open_vendor_jobs(request.reference).exists():
-            continue
-        try:
-            close_request(request=request)
-            closed += 1
-        except RequestError:
-            continue
-    logger.info("close_dsar_requests closed=%s", closed)
-    return closed

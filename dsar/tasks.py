@@ -1,10 +1,11 @@
-"""Thin Celery wrappers around dsar.services (one job, three doors: service, task, command)."""
+"""Thin Celery wrappers around dsar.services and dsar.jobs (one job, three doors: service, task,
+command)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from . import services
+from . import jobs, services
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=30, retry_backoff_max=1800, max_retries=8)
@@ -15,19 +16,19 @@ def send_verification_email(request_id: int) -> bool:
 
 @shared_task
 def send_dsar_reminders() -> dict:
-    return services.send_dsar_reminders().__dict__
+    return jobs.send_dsar_reminders().__dict__
 
 
 @shared_task
 def resend_dsar_verifications() -> int:
-    return services.resend_dsar_verifications()
+    return jobs.resend_dsar_verifications()
 
 
 @shared_task
 def expire_dsar_requests() -> dict:
-    return services.expire_dsar_requests().__dict__
+    return jobs.expire_dsar_requests().__dict__
 
 
 @shared_task
 def close_dsar_requests() -> int:
-    return services.close_dsar_requests()
+    return jobs.close_dsar_requests()

@@ -4,6 +4,8 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
+from privacyops.lib import hooks
+
 
 def _freeze_seeded_versions(sender, using="default", **kwargs) -> None:
     # After every app has migrated (and seeded), so the seed version's text is rendered from
@@ -18,22 +20,10 @@ class PolicyConfig(AppConfig):
     verbose_name = _("Published policy (policy 6, 7)")
 
     def ready(self) -> None:
-        from privacyops.lib.hooks import set_policy_version_provider
-        from subjects.registry import DataCategory, Erase, Retention, registry
-
-        from .models import PolicyNoticeDelivery
+        # In ready(), not at the top: services import models, which are not loaded yet when Django
+        # imports this module.
         from .services import current_version_label
 
-        set_policy_version_provider(current_version_label)
-        registry.register(
-            PolicyNoticeDelivery,
-            subject_path="subject",
-            category=DataCategory.IDENTITY_AND_CONTACT,
-            # Nothing is collected: the record only says which notice went to the address held.
-            sources=[],
-            export_fields=["status", "sent_at"],
-            erase=Erase.delete(),
-            retention=[Retention(rule="policy_notices", runs_from="queued_at")],
-        )
+        hooks.current_policy_version.provide(current_version_label)
         # Connected for this app only, i.e. once per migrate run, after all apps' migrations.
         post_migrate.connect(_freeze_seeded_versions, sender=self, dispatch_uid="policy_freeze_seeded_versions")

@@ -5,8 +5,9 @@ language-neutral data (keys and stored values). Its hash is the version's finger
 "out of date" check compares exactly what the page would show. `present()` turns the facts into
 display rows under the active language; the page template renders only those.
 
-The other apps are read through `apps.get_model` and per-model field lists intersected with the
-fields that exist: a section whose records are missing renders empty rather than failing.
+The other apps' models are imported (policy sits above consent, thirdparty and retention) and
+read through explicit field lists: a renamed field fails here, loudly, instead of emptying a
+section of the published policy.
 """
 
 from __future__ import annotations
@@ -18,15 +19,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.db import models
-from django.utils import formats, timezone, translation
+from django.utils import formats, timezone
 from django.utils.translation import gettext, pgettext
 
+from consent.models import CookieCategory, Purpose
+from privacyops.lib import i18n
+from retention.models import RetentionRule
 from subjects.models import CollectionSource
 from subjects.registry import DataCategory, registry
+from thirdparty.models import Processor
 
-from .models import ComplaintInstitution, PrivacyOfficer, in_language
+from .models import ComplaintInstitution, PrivacyOfficer
 
 # The fields each record contributes to the page. Bookkeeping fields (contract files, checklists,
 # timestamps, locks) are left out on purpose: editing them must not mark the policy out of date.
@@ -34,10 +38,8 @@ PURPOSE_FIELDS = (
     "key",
     "name",
     "name_ko",
-    "name_en",
     "description",
     "description_ko",
-    "description_en",
     "policy_clause",
     "legal_basis",
     "consent_required",
@@ -48,10 +50,8 @@ COOKIE_CATEGORY_FIELDS = (
     "key",
     "name",
     "name_ko",
-    "name_en",
     "description",
     "description_ko",
-    "description_en",
     "always_on",
     "position",
 )
@@ -93,18 +93,6 @@ OFFICER_FIELDS = (
 )
 INSTITUTION_FIELDS = ("name_ko", "name_en", "phone", "url")
 
-PURPOSE_MODEL = "consent.Purpose"
-COOKIE_CATEGORY_MODEL = "consent.CookieCategory"
-PROCESSOR_MODEL = "thirdparty.Processor"
-RETENTION_RULE_MODEL = "retention.RetentionRule"
-
-
-def _get_model(label: str) -> type[models.Model] | None:
-    try:
-        return apps.get_model(label)
-    except LookupError:
-        return None
-
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
@@ -114,18 +102,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rows(label: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
-    model = _get_model(label)
-    if model is None:
-        return []
-    names = {f.name for f in model._meta.concrete_fields}
-    present = [f for f in fields if f in names]
-    queryset = model._default_manager.all()
-    if "active" in names:
-        queryset = queryset.filter(active=True)
+def _rows(queryset: models.QuerySet, fields: tuple[str, ...], *order: str) -> list[dict[str, Any]]:
     # An explicit order keeps the fingerprint stable whatever the model's default ordering is.
-    order = [f for f in ("position", "sort_order") if f in names] + ["pk"]
-    return [{k: _plain(v) for k, v in row.items()} for row in queryset.order_by(*order).values(*present)]
+    return [{k: _plain(v) for k, v in row.items()} for row in queryset.order_by(*order, "pk").values(*fields)]
+
+
+def _registered_model(label: str) -> type[models.Model] | None:
+    """The registered model behind a label in the facts (None once it is no longer registered)."""
+    entry = registry.entry_by_label(label)
+    return entry.model if entry is not None else None
 
 
 def _registry_facts() -> list[dict[str, Any]]:
@@ -146,10 +131,10 @@ def collect_policy_facts() -> dict[str, Any]:
     """Everything the generated policy states, as plain data (no translated text)."""
     return {
         "registry": _registry_facts(),
-        "purposes": _rows(PURPOSE_MODEL, PURPOSE_FIELDS),
-        "cookie_categories": _rows(COOKIE_CATEGORY_MODEL, COOKIE_CATEGORY_FIELDS),
-        "processors": _rows(PROCESSOR_MODEL, PROCESSOR_FIELDS),
-        "retention_rules": _rows(RETENTION_RULE_MODEL, RETENTION_RULE_FIELDS),
+        "purposes": _rows(Purpose.objects.all(), PURPOSE_FIELDS, "position"),
+        "cookie_categories": _rows(CookieCategory.objects.all(), COOKIE_CATEGORY_FIELDS, "position"),
+        "processors": _rows(Processor.objects.filter(active=True), PROCESSOR_FIELDS),
+        "retention_rules": _rows(RetentionRule.objects.filter(active=True), RETENTION_RULE_FIELDS),
         "officers": [
             {k: getattr(o, k) for k in OFFICER_FIELDS} for o in PrivacyOfficer.objects.order_by("sort_order", "pk")
         ],
@@ -169,7 +154,7 @@ def fingerprint(facts: dict[str, Any]) -> str:
 
 
 class _Row(dict):
-    """A dict the template can read with dots, and `in_language` with `_ko`/`_en` suffixes."""
+    """A dict the template can read with dots, and `i18n.pick` with `_ko`/`_en` suffixes."""
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -185,7 +170,7 @@ def _text(row: dict[str, Any], field: str) -> str:
     wording of other apps' records has Korean translations in policy's catalogue; text staff
     typed themselves is shown as typed). English: `<field>_en` or `<field>`, else `<field>_ko`.
     """
-    korean = (translation.get_language() or "ko").startswith("ko")
+    korean = i18n.language() == "ko"
     ko = row.get(f"{field}_ko") or ""
     en = row.get(f"{field}_en") or row.get(field) or ""
     if not isinstance(en, str):
@@ -195,14 +180,10 @@ def _text(row: dict[str, Any], field: str) -> str:
     return en or ko
 
 
-def _choice(label: str, field: str, value: Any) -> str:
-    model = _get_model(label)
-    if model is None or value in (None, ""):
+def _choice(model: type[models.Model], field: str, value: Any) -> str:
+    if value in (None, ""):
         return "" if value is None else str(value)
-    try:
-        choices = dict(model._meta.get_field(field).flatchoices)
-    except Exception:  # noqa: BLE001  (an unknown field shows the stored value)
-        return str(value)
+    choices = dict(model._meta.get_field(field).flatchoices)
     return str(choices.get(value, value))
 
 
@@ -252,7 +233,7 @@ def _category_rows(registry_facts: list[dict[str, Any]]) -> list[_Row]:
         sources: set[str] = set()
         records: list[str] = []
         for entry in entries:
-            model = _get_model(entry["model"])
+            model = _registered_model(entry["model"])
             sources.update(entry["sources"])
             if model is None:
                 continue
@@ -284,7 +265,7 @@ def _rule_rows(facts: dict[str, Any]) -> list[_Row]:
         bound = [e for e in facts["registry"] if rule.get("key") in e["rules"]]
         items: list[str] = []
         for entry in bound:
-            model = _get_model(entry["model"])
+            model = _registered_model(entry["model"])
             for field in entry["fields"] if model is not None else []:
                 label = _field_label(model, field)
                 if label not in items:
@@ -295,7 +276,7 @@ def _rule_rows(facts: dict[str, Any]) -> list[_Row]:
                 name=_text(rule, "name"),
                 period=period_text(rule.get("period_value") or 0, rule.get("period_unit") or ""),
                 runs_from=_text({"runs_from": _FIELD_NAME.sub("", rule.get("runs_from") or "")}, "runs_from"),
-                action=_choice(RETENTION_RULE_MODEL, "action", rule.get("action")),
+                action=_choice(RetentionRule, "action", rule.get("action")),
                 # The rule's reasoning in words is for staff; the page cites the law and article.
                 law_article=_text(rule, "law_article") or _text(rule, "legal_basis"),
                 set_by_company=bool(rule.get("set_by_company")),
@@ -313,7 +294,7 @@ def _processor_rows(facts: dict[str, Any]) -> list[_Row]:
             _Row(
                 name=p.get("name", ""),
                 kind=p.get("kind", "entrustment"),
-                kind_label=_choice(PROCESSOR_MODEL, "kind", p.get("kind")),
+                kind_label=_choice(Processor, "kind", p.get("kind")),
                 task=_text(p, "entrusted_task"),
                 retention=_text(p, "retention_text"),
                 country=_text(p, "country"),
@@ -326,7 +307,7 @@ def _processor_rows(facts: dict[str, Any]) -> list[_Row]:
     return rows
 
 
-def _simple_rows(rows: list[dict[str, Any]], label: str) -> list[_Row]:
+def _simple_rows(rows: list[dict[str, Any]], model: type[models.Model]) -> list[_Row]:
     out = []
     for row in rows:
         out.append(
@@ -335,7 +316,7 @@ def _simple_rows(rows: list[dict[str, Any]], label: str) -> list[_Row]:
                 name=_text(row, "name"),
                 description=_text(row, "description"),
                 clause=row.get("policy_clause", ""),
-                legal_basis=_choice(label, "legal_basis", row.get("legal_basis")) if "legal_basis" in row else "",
+                legal_basis=_choice(model, "legal_basis", row.get("legal_basis")) if "legal_basis" in row else "",
                 always_on=bool(row.get("always_on")),
             )
         )
@@ -347,23 +328,23 @@ def present(facts: dict[str, Any]) -> dict[str, Any]:
     processors = _processor_rows(facts)
     return {
         "categories": _category_rows(facts["registry"]),
-        "purposes": _simple_rows(facts["purposes"], PURPOSE_MODEL),
-        "cookie_categories": _simple_rows(facts["cookie_categories"], COOKIE_CATEGORY_MODEL),
+        "purposes": _simple_rows(facts["purposes"], Purpose),
+        "cookie_categories": _simple_rows(facts["cookie_categories"], CookieCategory),
         "entrustees": [p for p in processors if p.kind != "provision"],
         "recipients": [p for p in processors if p.kind == "provision"],
         "overseas": [p for p in processors if p.overseas],
         "rules": _rule_rows(facts),
         "officers": [
             _Row(
-                name=in_language(_Row(o), "name"),
-                position=in_language(_Row(o), "position"),
-                department=in_language(_Row(o), "department"),
+                name=i18n.pick(_Row(o), "name"),
+                position=i18n.pick(_Row(o), "position"),
+                department=i18n.pick(_Row(o), "department"),
                 phone=o["phone"],
                 email=o["email"],
             )
             for o in facts["officers"]
         ],
         "institutions": [
-            _Row(name=in_language(_Row(i), "name"), phone=i["phone"], url=i["url"]) for i in facts["institutions"]
+            _Row(name=i18n.pick(_Row(i), "name"), phone=i["phone"], url=i["url"]) for i in facts["institutions"]
         ],
     }

@@ -15,8 +15,10 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from privacyops.lib.i18n import pick
 
 # Policy section 7 promises these notice periods; changing them is itself a policy change, so
 # they are constants rather than settings (REQUIREMENTS PC-04).
@@ -24,13 +26,6 @@ NOTICE_DAYS = 7
 SIGNIFICANT_NOTICE_DAYS = 30
 
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
-
-
-def in_language(obj, field: str) -> str:
-    """`<field>_ko` or `<field>_en` for the active language; Korean falls back to English and back."""
-    korean = (translation.get_language() or "ko").startswith("ko")
-    first, second = ("ko", "en") if korean else ("en", "ko")
-    return getattr(obj, f"{field}_{first}", "") or getattr(obj, f"{field}_{second}", "")
 
 
 def notice_period_error(*, announced_at: datetime, effective_at: datetime, is_significant: bool) -> str | None:
@@ -207,7 +202,7 @@ class PolicyVersion(models.Model):
         return self.announced_at is not None
 
     def frozen_html(self, language: str) -> str:
-        return self.frozen_html_en if language.startswith("en") else self.frozen_html_ko
+        return pick(self, "frozen_html", language, english_fallback=False, korean_fallback=False)
 
     def clean(self) -> None:
         if self.label and not LABEL_PATTERN.match(self.label):

@@ -19,6 +19,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from privacyops.lib.i18n import pick
+from privacyops.lib.urls import absolute_url
 from subjects.models import DataSubject
 
 from .content import collect_policy_facts, fingerprint, long_date, present
@@ -338,7 +340,7 @@ def _officer_email() -> str:
 
 def render_notice(version: PolicyVersion, *, contact: str | None = None) -> tuple[str, str]:
     """The notice's subject and body (Korean, then English): the same for every recipient."""
-    url = settings.SITE_URL + reverse("policy:version", args=[version.label])
+    url = absolute_url(reverse("policy:version", args=[version.label]))
     contact = _officer_email() if contact is None else contact
     parts = []
     subject_line = ""
@@ -346,7 +348,7 @@ def render_notice(version: PolicyVersion, *, contact: str | None = None) -> tupl
         with translation.override(language):
             context = {
                 "version": version,
-                "summary": version.summary_en if language == "en" else (version.summary_ko or version.summary_en),
+                "summary": pick(version, "summary", language, korean_fallback=False),
                 "announced_on": long_date(version.announced_at),
                 "effective_on": long_date(version.effective_at),
                 "url": url,

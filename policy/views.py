@@ -8,13 +8,15 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
+from privacyops.lib import i18n
+
 from . import services
 from .content import collect_policy_facts, long_date
 from .models import LABEL_PATTERN, PolicyVersion
 
 
 def _language(request: HttpRequest) -> str:
-    return "en" if (getattr(request, "LANGUAGE_CODE", "ko") or "ko").startswith("en") else "ko"
+    return i18n.language(getattr(request, "LANGUAGE_CODE", None) or "ko")
 
 
 def _page(request: HttpRequest, template: str, context: dict) -> HttpResponse:
@@ -48,7 +50,7 @@ def policy_page(request: HttpRequest) -> HttpResponse:
 def version_list(request: HttpRequest) -> HttpResponse:
     current = services.current_version()
     now = timezone.now()
-    english = _language(request) == "en"
+    language = _language(request)
     rows = [
         {
             "version": v,
@@ -56,7 +58,7 @@ def version_list(request: HttpRequest) -> HttpResponse:
             "effective_on": long_date(v.effective_at),
             "is_current": current is not None and v.pk == current.pk,
             "is_upcoming": v.effective_at > now,
-            "summary": v.summary_en if english else (v.summary_ko or v.summary_en),
+            "summary": i18n.pick(v, "summary", language, korean_fallback=False),
         }
         for v in PolicyVersion.objects.announced().order_by("-effective_at", "-pk")
     ]

@@ -106,7 +106,8 @@ PORT = _env(env.int, "PORT", default=8000) if env.str("PORT", default="") else 8
 SITE_URL = (_env(env.url, "SITE_URL", default="").geturl() or f"http://127.0.0.1:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site (privacyops/admin_site.py): TOTP second factor (django-otp) and access logging.
+    "privacyops.adminconfig.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -125,20 +126,30 @@ INSTALLED_APPS = [
     # Top layer: composes the others; nothing imports these.
     "dsar",
     "policy",
+    # audit (policy 5): second factor and lockout.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "audit.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Right after authentication: they need request.user.
+    "django_otp.middleware.OTPMiddleware",
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Late in the list, so it sees a view's exception early: a lost database connection becomes a 503.
     "privacyops.lib.middleware.DatabaseUnavailableMiddleware",
+    # django-axes must be last: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "privacyops.urls"
@@ -523,20 +534,7 @@ LOGGING = {
 }
 
 # --- audit: staff roles, access log, second factor, lockout, sessions (policy 5) ------------
-# The admin site is audit's: TOTP second factor (django-otp) and access logging of personal data.
-INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "audit.adminconfig.AuditAdminConfig"
-INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "axes"]
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-    "audit.middleware.ContentSecurityPolicyMiddleware",
-)
-_AUTH_MIDDLEWARE_AT = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
-MIDDLEWARE[_AUTH_MIDDLEWARE_AT:_AUTH_MIDDLEWARE_AT] = [
-    "django_otp.middleware.OTPMiddleware",
-    "audit.middleware.AuditContextMiddleware",
-]
-# django-axes must be last: it turns a locked-out login into the lockout page.
-MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+# INSTALLED_APPS and MIDDLEWARE (above) list django-otp, axes and audit's middleware.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 # SA-02(f): sign-in is blocked for the account (and the address) after this many failures, for AXES_COOLOFF_MINUTES
 # (or until the officer resets it); a success resets the count.

@@ -444,12 +444,9 @@ class DestructionRunAdmin(ReadOnlyAdmin):
 
 
 def _verbose_name(label: str) -> str:
-    from django.apps import apps
-
-    try:
-        return str(apps.get_model(label)._meta.verbose_name_plural)
-    except (LookupError, ValueError):
-        return label
+    # A run's counts are keyed by the label of a registered model; an old run may name one since removed.
+    entry = registry.entry_by_label(label)
+    return entry.verbose_name if entry is not None else label
 
 
 # --- physical destruction ----------------------------------------------------------------------

@@ -3,14 +3,17 @@ from __future__ import annotations
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from subjects.registry import registry
+
 
 class RetentionConfig(AppConfig):
     name = "retention"
     verbose_name = _("Retention and destruction (policy 4)")
 
     def ready(self) -> None:
-        from subjects.registry import registry
-
+        # In ready(), not at the top: these import models, which are not loaded yet when Django
+        # imports this module.
+        from . import checks  # noqa: F401  (registers the system check on rule keys)
         from .holds import exclude_held
 
         # Every deletion path (this app's engine, DSAR erasure, admin deletes) asks the registry

@@ -11,7 +11,7 @@ records paper and other media destroyed by hand (policy 4.2).
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -124,10 +124,22 @@ class HoldScope(models.TextChoices):
     RULE = "rule", _("Everything under one retention rule")
 
 
+HOLD_EXPIRY_WARNING_DAYS = 30
+
+
 class LegalHoldQuerySet(models.QuerySet):
     def active(self, now: datetime | None = None):
         now = now or timezone.now()
         return self.filter(released_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+    def expiring(self, now: datetime | None = None, days: int = HOLD_EXPIRY_WARNING_DAYS):
+        """Active holds that end within `days`, the soonest first."""
+        now = now or timezone.now()
+        return (
+            self.active(now)
+            .filter(expires_at__isnull=False, expires_at__lte=now + timedelta(days=days))
+            .order_by("expires_at")
+        )
 
 
 class LegalHold(models.Model):

@@ -25,6 +25,8 @@ Public services (keyword-only; each owns its transactions):
         Rows per model that are due (or, with grace_days, overdue by that many days) and not held.
 
     place_hold(...), release_hold(...), approve_run(...): the admin's writes.
+
+    next_destruction_at(*, now=None), rules_with_last_run(): what the officer's desk shows.
 """
 
 from __future__ import annotations
@@ -39,10 +41,11 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models import F, Max, Min, Q
+from django.db.models import F, Max, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import LessThan
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from subjects.models import DataSubject
 from subjects.registry import Entry, EraseMethod, Retention, registry
@@ -709,3 +712,29 @@ def approve_run(*, run_id: int, approver) -> DestructionRun:
         run.approved_by, run.approved_at = approver, timezone.now()
         run.save(update_fields=["approved_by", "approved_at"])
     return run
+
+
+def next_destruction_at(*, now: datetime | None = None) -> datetime | None:
+    """When beat next runs the destruction: from its row in the database (staff may have changed
+    or switched it off there), or from the settings until beat has first copied them in."""
+    now = now or timezone.now()
+    task = PeriodicTask.objects.filter(task="retention.tasks.destroy_expired").select_related("crontab").first()
+    if task is not None:
+        if not task.enabled or task.crontab is None:
+            return None
+        return now + task.crontab.schedule.remaining_estimate(task.last_run_at or now)
+    entry = settings.CELERY_BEAT_SCHEDULE.get("destroy_expired")
+    return now + entry["schedule"].remaining_estimate(now) if entry else None
+
+
+def rules_with_last_run() -> list[tuple[RetentionRule, DestructionRun | None]]:
+    """Each active rule with its latest real (not dry) run, in two queries whatever their number."""
+    latest = (
+        DestructionRun.objects.filter(rule=OuterRef("pk"))
+        .exclude(status=RunStatus.DRY_RUN)
+        .order_by("-started_at")
+        .values("pk")[:1]
+    )
+    rules = list(RetentionRule.objects.filter(active=True).annotate(last_run_id=Subquery(latest)).order_by("key"))
+    runs = DestructionRun.objects.in_bulk([rule.last_run_id for rule in rules if rule.last_run_id])
+    return [(rule, runs.get(rule.last_run_id)) for rule in rules]

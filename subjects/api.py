@@ -6,8 +6,8 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from ninja.errors import HttpError
 
+from audit.api_auth import ApiKey
 from audit.models import ApiScope
-from privacyops.api import ApiKey
 from privacyops.lib.schemas import Email, IPAddress, StrictSchema, Text, Timestamp
 
 from . import services

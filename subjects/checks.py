@@ -34,7 +34,7 @@ def check_personal_data_registered(app_configs=None, **kwargs) -> list[checks.Ch
         checks.Error(
             f"{model._meta.label} holds personal data (it points at a data subject) but is not in the "
             "personal-data registry.",
-            hint="Register it in its app's AppConfig.ready() with subjects.registry.register(...), "
+            hint="Register it in its app's personal_data.py with subjects.registry.register(...), "
             "naming its retention rule and how to export and erase it.",
             obj=model,
             id="subjects.E001",

@@ -1,23 +1,32 @@
 """The personal-data registry: to personal data what `admin.site` is to models.
 
-Every model that holds personal data registers once, in its app's `AppConfig.ready()`:
+Every model that holds personal data registers once, in its app's `personal_data.py` (loaded by
+`SubjectsConfig.ready()` through `autodiscover_modules("personal_data")`, the way the admin loads
+`admin.py`). The visit log's entry, as `subjects/personal_data.py` has it:
 
     registry.register(
         VisitLog,
         subject_path="subject",
         category=DataCategory.DEVICE_AND_USAGE,
         sources=[CollectionSource.AUTOMATIC],
-        export_fields=["visited_at", "ip", "user_agent", "path"],
-        erase=Erase.anonymise(ip=None, user_agent="", subject=None),
-        retention=[Retention(rule="visit_logs", runs_from="visited_at")],
+        export_fields=[
+            "visited_at", "ip", "user_agent", "os", "screen_size", "device_id", "phone_model",
+            "cookie_id", "path", "abnormal", "abnormal_reason",
+        ],
+        erase=Erase.delete(),
+        # Policy 4.1.2: kept 3 months under the Protection of Communications Secrets Act.
+        retention=[Retention(rule="visit_logs", runs_from="visited_at", kept_after_erasure=True)],
     )
 
 DSAR export and erasure, the retention engine and the public policy all iterate over the
 registry; none of them lists models by hand. `manage.py check` fails when a model that points
-at DataSubject (or at a registered model) is not registered (see checks.py).
+at DataSubject (or at a registered model) is not registered (see checks.py), and
+`manage.py check --database default` when a registered rule key has no active retention rule
+(retention/checks.py).
 
 Deletion guards (legal holds) are plugged in by the apps above this one through
-`add_deletion_guard`, so this module needs no import of them.
+`add_deletion_guard`, so this module needs no import of them: one of the two ways an app above
+extends one below (privacyops/lib/hooks.py describes both).
 """
 
 from __future__ import annotations
@@ -197,6 +206,11 @@ class PersonalDataRegistry:
             return self._entries[model]
         except KeyError:
             raise NotRegistered(model._meta.label) from None
+
+    def entry_by_label(self, label: str) -> Entry | None:
+        """The entry of the model labelled `label` ("subjects.VisitLog"), or None when no registered
+        model has it: stored counts and policy facts name models by label, and may outlive a model."""
+        return next((entry for entry in self._entries.values() if entry.label == label), None)
 
     def entries(self) -> list[Entry]:
         return list(self._entries.values())

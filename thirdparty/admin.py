@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -14,6 +12,7 @@ from subjects.admin import PersonalDataAdmin
 
 from . import services
 from .models import (
+    JOB_LATE_AFTER_DAYS,
     DataTransfer,
     DisclosedSubject,
     Disclosure,
@@ -165,17 +164,16 @@ class JobStateFilter(admin.SimpleListFilter):
         return [
             ("open", gettext_lazy("Open")),
             ("stuck", gettext_lazy("Failed, waiting for staff")),
-            ("late", gettext_lazy("Open for more than 8 days")),
+            ("late", _("Open for more than %(days)s days") % {"days": JOB_LATE_AFTER_DAYS}),
         ]
 
     def queryset(self, request, queryset):
         if self.value() == "open":
             return queryset.open()
         if self.value() == "late":
-            # PV-10: unresolved at day 8 leaves little margin in the 10-day answer window.
-            return queryset.open().filter(created_at__lt=timezone.now() - timedelta(days=8))
+            return queryset.late()
         if self.value() == "stuck":
-            return queryset.filter(status=JobStatus.FAILED, next_attempt_at__isnull=True)
+            return queryset.stuck()
         return queryset
 
 

@@ -24,9 +24,10 @@ from django.urls import reverse
 from ninja import Form, Router, Status
 from ninja.errors import HttpError
 
+from audit.api_auth import ApiKey
 from audit.models import ApiScope
-from privacyops.api import ApiKey
 from privacyops.lib.schemas import Email, StrictSchema, Text
+from privacyops.lib.urls import absolute_url
 from subjects.models import CollectionSource
 from subjects.services import find_or_create_subject
 
@@ -64,7 +65,7 @@ def meta_data_deletion(request: HttpRequest, signed_request: Form[str]):
         logger.warning("meta deletion callback refused: %s", exc)
         raise HttpError(403 if "signature" in str(exc) or "expired" in str(exc) else 400, str(exc)) from None
     path = reverse("thirdparty:meta_deletion_status", args=[deletion.confirmation_code])
-    return Status(200, {"url": settings.SITE_URL + path, "confirmation_code": deletion.confirmation_code})
+    return Status(200, {"url": absolute_url(path), "confirmation_code": deletion.confirmation_code})
 
 
 class WebhookOut(StrictSchema):

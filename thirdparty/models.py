@@ -24,6 +24,8 @@ from subjects.models import DataSubject
 
 DPA_MAX_BYTES = 10 * 1024 * 1024
 CONTRACT_EXPIRY_WARNING_DAYS = 60
+# PV-10: a processor job unresolved at day 8 leaves little margin in the 10-day answer window.
+JOB_LATE_AFTER_DAYS = 8
 
 
 def validate_dpa_size(file) -> None:
@@ -294,6 +296,15 @@ class VendorErasureJobQuerySet(models.QuerySet):
     def open(self):
         """Not confirmed, and not closed by staff with a note."""
         return self.exclude(status=JobStatus.CONFIRMED).exclude(status=JobStatus.MANUAL, manual_note__gt="")
+
+    def late(self, now=None):
+        """Open for more than JOB_LATE_AFTER_DAYS."""
+        now = now or timezone.now()
+        return self.open().filter(created_at__lt=now - timedelta(days=JOB_LATE_AFTER_DAYS))
+
+    def stuck(self):
+        """Failed with no attempt left: waiting for staff (the admin's filter and the desk)."""
+        return self.filter(status=JobStatus.FAILED, next_attempt_at__isnull=True)
 
 
 class VendorErasureJob(models.Model):

@@ -8,8 +8,9 @@ Interface for the DSAR and consent apps (stable):
         ("erase"; or "suppress" for a marketing withdrawal: Stibee unsubscribe, Meta audience
         removal). Idempotent per (processor, reference, kind). The identifiers each job needs are
         copied onto it encrypted, so the subject row may be erased right after this returns.
-        For "erase", the person's active YouTube grants are revoked at Google first (an HTTP call
-        per grant, VENDOR_HTTP_TIMEOUT_SECONDS each) and their tokens and statistics deleted.
+        For "erase", the person's active YouTube grants have their tokens and statistics deleted,
+        and are revoked at Google once the caller's transaction commits (an HTTP call per grant,
+        VENDOR_HTTP_TIMEOUT_SECONDS each).
         Sending is enqueued on commit (thirdparty.tasks.send_vendor_erasure_jobs).
     open_jobs(reference: str) -> QuerySet[VendorErasureJob]
         The request's jobs not yet confirmed and not closed by staff with a note; a request is
@@ -37,6 +38,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from consent.services import may_process, withdraw_consent
 from privacyops.lib.crypto import DecryptionError, reveal
 from subjects.models import CollectionSource, DataSubject
 
@@ -634,8 +636,6 @@ def may_share(*, subject: DataSubject, processor: Processor, purpose: str) -> Sh
         )
     consent_purpose = processor.share_purpose if purpose in PURPOSE_USES else purpose
     if consent_purpose:
-        from consent.services import may_process
-
         if not may_process(subject=subject, purpose=consent_purpose):
             return ShareDecision(
                 False, _("The person has not consented to the purpose '%(purpose)s'.") % {"purpose": consent_purpose}
@@ -691,8 +691,6 @@ def handle_stibee_event(*, event: str, email: str) -> str:
     subject = DataSubject.objects.filter(email=email).first()
     if subject is None:
         return "unknown"
-    from consent.services import withdraw_consent
-
     withdraw_consent(subject=subject, purpose="marketing", channel="processor_webhook")
     stibee_processors = Processor.objects.filter(connector=Connector.STIBEE)
     create_erasure_jobs(
@@ -726,12 +724,6 @@ def receive_meta_deletion_request(*, signed_request: str) -> MetaDeletionRequest
             request.status = MetaDeletionStatus.IN_PROGRESS
             request.save(update_fields=["reference", "status"])
             create_erasure_jobs(subject=identity.subject, reference=request.reference, kind=JobKind.ERASE)
-            from .signals import meta_deletion_requested
-
-            subject_id = identity.subject_id
-            transaction.on_commit(
-                lambda: meta_deletion_requested.send(sender=MetaDeletionRequest, request=request, subject_id=subject_id)
-            )
     logger.info("meta deletion request id=%s subject_found=%s", request.pk, request.subject_found)
     return request
 
@@ -769,30 +761,30 @@ def connect_youtube_grant(
 
 
 def revoke_youtube_grant(*, grant: OAuthGrant, by: str) -> OAuthGrant:
-    """Revoke the token at Google (refresh token first: it takes the access token with it), then
-    delete the stored tokens and every statistic fetched through the grant, whatever Google said."""
+    """Delete the stored tokens and every statistic fetched through the grant, then revoke the
+    token at Google (refresh token first: it takes the access token with it), whatever Google says.
+
+    The call to Google is made after the caller's transaction commits (at once when there is
+    none): a rollback, e.g. of a DSAR erasure, never leaves a token revoked that we still hold,
+    and a slow Google holds no lock. The token is kept in memory for it, never in the broker."""
     if by not in RevokedBy.values:
         raise ThirdPartyError(_("Unknown revocation source."))
-    response_code = None
-    if by != RevokedBy.DETECTED:
-        token = grant.refresh_token or grant.access_token
+    with transaction.atomic():
+        grant = OAuthGrant.objects.select_for_update().get(pk=grant.pk)
+        token = (grant.refresh_token or grant.access_token) if by != RevokedBy.DETECTED else ""
         try:
-            token = reveal(token)
+            token = reveal(token) if token else ""
         except DecryptionError:
             # We cannot tell Google which token to revoke; what we hold is deleted all the same.
             logger.warning("youtube grant=%s: its tokens cannot be decrypted; not revoked at Google", grant.pk)
             token = ""
-        if token:
-            response_code = google_oauth.revoke(token).status
-    with transaction.atomic():
-        grant = OAuthGrant.objects.select_for_update().get(pk=grant.pk)
         deleted, _counts = YouTubeStatistics.objects.filter(grant=grant).delete()
         grant.access_token = ""
         grant.refresh_token = ""
         grant.access_token_expires_at = None
         if grant.revoked_at is None:
             grant.revoked_at, grant.revoked_by = timezone.now(), by
-        grant.revoke_response_code = response_code
+        grant.revoke_response_code = None
         grant.save(
             update_fields=[
                 "access_token",
@@ -803,14 +795,17 @@ def revoke_youtube_grant(*, grant: OAuthGrant, by: str) -> OAuthGrant:
                 "revoke_response_code",
             ]
         )
-    logger.info(
-        "youtube grant revoked grant=%s by=%s revoke_status=%s statistics_deleted=%d",
-        grant.pk,
-        by,
-        response_code,
-        deleted,
-    )
+        if token:
+            transaction.on_commit(lambda pk=grant.pk: _revoke_at_google(grant_id=pk, token=token))
+    logger.info("youtube grant revoked grant=%s by=%s statistics_deleted=%d", grant.pk, by, deleted)
     return grant
+
+
+def _revoke_at_google(*, grant_id: int, token: str) -> None:
+    response_code = google_oauth.revoke(token).status
+    # The row is gone when a DSAR erasure deleted it in the same transaction.
+    OAuthGrant.objects.filter(pk=grant_id).update(revoke_response_code=response_code)
+    logger.info("youtube grant revoke call grant=%s revoke_status=%s", grant_id, response_code)
 
 
 @dataclass

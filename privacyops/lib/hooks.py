@@ -1,20 +1,60 @@
-"""Hooks through which an upper app serves a lower one without an upward import.
+"""How an app serves an app below it: the project's one way to extend across the layers.
 
-`current_policy_version()`: the version of the privacy policy in force, recorded with every
-consent. The policy app installs the provider in its AppConfig.ready(); until it does, "".
+Imports point down (DESIGN.md; the import-linter contract in pyproject.toml checks it). When a
+lower app needs an answer that only an app above it knows, it does not import upward, look a model
+up by name, or send a signal that nobody may be listening to. There are two doors, and only two.
+
+**Deletion guards**, for "may these rows be destroyed?". The personal-data registry
+(`subjects/registry.py`) passes every deletion (scheduled destruction, erasure requests, admin
+deletes) through `registry.destroyable(queryset)`; an app above adds a guard with
+`registry.add_deletion_guard(guard)`, a function from a queryset to the part of it that may go,
+applied inside the same query that deletes. Any number may be added; retention's legal holds are
+the one guard today (`retention/apps.py`).
+
+**Named hooks**, below, for one answer one lower app asks of one upper app. Every hook is declared
+in this module with its default, so this file is the list of all of them; the upper app provides
+the function in its `AppConfig.ready()` (`hook.provide(function)`), and the lower app calls the
+hook like the function it stands for. A hook has one provider: providing again replaces it (a test
+installs a stand-in and puts back `hook.provider` afterwards); `provide(None)` restores the default.
+
+- `current_policy_version()`: the label of the privacy-policy version in force, recorded with
+  every consent. Asked by consent, provided by policy; "" until provided.
+- `download_reason_names_a_request(reason)`: whether a download's reason in the access log names a
+  real data-subject request. Asked by audit's monthly review, provided by dsar; by default a
+  reason starting with "DSAR <reference>" counts.
+
+Django signals are not used between apps: a signal with no receiver is silent, where a hook has a
+default and a name to grep for.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-
-_policy_version_provider: Callable[[], str] | None = None
-
-
-def set_policy_version_provider(provider: Callable[[], str]) -> None:
-    global _policy_version_provider
-    _policy_version_provider = provider
+from typing import Any
 
 
-def current_policy_version() -> str:
-    return _policy_version_provider() if _policy_version_provider is not None else ""
+class Hook:
+    """A named answer a lower app asks for and an upper app provides."""
+
+    def __init__(self, name: str, default: Callable[..., Any]):
+        self.name = name
+        self.default = default
+        self.provider: Callable[..., Any] | None = None
+
+    def provide(self, provider: Callable[..., Any] | None) -> None:
+        self.provider = provider
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return (self.provider or self.default)(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Hook {self.name}>"
+
+
+_DSAR_REASON = re.compile(r"^DSAR\s+\S+")
+
+current_policy_version = Hook("current_policy_version", default=lambda: "")
+download_reason_names_a_request = Hook(
+    "download_reason_names_a_request", default=lambda reason: bool(_DSAR_REASON.match(reason))
+)

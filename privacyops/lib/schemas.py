@@ -48,8 +48,11 @@ Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)
 
 def _timestamp(value: datetime) -> datetime:
     # Stored in UTC; a time far outside the service's life is a client bug, not a record.
-    value = value.astimezone(UTC)
-    if not EARLIEST_TIMESTAMP <= value <= LATEST_TIMESTAMP:
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 moved by its offset leaves datetime's range
+        value = None
+    if value is None or not EARLIEST_TIMESTAMP <= value <= LATEST_TIMESTAMP:
         raise ValueError(f"must be between {EARLIEST_TIMESTAMP:%Y-%m-%d} and {LATEST_TIMESTAMP:%Y-%m-%d}")
     return value
 

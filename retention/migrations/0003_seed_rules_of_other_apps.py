@@ -1,4 +1,5 @@
-"""Seed rules for the keys the other apps added to the registry (see /work/notes/rule-keys.md).
+"""Seed rules for the keys the other apps name in their personal-data registrations (the retention
+rule of each registry entry); the table of rules is in docs/RETENTION.md.
 
 All are periods the privacy policy does not state (policy gaps, listed in docs/RETENTION.md).
 Existing rows are left alone.

@@ -12,8 +12,9 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone, translation
 
-from audit.models import AccessLog, AccessLogChainHead, AccessLogSubject, AppendOnlyError
+from audit.models import AccessLog, AccessLogChainHead, AccessLogSubject
 from audit.services import accesses_of_subject, log_access, verify_access_log
+from privacyops.lib.ledger import AppendOnlyError
 
 
 def _log(user, *subject_ids, action="view", reason=""):

@@ -91,9 +91,8 @@ def test_customer_support_cannot_export_in_bulk(admin_login, support, alice):
 def test_another_apps_admin_gets_the_export_through_the_mixin(rf, officer, support):
     from django.contrib import admin
 
-    from audit.admin import ExportWithReasonMixin
-    from audit.admin_logging import export_csv
     from audit.models import AccessRightsLog
+    from subjects.admin_logging import ExportWithReasonMixin, export_csv
 
     class RightsExportAdmin(ExportWithReasonMixin, admin.ModelAdmin):
         export_fields = ("username", "change")

@@ -15,6 +15,7 @@ from django.urls import reverse
 from audit import services
 from audit.models import AccessReview
 from audit.services import create_access_review, log_access
+from privacyops.lib import hooks
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -30,10 +31,10 @@ def _log(user, action, subject_ids, reason=""):
 @pytest.fixture(autouse=True)
 def default_download_rule():
     """Audit's own rule ("DSAR <reference>"), whatever matcher the DSAR app installed."""
-    installed = services.download_reason_matcher()
-    services.set_download_reason_matcher(None)
+    installed = hooks.download_reason_names_a_request.provider
+    hooks.download_reason_names_a_request.provide(None)
     yield
-    services.set_download_reason_matcher(installed)
+    hooks.download_reason_names_a_request.provide(installed)
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ def test_the_review_flags_a_planted_bulk_export_and_the_other_unusual_access(oct
 
 
 def test_a_reason_matcher_installed_by_the_dsar_app_decides_what_a_matching_request_is(october):
-    services.set_download_reason_matcher(lambda reason: reason == "DSAR R-2026-0042-unknown")
+    hooks.download_reason_names_a_request.provide(lambda reason: reason == "DSAR R-2026-0042-unknown")
     review, _ = create_access_review(month=date(2026, 10, 1))
     assert sorted(f.log_seq for f in review.findings.filter(kind="unmatched_download")) == [3, 6]
 

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit import roles
-from audit.models import AccessRightsLog, AppendOnlyError
+from audit.models import AccessRightsLog
+from privacyops.lib.ledger import AppendOnlyError
 
 
 def _changes(**filters):

@@ -289,11 +289,11 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_used(client, site, sett
 
 
 def test_cookie_records_are_append_only(client, site):
-    from consent.models import LedgerIsAppendOnly
+    from privacyops.lib.ledger import AppendOnlyError
 
     post(client, "/api/consent/cookies", choice(), Origin=SITE)
     record = CookieConsentRecord.objects.get()
-    with pytest.raises(LedgerIsAppendOnly):
+    with pytest.raises(AppendOnlyError):
         record.save()
-    with pytest.raises(LedgerIsAppendOnly):
+    with pytest.raises(AppendOnlyError):
         CookieConsentRecord.objects.all().delete()

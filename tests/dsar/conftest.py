@@ -84,3 +84,10 @@ def verified(submit, client, mailoutbox):
         return request
 
     return _verified
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """`with committed():` runs what the services inside leave for after their commit (emails,
+    vendor calls), as production does once the transaction commits."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

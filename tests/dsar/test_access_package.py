@@ -13,7 +13,7 @@ from audit.models import AccessLog
 from audit.services import accesses_of_subject
 from consent.models import ConsentAction
 from consent.services import grant_consent, withdraw_consent
-from dsar import services
+from dsar import jobs, services
 from dsar.models import DataSubjectRequest, EventKind, RequestStatus
 
 from .conftest import link_in
@@ -110,10 +110,11 @@ def test_release_needs_a_review_of_this_very_build(built, officer, admin_login):
 
 
 @pytest.fixture
-def released(built, officer, mailoutbox):
+def released(built, officer, mailoutbox, committed):
     services.review_package(request=built, actor=officer, ip="192.0.2.10")
     mailoutbox.clear()
-    services.release_access_package(request=built, actor=officer)
+    with committed():
+        services.release_access_package(request=built, actor=officer)
     return DataSubjectRequest.objects.get(pk=built.pk)
 
 
@@ -157,18 +158,19 @@ def test_expired_package_files_are_deleted_by_the_sweep(released, settings):
     path = settings.DSAR_PRIVATE_ROOT / released.package_file.name
     assert path.exists()
     with time_machine.travel(timezone.now() + timedelta(days=8)):
-        assert services.expire_dsar_requests().packages_deleted == 1
+        assert jobs.expire_dsar_requests().packages_deleted == 1
     assert not path.exists()
     released.refresh_from_db()
     assert not released.package_file
 
 
-def test_an_access_request_for_someone_we_do_not_know_is_answered_no_data(verified, officer, mailoutbox):
+def test_an_access_request_for_someone_we_do_not_know_is_answered_no_data(verified, officer, mailoutbox, committed):
     request = verified("stranger@example.com")
     with pytest.raises(services.RequestError, match="No data subject"):
         services.build_access_package(request=request, actor=officer)
     mailoutbox.clear()
-    services.complete_request(request=request, actor=officer, no_data=True)
+    with committed():
+        services.complete_request(request=request, actor=officer, no_data=True)
     request.refresh_from_db()
     assert request.status == RequestStatus.COMPLETED
     assert mailoutbox[0].to == ["stranger@example.com"]

@@ -38,9 +38,10 @@ def intake(client, **overrides):
 
 
 def test_staff_record_a_letter_with_its_original_and_the_clock_runs_from_receipt(
-    admin_login, officer, alice, mailoutbox, settings
+    admin_login, officer, alice, mailoutbox, settings, committed
 ):
-    response = intake(admin_login(officer))
+    with committed():
+        response = intake(admin_login(officer))
     assert response.status_code == 302, response.content.decode()[:2000]
     request = DataSubjectRequest.objects.get()
     assert response["Location"] == f"/admin/dsar/datasubjectrequest/{request.pk}/workflow/"

@@ -8,7 +8,7 @@ import time_machine
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 
-from dsar import services
+from dsar import jobs, services
 from dsar.admin import days_left_badge
 from dsar.models import DataSubjectRequest, EventKind, RequestStatus
 
@@ -49,30 +49,32 @@ def assigned(verified, support):
     return DataSubjectRequest.objects.get(pk=request.pk)
 
 
-def test_the_assignee_is_reminded_once_on_day_seven(assigned, mailoutbox, officer):
+def test_the_assignee_is_reminded_once_on_day_seven(assigned, mailoutbox, officer, committed):
     mailoutbox.clear()
-    with time_machine.travel(seoul(2026, 3, 7, 9, 0)):
-        assert services.send_dsar_reminders().assignee_reminders == 0
-    with time_machine.travel(seoul(2026, 3, 8, 9, 0)):
-        assert services.send_dsar_reminders().assignee_reminders == 1
-    with time_machine.travel(seoul(2026, 3, 9, 9, 0)):
-        assert services.send_dsar_reminders().assignee_reminders == 0
+    with time_machine.travel(seoul(2026, 3, 7, 9, 0)), committed():
+        assert jobs.send_dsar_reminders().assignee_reminders == 0
+    with time_machine.travel(seoul(2026, 3, 8, 9, 0)), committed():
+        assert jobs.send_dsar_reminders().assignee_reminders == 1
+    with time_machine.travel(seoul(2026, 3, 9, 9, 0)), committed():
+        assert jobs.send_dsar_reminders().assignee_reminders == 0
     assert [m.to for m in mailoutbox] == [["support@pltt.xyz"]]
     assert assigned.reference in mailoutbox[0].subject
     assert "/admin/dsar/datasubjectrequest/" in mailoutbox[0].body
 
 
-def test_an_unassigned_request_on_day_seven_goes_to_the_privacy_officers(verified, mailoutbox, officer, support):
+def test_an_unassigned_request_on_day_seven_goes_to_the_privacy_officers(
+    verified, mailoutbox, officer, support, committed
+):
     with time_machine.travel(seoul(2026, 3, 1, 10, 0)):
         verified()
     mailoutbox.clear()
-    with time_machine.travel(seoul(2026, 3, 8, 9, 0)):
-        services.send_dsar_reminders()
+    with time_machine.travel(seoul(2026, 3, 8, 9, 0)), committed():
+        jobs.send_dsar_reminders()
     assert [m.to for m in mailoutbox] == [["officer@pltt.xyz"]]
 
 
 def test_overdue_requests_go_to_every_privacy_officer_daily_and_not_to_other_staff(
-    assigned, mailoutbox, officer, support, marketer
+    assigned, mailoutbox, officer, support, marketer, committed
 ):
     # A non-superuser officer: the role is the two permissions, not the superuser flag.
     marketer.user_permissions.add(
@@ -80,18 +82,20 @@ def test_overdue_requests_go_to_every_privacy_officer_daily_and_not_to_other_sta
         Permission.objects.get(codename="change_datasubjectrequest"),
     )
     support.user_permissions.add(Permission.objects.get(codename="change_datasubjectrequest"))
-    with time_machine.travel(seoul(2026, 3, 11, 9, 0)):
-        services.send_dsar_reminders()  # due today: the day-7 reminder (late), not overdue
+    with time_machine.travel(seoul(2026, 3, 11, 9, 0)), committed():
+        jobs.send_dsar_reminders()  # due today: the day-7 reminder (late), not overdue
     mailoutbox.clear()
     with time_machine.travel(seoul(2026, 3, 12, 9, 0)):
-        result = services.send_dsar_reminders()
-        assert services.send_dsar_reminders().officer_emails == 0  # once a day
+        with committed():
+            result = jobs.send_dsar_reminders()
+        with committed():
+            assert jobs.send_dsar_reminders().officer_emails == 0  # once a day
     assert result.overdue_requests == 1
     assert sorted(m.to[0] for m in mailoutbox) == ["marketer@pltt.xyz", "officer@pltt.xyz"]
     assert assigned.reference in mailoutbox[0].body and "경과 일수: 1" in mailoutbox[0].body
     mailoutbox.clear()
-    with time_machine.travel(seoul(2026, 3, 13, 9, 0)):
-        services.send_dsar_reminders()
+    with time_machine.travel(seoul(2026, 3, 13, 9, 0)), committed():
+        jobs.send_dsar_reminders()
     assert len(mailoutbox) == 2 and "경과 일수: 2" in mailoutbox[0].body
     assert DataSubjectRequest.objects.get(pk=assigned.pk).events.filter(kind=EventKind.REMINDER_SENT).count() == 3
 
@@ -104,21 +108,23 @@ def test_the_command_has_a_dry_run_that_sends_nothing(assigned, mailoutbox, caps
     assert "overdue requests: 1" in capsys.readouterr().out
 
 
-def test_closed_requests_get_no_reminders(assigned, mailoutbox, officer):
+def test_closed_requests_get_no_reminders(assigned, mailoutbox, officer, committed):
     services.reject_request(request=assigned, actor=officer, reason="We cannot identify the requester.")
     mailoutbox.clear()
-    with time_machine.travel(seoul(2026, 3, 20, 9, 0)):
-        result = services.send_dsar_reminders()
+    with time_machine.travel(seoul(2026, 3, 20, 9, 0)), committed():
+        result = jobs.send_dsar_reminders()
     assert (result.assignee_reminders, result.overdue_requests, mailoutbox) == (0, 0, [])
 
 
-def test_an_extension_needs_a_reason_tells_the_requester_and_rearms_the_reminders(assigned, mailoutbox, support):
+def test_an_extension_needs_a_reason_tells_the_requester_and_rearms_the_reminders(
+    assigned, mailoutbox, support, committed
+):
     with pytest.raises(services.RequestError, match="reason"):
         services.extend_deadline(request=assigned, actor=support, days=5, reason=" ")
-    with time_machine.travel(seoul(2026, 3, 8, 9, 0)):
-        services.send_dsar_reminders()
+    with time_machine.travel(seoul(2026, 3, 8, 9, 0)), committed():
+        jobs.send_dsar_reminders()
     mailoutbox.clear()
-    with time_machine.travel(seoul(2026, 3, 9, 9, 0)):
+    with time_machine.travel(seoul(2026, 3, 9, 9, 0)), committed():
         services.extend_deadline(
             request=assigned, actor=support, days=10, reason="The records are in an archive we must retrieve."
         )
@@ -131,21 +137,22 @@ def test_an_extension_needs_a_reason_tells_the_requester_and_rearms_the_reminder
     event = request.events.get(kind=EventKind.EXTENDED)
     assert event.data["to"] == "2026-03-21" and event.actor == support
     mailoutbox.clear()
-    with time_machine.travel(seoul(2026, 3, 12, 9, 0)):
-        assert services.send_dsar_reminders().overdue_requests == 0
-    with time_machine.travel(seoul(2026, 3, 18, 9, 0)):
-        assert services.send_dsar_reminders().assignee_reminders == 1
+    with time_machine.travel(seoul(2026, 3, 12, 9, 0)), committed():
+        assert jobs.send_dsar_reminders().overdue_requests == 0
+    with time_machine.travel(seoul(2026, 3, 18, 9, 0)), committed():
+        assert jobs.send_dsar_reminders().assignee_reminders == 1
 
 
-def test_a_postponement_says_how_to_object(assigned, mailoutbox, support):
+def test_a_postponement_says_how_to_object(assigned, mailoutbox, support, committed):
     mailoutbox.clear()
-    services.extend_deadline(
-        request=assigned,
-        actor=support,
-        days=7,
-        reason="An investigation by the police concerns these records.",
-        postponement=True,
-    )
+    with committed():
+        services.extend_deadline(
+            request=assigned,
+            actor=support,
+            days=7,
+            reason="An investigation by the police concerns these records.",
+            postponement=True,
+        )
     body = mailoutbox[0].body
     assert "investigation by the police" in body
     assert "How to object" in body or "이의" in body

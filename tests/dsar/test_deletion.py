@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from consent.models import ConsentEvent, ConsentState
 from consent.services import grant_consent
-from dsar import services
+from dsar import fulfilment, jobs, services
 from dsar.models import DataSubjectRequest, EventKind, RequestStatus
 from retention.models import DestructionRun
 from retention.services import place_hold
@@ -31,7 +31,7 @@ def deletion(verified, alice, bob, officer):
 
 def test_deletion_deletes_anonymises_and_keeps_exactly_what_the_registry_and_holds_say(deletion, alice, bob, officer):
     request, held = deletion
-    services.carry_out_deletion(request=request, actor=officer)
+    fulfilment.carry_out_deletion(request=request, actor=officer)
 
     # Deleted: plain questions, unheld event attendance, consent records.
     assert list(Inquiry.objects.filter(subject=alice).values_list("kind", flat=True)) == [InquiryKind.COMPLAINT]
@@ -52,7 +52,7 @@ def test_deletion_deletes_anonymises_and_keeps_exactly_what_the_registry_and_hol
 
 def test_the_destruction_ledger_names_the_request_and_holds_no_personal_data(deletion, officer):
     request, _held = deletion
-    services.carry_out_deletion(request=request, actor=officer)
+    fulfilment.carry_out_deletion(request=request, actor=officer)
     run = DestructionRun.objects.get(reference=request.reference)
     assert run.trigger == "dsar" and run.triggered_by_user == officer
     assert run.counts["subjects.Inquiry"] == {"erased": 1, "anonymised": 0, "kept": 1}
@@ -63,47 +63,51 @@ def test_the_destruction_ledger_names_the_request_and_holds_no_personal_data(del
 
 def test_consents_are_withdrawn_through_the_ledger_before_the_erasure(deletion, officer):
     request, _held = deletion
-    services.carry_out_deletion(request=request, actor=officer)
+    fulfilment.carry_out_deletion(request=request, actor=officer)
     request.refresh_from_db()
     assert request.outcome["consents_withdrawn"] == 1
     assert request.events.get(kind=EventKind.CONSENTS_WITHDRAWN).data == {"count": 1}
 
 
-def test_a_pending_vendor_job_blocks_closing_until_it_is_confirmed_or_closed_with_a_note(deletion, officer, mailoutbox):
+def test_a_pending_vendor_job_blocks_closing_until_it_is_confirmed_or_closed_with_a_note(
+    deletion, officer, mailoutbox, committed
+):
     request, _held = deletion
-    services.carry_out_deletion(request=request, actor=officer)
+    fulfilment.carry_out_deletion(request=request, actor=officer)
     request.refresh_from_db()
-    jobs = list(VendorErasureJob.objects.filter(reference=request.reference))
-    assert jobs, "alice has an email address: Meta and Stibee get erasure jobs"
+    vendor_jobs = list(VendorErasureJob.objects.filter(reference=request.reference))
+    assert vendor_jobs, "alice has an email address: Meta and Stibee get erasure jobs"
     assert request.status == RequestStatus.AWAITING_VENDORS and request.closed_at is None
 
     mailoutbox.clear()
     with pytest.raises(services.RequestError, match="processor job"):
-        services.close_request(request=request, actor=officer)
-    assert services.close_dsar_requests() == 0
+        fulfilment.close_request(request=request, actor=officer)
+    assert jobs.close_dsar_requests() == 0
     assert DataSubjectRequest.objects.get(pk=request.pk).status == RequestStatus.AWAITING_VENDORS
     assert mailoutbox == []
 
-    for job in jobs[:-1]:
+    for job in vendor_jobs[:-1]:
         close_job_manually(job=job, user=officer, note="Processor confirmed by phone")
     with pytest.raises(services.RequestError, match="1 processor job"):
-        services.close_request(request=request, actor=officer)
-    close_job_manually(job=jobs[-1], user=officer, note="Processor confirmed by letter")
+        fulfilment.close_request(request=request, actor=officer)
+    close_job_manually(job=vendor_jobs[-1], user=officer, note="Processor confirmed by letter")
 
-    call_command("close_dsar_requests")
+    with committed():
+        call_command("close_dsar_requests")
     request.refresh_from_db()
     assert request.status == RequestStatus.COMPLETED and request.closed_at is not None
     assert len(mailoutbox) == 1
 
 
-def test_the_subject_is_told_what_was_kept_why_and_until_when(deletion, officer, mailoutbox, alice):
+def test_the_subject_is_told_what_was_kept_why_and_until_when(deletion, officer, mailoutbox, alice, committed):
     request, _held = deletion
     DataSubjectRequest.objects.filter(pk=request.pk).update(language="en")
-    services.carry_out_deletion(request=request, actor=officer)
+    fulfilment.carry_out_deletion(request=request, actor=officer)
     for job in VendorErasureJob.objects.filter(reference=request.reference):
         close_job_manually(job=job, user=officer, note="done")
     mailoutbox.clear()
-    services.close_request(request=DataSubjectRequest.objects.get(pk=request.pk), actor=officer)
+    with committed():
+        fulfilment.close_request(request=DataSubjectRequest.objects.get(pk=request.pk), actor=officer)
     body = mailoutbox[0].body
     assert mailoutbox[0].to == ["alice@example.com"]
     complaint = Inquiry.objects.get(subject=alice, kind=InquiryKind.COMPLAINT)
@@ -123,15 +127,15 @@ def test_the_subject_is_told_what_was_kept_why_and_until_when(deletion, officer,
 def test_deletion_is_refused_before_verification_and_for_another_request_type(submit, verified, officer):
     unverified = submit("alice@example.com", "deletion")
     with pytest.raises(services.RequestError, match="not been verified"):
-        services.carry_out_deletion(request=unverified, actor=officer)
+        fulfilment.carry_out_deletion(request=unverified, actor=officer)
     access = verified("alice@example.com", "access")
     with pytest.raises(services.RequestError, match="does not apply"):
-        services.carry_out_deletion(request=access, actor=officer)
+        fulfilment.carry_out_deletion(request=access, actor=officer)
 
 
 def test_the_deletion_runs_once(deletion, officer):
     request, _held = deletion
-    services.carry_out_deletion(request=request, actor=officer)
+    fulfilment.carry_out_deletion(request=request, actor=officer)
     with pytest.raises(services.RequestError):
-        services.carry_out_deletion(request=DataSubjectRequest.objects.get(pk=request.pk), actor=officer)
+        fulfilment.carry_out_deletion(request=DataSubjectRequest.objects.get(pk=request.pk), actor=officer)
     assert DestructionRun.objects.filter(reference=request.reference).count() == 1

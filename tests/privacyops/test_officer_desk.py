@@ -9,7 +9,8 @@ import time_machine
 from django.utils import timezone
 
 from dsar import services as dsar_services
-from thirdparty.models import JobStatus, Processor, VendorErasureJob
+from dsar.models import AT_RISK_DAYS
+from thirdparty.models import JOB_LATE_AFTER_DAYS, JobStatus, Processor, VendorErasureJob
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +99,26 @@ def test_switching_the_destruction_job_off_in_the_admin_shows_on_the_desk(admin_
     )
     page = admin_login(officer).get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "not scheduled" in page
+
+
+def test_the_late_and_at_risk_thresholds_are_the_apps_own_in_both_languages(admin_login, officer, settings):
+    job = VendorErasureJob.objects.create(
+        processor=Processor.objects.get(name="Stibee"), reference="DSAR-LATE", channel="api", status=JobStatus.PENDING
+    )
+    VendorErasureJob.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - timedelta(days=JOB_LATE_AFTER_DAYS + 1)
+    )
+    client = admin_login(officer)
+    english = {
+        "/admin/": f"1 open for more than {JOB_LATE_AFTER_DAYS} days.",
+        "/admin/dsar/datasubjectrequest/": f"Fewer than {AT_RISK_DAYS} days left",
+        "/admin/thirdparty/vendorerasurejob/": f"Open for more than {JOB_LATE_AFTER_DAYS} days",
+    }
+    korean = {
+        "/admin/": f"1건이 {JOB_LATE_AFTER_DAYS}일 넘게 처리 중입니다.",
+        "/admin/dsar/datasubjectrequest/": f"{AT_RISK_DAYS}일 미만 남음",
+        "/admin/thirdparty/vendorerasurejob/": f"{JOB_LATE_AFTER_DAYS}일 넘게 미완료",
+    }
+    for language, texts in (("en", english), ("ko", korean)):
+        for url, text in texts.items():
+            assert text in client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode(), (language, url)

@@ -3,14 +3,25 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
 from retention.models import RetentionRule
 from subjects.registry import registry
 
 
 def test_every_rule_key_in_the_registry_has_an_active_rule_after_migrations(db):
-    """A model registered under a key nobody seeded would never be destroyed: fail CI instead."""
+    """A model registered under a key nobody seeded would never be destroyed: the system check
+    `retention.E001` fails `manage.py check --database default` (and migrate) instead."""
+    call_command("check", databases=["default"])  # the project as it is passes
     seeded = set(RetentionRule.objects.filter(active=True).values_list("key", flat=True))
     assert registry.rule_keys() - seeded == set()
+
+    RetentionRule.objects.filter(key="visit_logs").update(active=False)
+    with pytest.raises(SystemCheckError, match="'visit_logs' named by subjects.VisitLog has no active rule"):
+        call_command("check", databases=["default"])
+    call_command("check")  # without a database the check does not run
 
 
 def test_the_policy_periods_are_the_statutory_ones(db):

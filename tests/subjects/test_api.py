@@ -215,7 +215,16 @@ def test_a_key_records_its_last_use_without_a_write_on_every_call(client, websit
         assert ApiClient.objects.get().last_used_at > first_use
 
 
-@pytest.mark.parametrize("visited_at", ["0760-04-06T23:28:11-19:21", "2300-01-01T00:00:00Z", "1999-12-31T23:59:59Z"])
+@pytest.mark.parametrize(
+    "visited_at",
+    [
+        "0760-04-06T23:28:11-19:21",
+        "2300-01-01T00:00:00Z",
+        "1999-12-31T23:59:59Z",
+        "0001-01-01T00:00:00+01:00",  # before year 1 in UTC: outside what Python can represent
+        "9999-12-31T23:59:59-01:00",
+    ],
+)
 def test_a_timestamp_outside_the_services_life_is_refused(client, website_key, visited_at):
     response = post(client, "/api/visits", {**VISIT, "visited_at": visited_at}, website_key)
     assert response.status_code == 422

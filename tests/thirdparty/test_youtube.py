@@ -37,10 +37,13 @@ def test_tokens_are_encrypted_at_rest_and_never_in_the_repr(grant):
     assert "ya29" not in repr(grant) and "ya29" not in str(grant)
 
 
-def test_revoking_a_grant_calls_google_and_deletes_tokens_and_statistics(grant, vendors, no_secrets_in_logs):
+def test_revoking_a_grant_calls_google_and_deletes_tokens_and_statistics(
+    grant, vendors, no_secrets_in_logs, django_capture_on_commit_callbacks
+):
     vendors.expect_oneshot_request("/revoke", method="POST").respond_with_data("", status=200)
 
-    services.revoke_youtube_grant(grant=grant, by=RevokedBy.SUBJECT)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.revoke_youtube_grant(grant=grant, by=RevokedBy.SUBJECT)
 
     request, _ = vendors.log[0]
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
@@ -129,10 +132,13 @@ def test_statistics_that_could_not_be_refreshed_are_deleted_at_30_days(grant, ve
     assert grant.revoked_at is None
 
 
-def test_an_erasure_request_revokes_the_persons_youtube_grant_before_the_rows_go(grant, alice, vendors, only):
+def test_an_erasure_request_revokes_the_persons_youtube_grant_before_the_rows_go(
+    grant, alice, vendors, only, django_capture_on_commit_callbacks
+):
     only()
     vendors.expect_oneshot_request("/revoke", method="POST").respond_with_data("", status=200)
-    services.create_erasure_jobs(subject=alice, reference="DSAR-YT")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.create_erasure_jobs(subject=alice, reference="DSAR-YT")
     grant.refresh_from_db()
     assert grant.revoked_by == RevokedBy.ERASURE and grant.refresh_token == ""
     assert parse_qs(vendors.log[0][0].get_data(as_text=True)) == {"token": ["1//youtube-refresh"]}

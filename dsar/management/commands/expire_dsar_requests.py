@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from dsar.services import expire_dsar_requests
+from dsar.jobs import expire_dsar_requests
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from dsar.services import resend_dsar_verifications
+from dsar.jobs import resend_dsar_verifications
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from dsar.services import send_dsar_reminders
+from dsar.jobs import send_dsar_reminders
 
 
 class Command(BaseCommand):

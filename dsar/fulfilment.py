@@ -1,0 +1,247 @@
+"""Fulfilment of a verified request across the other apps: erasure, suspension, consent
+withdrawal, and closing once every processor confirmed (DSAR-05/12, PIPA art. 36-37).
+
+    carry_out_deletion, suspend_processing, withdraw_consents, close_request
+    deletion_context         what the deletion notice lists
+
+This is the only module of dsar that imports consent, thirdparty and retention; intake,
+verification and the workflow (dsar.services) know none of them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+from consent.services import withdraw_all_consents
+from privacyops.lib import i18n
+from retention.services import erase_subject
+from subjects.models import DataSubject
+from subjects.registry import registry
+from thirdparty.services import create_erasure_jobs, open_jobs
+
+from .models import DataSubjectRequest, EventKind, RequestStatus, RequestType
+from .services import (
+    RequestError,
+    _close,
+    _locked,
+    _require_open,
+    _require_subject,
+    _require_type,
+    _require_verified,
+    _set_status,
+    consent_channel,
+    record_event,
+)
+
+
+def _open_vendor_jobs(reference: str):
+    return open_jobs(reference)
+
+
+def _create_vendor_jobs(request: DataSubjectRequest, subject: DataSubject, kind: str) -> int:
+    jobs = create_erasure_jobs(subject=subject, reference=request.reference, kind=kind)
+    return len(jobs)
+
+
+def _after_vendor_step(request: DataSubjectRequest, *, actor, notice: str, context: dict) -> DataSubjectRequest:
+    """Close now when no processor job is open; else wait for them (DSAR-12)."""
+    if _open_vendor_jobs(request.reference).exists():
+        _set_status(request, RequestStatus.AWAITING_VENDORS, actor=actor)
+        return request
+    return _close(request, RequestStatus.COMPLETED, actor=actor, notice=notice, context=context)
+
+
+def _withdraw_all(request: DataSubjectRequest, subject: DataSubject) -> int:
+    withdrawn = withdraw_all_consents(subject=subject, channel=consent_channel(request))
+    return len(withdrawn) if hasattr(withdrawn, "__len__") else int(withdrawn or 0)
+
+
+@transaction.atomic
+def carry_out_deletion(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
+    """Erase the person across the registry (PIPA art. 36, DSAR-05/12).
+
+    Order matters: consents are withdrawn and processor jobs created while the person's
+    identifiers still exist; then retention's erase_subject deletes or anonymises every
+    registered model, keeps what a statute or a legal hold requires, and writes the destruction
+    ledger row under this request's reference. One transaction: all of it or none.
+    """
+    request = _locked(request)
+    _require_open(request)
+    _require_verified(request)
+    _require_type(request, RequestType.DELETION)
+    subject = _require_subject(request)
+    if request.outcome.get("erasure"):
+        raise RequestError(_("The erasure was already carried out for this request."))
+    if request.status == RequestStatus.VERIFIED:
+        _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
+    withdrawn = _withdraw_all(request, subject)
+    record_event(request, EventKind.CONSENTS_WITHDRAWN, actor=actor, data={"count": withdrawn})
+    jobs = _create_vendor_jobs(request, subject, "erase")
+    record_event(request, EventKind.VENDOR_JOBS_CREATED, actor=actor, data={"count": jobs, "kind": "erase"})
+    result = erase_subject(subject_id=subject.pk, reference=request.reference, triggered_by="dsar", actor=actor)
+    erasure = {
+        "run_id": result.run_id,
+        "erased": result.erased,
+        "anonymised": result.anonymised,
+        "subject_deleted": result.subject_deleted,
+        "subject_restricted": result.subject_restricted,
+        "models": [
+            {
+                "model": m.model,
+                "name": m.verbose_name,
+                "erased": m.erased,
+                "anonymised": m.anonymised,
+                "kept": [
+                    {
+                        "reason": k.reason,
+                        "rule": k.rule,
+                        "count": k.count,
+                        "due_on": k.due_on.isoformat() if k.due_on else None,
+                    }
+                    for k in m.kept
+                ],
+            }
+            for m in result.models
+        ],
+    }
+    request = DataSubjectRequest.objects.get(pk=request.pk)
+    request.outcome = {**request.outcome, "erasure": erasure, "vendor_jobs": jobs, "consents_withdrawn": withdrawn}
+    request.save(update_fields=["outcome"])
+    record_event(
+        request,
+        EventKind.ERASED,
+        actor=actor,
+        data={"run_id": result.run_id, "erased": result.erased, "anonymised": result.anonymised, "kept": result.kept},
+    )
+    return _after_vendor_step(request, actor=actor, notice="deleted", context=deletion_context(request))
+
+
+def _model_names() -> dict[str, str]:
+    """Plural names in the active language, by model label, of every model an erasure touches."""
+    models = [entry.model for entry in registry.entries()] + [DataSubject]
+    return {model._meta.label: capfirst(str(model._meta.verbose_name_plural)) for model in models}
+
+
+def deletion_context(request: DataSubjectRequest) -> dict:
+    """What the deletion notice lists: what went, what was kept, why and until when. Names are
+    read in the requester's language at the time of writing, not stored with the outcome."""
+    erasure = request.outcome.get("erasure") or {}
+    language = i18n.language(request.language)
+    kept, removed = [], []
+    with translation.override(language):
+        reasons = {
+            "statute": _("a law requires us to keep it for a set period"),
+            "legal hold": _("it is needed for a legal claim or an investigation (legal hold)"),
+            "referenced by kept records": _("it belongs to records we must keep"),
+        }
+        names = _model_names()
+        for model in erasure.get("models", []):
+            if model["model"] in TIMELINE_MODELS:
+                continue  # part of the request's own record, listed with it
+            name = names.get(model["model"], model["name"])
+            if model["erased"] or model["anonymised"]:
+                removed.append({"name": name, "count": model["erased"] + model["anonymised"]})
+            for group in model["kept"]:
+                if model["model"] == "subjects.DataSubject":
+                    continue  # the restricted profile is stated separately
+                due_on = date.fromisoformat(group["due_on"]) if group["due_on"] else None
+                if group["reason"] == "legal hold":
+                    until = _("Destroyed when the legal matter ends.")
+                elif model["model"] == "dsar.DataSubjectRequest":
+                    until = _("Destroyed 3 years after this request is closed.")
+                elif due_on:
+                    until = _("Destroyed by %(date)s.") % {"date": due_on.isoformat()}
+                else:
+                    until = _("Destroyed once the period that applies has run out.")
+                kept.append(
+                    {
+                        "name": name,
+                        "count": group["count"],
+                        "reason": reasons.get(group["reason"], group["reason"]),
+                        "rule": group["rule"],
+                        "due_on": due_on,
+                        "until": until,
+                    }
+                )
+    return {"kept": kept, "removed": removed, "restricted": erasure.get("subject_restricted", False)}
+
+
+TIMELINE_MODELS = {"dsar.RequestEvent"}
+
+
+@transaction.atomic
+def suspend_processing(*, request: DataSubjectRequest, actor, note: str = "") -> DataSubjectRequest:
+    """PIPA art. 37: the person's records stay, but marketing, audience syncs and analytics exports
+    skip them (DataSubject.processing_restricted), and processors are told to suppress them."""
+    request = _locked(request)
+    _require_open(request)
+    _require_verified(request)
+    _require_type(request, RequestType.SUSPENSION)
+    subject = _require_subject(request)
+    if request.status == RequestStatus.VERIFIED:
+        _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
+    restrict_subject(subject=subject, request=request, actor=actor, note=note)
+    jobs = _create_vendor_jobs(request, subject, "suppress")
+    record_event(request, EventKind.VENDOR_JOBS_CREATED, actor=actor, data={"count": jobs, "kind": "suppress"})
+    request.outcome = {**request.outcome, "restricted": True, "vendor_jobs": jobs}
+    request.save(update_fields=["outcome"])
+    return _after_vendor_step(request, actor=actor, notice="suspended", context={"note": note})
+
+
+def restrict_subject(*, subject: DataSubject, request: DataSubjectRequest, actor, note: str = "") -> None:
+    """Set processing_restricted on the person, as part of a request (logged on its timeline)."""
+    DataSubject.objects.filter(pk=subject.pk).update(processing_restricted=True, updated_at=timezone.now())
+    subject.processing_restricted = True
+    record_event(request, EventKind.RESTRICTED, actor=actor, note=note, data={"subject_id": subject.pk})
+
+
+@transaction.atomic
+def withdraw_consents(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
+    """PIPA art. 37(1): every consent withdrawn through the consent ledger; processors told to suppress."""
+    request = _locked(request)
+    _require_open(request)
+    _require_verified(request)
+    _require_type(request, RequestType.WITHDRAWAL)
+    subject = _require_subject(request)
+    if request.status == RequestStatus.VERIFIED:
+        _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
+    withdrawn = _withdraw_all(request, subject)
+    record_event(request, EventKind.CONSENTS_WITHDRAWN, actor=actor, data={"count": withdrawn})
+    jobs = _create_vendor_jobs(request, subject, "suppress")
+    record_event(request, EventKind.VENDOR_JOBS_CREATED, actor=actor, data={"count": jobs, "kind": "suppress"})
+    request.outcome = {**request.outcome, "consents_withdrawn": withdrawn, "vendor_jobs": jobs}
+    request.save(update_fields=["outcome"])
+    return _after_vendor_step(request, actor=actor, notice="consents_withdrawn", context={"count": withdrawn})
+
+
+_NOTICE_FOR_TYPE = {
+    RequestType.DELETION: "deleted",
+    RequestType.SUSPENSION: "suspended",
+    RequestType.WITHDRAWAL: "consents_withdrawn",
+}
+
+
+@transaction.atomic
+def close_request(*, request: DataSubjectRequest, actor=None) -> DataSubjectRequest:
+    """Close a request that waited for processors: only when none of its jobs is open (DSAR-12)."""
+    request = _locked(request)
+    if request.status != RequestStatus.AWAITING_VENDORS:
+        raise RequestError(_("Only a request waiting for processors is closed this way."))
+    pending = _open_vendor_jobs(request.reference).count()
+    if pending:
+        raise RequestError(
+            _(
+                "%(n)d processor job(s) are still open: the request closes when each is confirmed "
+                "or marked manual with a note."
+            )
+            % {"n": pending}
+        )
+    notice = _NOTICE_FOR_TYPE.get(request.request_type, "completed")
+    context = deletion_context(request) if request.request_type == RequestType.DELETION else {}
+    context.setdefault("count", request.outcome.get("consents_withdrawn", 0))
+    return _close(request, RequestStatus.COMPLETED, actor=actor, notice=notice, context=context)

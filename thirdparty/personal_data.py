@@ -1,0 +1,67 @@
+"""The personal data the thirdparty app holds (policy 3), declared to the registry."""
+
+from __future__ import annotations
+
+from subjects.models import CollectionSource
+from subjects.registry import DataCategory, Erase, Retention, registry
+
+from .models import DisclosedSubject, OAuthGrant, VendorIdentity, YouTubeStatistics
+
+registry.register(
+    VendorIdentity,
+    subject_path="subject",
+    category=DataCategory.DEVICE_AND_USAGE,
+    sources=[CollectionSource.AUTOMATIC, CollectionSource.LINKED_SERVICE],
+    export_fields=["vendor", "kind", "value", "collected_at", "last_seen_at"],
+    # Deleted only after create_erasure_jobs copied what the vendors need onto the jobs.
+    erase=Erase.delete(),
+    retention=[Retention(rule="vendor_identities", runs_from="last_seen_at")],
+)
+registry.register(
+    OAuthGrant,
+    subject_path="subject",
+    category=DataCategory.CONNECTED_ACCOUNT_DATA,
+    sources=[CollectionSource.LINKED_SERVICE],
+    # Tokens are never exported: they are credentials, not the person's data.
+    export_fields=[
+        "provider",
+        "channel_id",
+        "scopes",
+        "granted_at",
+        "last_refreshed_at",
+        "revoked_at",
+        "revoked_by",
+    ],
+    erase=Erase.delete(),
+    retention=[Retention(rule="oauth_grants", runs_from="revoked_at")],
+)
+registry.register(
+    YouTubeStatistics,
+    subject_path="grant__subject",
+    category=DataCategory.CONNECTED_ACCOUNT_DATA,
+    sources=[CollectionSource.LINKED_SERVICE],
+    export_fields=[
+        "resource",
+        "resource_id",
+        "view_count",
+        "like_count",
+        "dislike_count",
+        "comment_count",
+        "subscriber_count",
+        "fetched_at",
+    ],
+    erase=Erase.delete(),
+    # YouTube API Services Developer Policies III.E.4: refreshed or deleted within 30 days.
+    retention=[Retention(rule="youtube_data", runs_from="fetched_at")],
+)
+registry.register(
+    DisclosedSubject,
+    subject_path="subject",
+    category=DataCategory.REQUEST_RECORDS,
+    sources=[CollectionSource.AUTOMATIC],
+    export_fields=["disclosure", "notified_at", "notice_withheld_reason"],
+    erase=Erase.delete(),
+    # PIPA art. 18(4): disclosures beyond the original purpose are kept on record; erasure
+    # requests restrict these rows instead of deleting the evidence.
+    retention=[Retention(rule="disclosure_records", runs_from="created_at", kept_after_erasure=True)],
+)
