@@ -17,8 +17,10 @@ Rules that other apps rely on:
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from ipaddress import ip_address, ip_network
@@ -390,12 +392,26 @@ def subject_from_token(token: str) -> DataSubject:
 
 
 # --- marketing notices -----------------------------------------------------------------------
-def _send(subject: DataSubject, template: str, context: dict) -> None:
+def _send_after_commit(subject: DataSubject, template: str, context: dict, *, forget: Callable[[], None]) -> None:
+    """Render the notice now and send it once the caller's transaction commits: a rollback sends
+    nothing, and a slow mail server holds no row lock. When the server refuses it, `forget` removes
+    the record that it went out (so the sweep or the next run sends it again) and the error is
+    raised (so a task retries)."""
     with translation.override(settings.LANGUAGE_CODE):
         context = {"sender": settings.MARKETING_SENDER_NAME, "link": preference_link(subject), **context}
         title = render_to_string(f"consent/email/{template}_subject.txt", context).strip()
         body = render_to_string(f"consent/email/{template}.txt", context)
-    send_mail(title, body, settings.DEFAULT_FROM_EMAIL, [subject.email])
+    recipient = subject.email
+
+    def deliver() -> None:
+        try:
+            send_mail(title, body, settings.DEFAULT_FROM_EMAIL, [recipient])
+        except Exception:
+            logger.warning("marketing notice not delivered: subject=%s notice=%s", subject.pk, template)
+            forget()
+            raise
+
+    transaction.on_commit(deliver)
 
 
 def send_result_notice(*, event_id: int, at: datetime | None = None) -> MarketingNotice | None:
@@ -412,9 +428,14 @@ def send_result_notice(*, event_id: int, at: datetime | None = None) -> Marketin
             notice = MarketingNotice.objects.create(
                 subject=event.subject, kind=NoticeKind.RESULT, event=event, purpose=event.purpose, sent_at=_now(at)
             )
-            # Inside the transaction: if the mail server refuses, no "sent" record remains and
-            # the sweep tries again.
-            _send(event.subject, "result_notice", {"event": event, "purpose": event.purpose})
+            # Sent after commit: if the mail server refuses, the record goes again and the sweep
+            # tries again.
+            _send_after_commit(
+                event.subject,
+                "result_notice",
+                {"event": event, "purpose": event.purpose},
+                forget=lambda: MarketingNotice.objects.filter(pk=notice.pk).delete(),
+            )
     except IntegrityError:
         return None
     logger.info("result notice sent: subject=%s event=%s", event.subject_id, event.pk)
@@ -445,6 +466,16 @@ def send_result_notices(*, at: datetime | None = None) -> SweepResult:
     if overdue:
         logger.warning("result notices overdue: %d marketing events older than 14 days have none", overdue)
     return SweepResult(sent=sent, overdue=overdue)
+
+
+def _forget_reconfirmation(*, notice_id: int, state_id: int, sent: tuple, before: tuple) -> None:
+    """A re-confirmation the mail server refused: its record goes and the anniversary moves back,
+    so the next run sends it again (unless the state changed meanwhile)."""
+    with transaction.atomic():
+        MarketingNotice.objects.filter(pk=notice_id).delete()
+        ConsentState.objects.filter(pk=state_id, reconfirmation_sent_at=sent[0], reconfirm_due_at=sent[1]).update(
+            reconfirmation_sent_at=before[0], reconfirm_due_at=before[1]
+        )
 
 
 @dataclass
@@ -483,16 +514,28 @@ def reconfirm_marketing_consent(*, at: datetime | None = None, dry_run: bool = F
             if state is None:  # withdrawn or already notified since the list was read
                 continue
             anniversary = state.reconfirm_due_at
-            MarketingNotice.objects.create(
+            notice = MarketingNotice.objects.create(
                 subject=state.subject,
                 kind=NoticeKind.RECONFIRMATION,
                 purpose=state.purpose,
                 anniversary_at=anniversary,
                 sent_at=at,
             )
-            _send(state.subject, "reconfirmation", {"state": state, "anniversary": anniversary})
+            next_anniversary = add_years(anniversary, settings.CONSENT_RECONFIRM_YEARS)
+            _send_after_commit(
+                state.subject,
+                "reconfirmation",
+                {"state": state, "anniversary": anniversary},
+                forget=functools.partial(
+                    _forget_reconfirmation,
+                    notice_id=notice.pk,
+                    state_id=state.pk,
+                    sent=(at, next_anniversary),
+                    before=(state.reconfirmation_sent_at, anniversary),
+                ),
+            )
             state.reconfirmation_sent_at = at
-            state.reconfirm_due_at = add_years(anniversary, settings.CONSENT_RECONFIRM_YEARS)
+            state.reconfirm_due_at = next_anniversary
             state.save(update_fields=["reconfirmation_sent_at", "reconfirm_due_at"])
             result.sent += 1
     logger.info(

@@ -30,3 +30,10 @@ def carol(db):
     return DataSubject.objects.create(
         name="Carol Park", email="carol@example.com", phone="010-3333-4444", source=CollectionSource.OFFLINE_EVENT
     )
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """`with committed():` runs what the services inside leave for after their commit (emails),
+    as production does once the transaction commits."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -40,8 +40,9 @@ def test_cookie_records_go_after_the_cookie_life_plus_the_proof_period(settings,
     assert old
 
 
-def test_the_result_notice_sweep_command_reports_what_it_sent(alice, capsys, mailoutbox):
+def test_the_result_notice_sweep_command_reports_what_it_sent(alice, capsys, mailoutbox, committed):
     services.grant_consent(subject=alice, purpose="marketing", channel="web_form")
-    call_command("send_result_notices")
+    with committed():
+        call_command("send_result_notices")
     assert "result notices sent: 1; overdue (older than 14 days, none sent): 0" in capsys.readouterr().out
     assert len(mailoutbox) == 1
