@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from ninja import Router, Status
@@ -21,6 +20,7 @@ from audit.api_auth import ApiKey
 from audit.models import AccessAction, ApiScope
 from audit.services import log_access
 from privacyops.lib.api_errors import field_errors
+from privacyops.lib.cache import count_attempt
 from privacyops.lib.http import client_ip
 from privacyops.lib.schemas import IPAddress, StrictSchema, Text, Timestamp
 from subjects.models import DataSubject
@@ -218,14 +218,7 @@ def _answer(status: int, body: dict, headers: dict[str, str]) -> JsonResponse:
 def _over_rate_limit(ip: str | None) -> bool:
     window = int(time.time() // 60)
     who = hashlib.sha256((ip or "unknown").encode()).hexdigest()[:24]
-    key = f"consent:cookies:{who}:{window}"
-    cache.add(key, 0, timeout=120)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
-    return count > settings.CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE
+    return count_attempt(f"consent:cookies:{who}:{window}", timeout=120) > settings.CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE
 
 
 _COOKIE_BODY = {

@@ -12,8 +12,9 @@ import hashlib
 import hmac
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
+
+from privacyops.lib.cache import count_attempt
 
 WINDOW_SECONDS = 3600
 
@@ -26,10 +27,4 @@ def hit(kind: str, value: str, *, limit: int, window_seconds: int = WINDOW_SECON
     """Count one attempt; True while the count in this window is within `limit`."""
     window = int(timezone.now().timestamp()) // window_seconds
     key = f"dsar:rl:{kind}:{keyed_hash(kind, value)}:{window}"
-    cache.add(key, 0, timeout=window_seconds + 60)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=window_seconds + 60)
-        count = 1
-    return count <= limit
+    return count_attempt(key, timeout=window_seconds + 60) <= limit

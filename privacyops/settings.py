@@ -490,8 +490,8 @@ CACHES = {
     else {
         "BACKEND": "privacyops.lib.cache.DatabaseCache",
         "LOCATION": "privacyops_cache",
-        # Counters live an hour at most; past this many rows the expired ones are deleted (and, only
-        # if still over, a third of the rest), so live counters are not culled under normal load.
+        # Counters live an hour at most and `add` deletes expired rows once a minute; only Django's
+        # `set` (a rare fallback of the limiter) culls, past this many rows.
         "OPTIONS": {"MAX_ENTRIES": 20_000},
     }
 }

@@ -1,13 +1,14 @@
 """The default cache: a table in the project's database, shared by every process, whose `incr` is
-atomic, so rate limits counted with `cache.add(key, 0)` + `cache.incr(key)` hold however many web
-processes (or machines) serve the site.
+atomic, so the rate limits (`count_attempt`, below: `cache.add` then `cache.incr`) hold however
+many web processes (or machines) serve the site.
 
 Django's DatabaseCache inherits `incr` from BaseCache, which is a `get` followed by a `set`: two
 processes that read 4 at the same moment both write 5, and one request goes uncounted. Here the
-read and the write happen in one transaction that first takes the row's lock (PostgreSQL) or the
-database's write lock (SQLite), so concurrent increments queue instead of overwriting each other.
-Its `add` is already safe: the insert of a second process fails on the primary key and returns
-False. The table is created by audit's migration 0003 (`manage.py migrate` is enough).
+read and the write happen in one transaction that first takes the row's lock (SELECT ... FOR
+UPDATE on PostgreSQL) or the database's write lock (SQLite), so concurrent increments queue
+instead of overwriting each other.
+`add` is one INSERT ... ON CONFLICT statement. The table is created by audit's migration 0003
+(`manage.py migrate` is enough).
 
 The system check below warns when the configured cache cannot count across processes.
 """
@@ -16,10 +17,14 @@ from __future__ import annotations
 
 import base64
 import pickle
+import time
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core import checks
+from django.core.cache import cache
 from django.core.cache.backends import db
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.db import connections, router, transaction
 from django.utils.timezone import now as tz_now
 
@@ -40,7 +45,46 @@ PER_PROCESS_BACKENDS = {
 }
 
 
+# Expired rows are deleted by `add` at most this often in each process.
+SWEEP_SECONDS = 60
+_next_sweep = 0.0
+
+
 class DatabaseCache(db.DatabaseCache):
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        """Stored when the key is absent or expired; of two processes adding at once exactly one
+        stores. Django's add counts the whole table first (to cull it) and then reads the key in a
+        transaction; here a live key costs two reads and a new one a single INSERT."""
+        global _next_sweep
+        key = self.make_and_validate_key(key, version=version)
+        alias = router.db_for_write(self.cache_model_class)
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        table, cache_key, value_, expires = (quote(name) for name in (self._table, "cache_key", "value", "expires"))
+        adapt = connection.ops.adapt_datetimefield_value
+        timeout = self.get_backend_timeout(timeout)
+        now = adapt(tz_now().replace(microsecond=0))
+        until = adapt(
+            (datetime.max if timeout is None else datetime.fromtimestamp(timeout, tz=UTC)).replace(microsecond=0)
+        )
+        encoded = base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode()
+        # Quoted names from settings; every value is a parameter.
+        insert = (
+            f"INSERT INTO {table} ({cache_key}, {value_}, {expires}) VALUES (%s, %s, %s) "  # noqa: S608
+            f"ON CONFLICT ({cache_key}) DO NOTHING"
+        )
+        # A live key matches nothing, so is neither locked nor written.
+        replace_expired = f"UPDATE {table} SET {value_} = %s, {expires} = %s WHERE {cache_key} = %s AND {expires} < %s"  # noqa: S608
+        with connection.cursor() as cursor:
+            if time.monotonic() >= _next_sweep:
+                _next_sweep = time.monotonic() + SWEEP_SECONDS
+                cursor.execute(f"DELETE FROM {table} WHERE {expires} < %s", [now])  # noqa: S608
+            cursor.execute(insert, [key, encoded, until])
+            if cursor.rowcount == 1:
+                return True
+            cursor.execute(replace_expired, [encoded, until, key, now])
+            return cursor.rowcount == 1
+
     def incr(self, key, delta=1, version=None):
         key = self.make_and_validate_key(key, version=version)
         alias = router.db_for_write(self.cache_model_class)
@@ -49,20 +93,37 @@ class DatabaseCache(db.DatabaseCache):
         table, cache_key, value, expires = (quote(name) for name in (self._table, "cache_key", "value", "expires"))
         now = connection.ops.adapt_datetimefield_value(tz_now().replace(microsecond=0, tzinfo=None))
         # Quoted names from settings; every value is a parameter.
-        lock = f"UPDATE {table} SET {expires} = {expires} WHERE {cache_key} = %s AND {expires} > %s"  # noqa: S608
-        read = f"SELECT {value} FROM {table} WHERE {cache_key} = %s"  # noqa: S608
+        read = f"SELECT {value} FROM {table} WHERE {cache_key} = %s AND {expires} > %s"  # noqa: S608
+        lock = f"UPDATE {table} SET {expires} = {expires} WHERE {cache_key} = %s"  # noqa: S608
         write = f"UPDATE {table} SET {value} = %s WHERE {cache_key} = %s"  # noqa: S608
         with transaction.atomic(using=alias), connection.cursor() as cursor:
-            # A write that changes nothing, only to take the lock before the read: SELECT ... FOR
-            # UPDATE would do on PostgreSQL, but SQLite has no row locks and this works on both.
-            cursor.execute(lock, [key, now])
-            if cursor.rowcount != 1:
+            # The lock is taken before the read, so a second process waits and then reads our value.
+            if connection.features.has_select_for_update:
+                cursor.execute(f"{read} FOR UPDATE", [key, now])
+            else:
+                # SQLite has no row locks: a write that changes nothing takes the database's.
+                cursor.execute(lock, [key])
+                cursor.execute(read, [key, now])
+            row = cursor.fetchone()
+            if row is None:
                 raise ValueError(f"Key '{key}' not found")
-            cursor.execute(read, [key])
-            stored = connection.ops.process_clob(cursor.fetchone()[0])
+            stored = connection.ops.process_clob(row[0])
             new_value = pickle.loads(base64.b64decode(stored.encode())) + delta  # noqa: S301 (our own table)
             cursor.execute(write, [base64.b64encode(pickle.dumps(new_value, self.pickle_protocol)).decode(), key])
         return new_value
+
+
+def count_attempt(key: str, *, timeout: int) -> int:
+    """Count one attempt under `key` in the default cache and return the count, this one included:
+    the first of a window is one write, a later one an increment, atomic across processes with this
+    module's cache or Redis."""
+    if cache.add(key, 1, timeout=timeout):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired or evicted between add and incr
+        cache.set(key, 1, timeout=timeout)
+        return 1
 
 
 @checks.register(checks.Tags.caches, deploy=True)

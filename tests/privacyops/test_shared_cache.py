@@ -10,9 +10,12 @@ import subprocess
 import sys
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.core.management import call_command
+from django.utils import timezone
 
+from privacyops.lib.cache import count_attempt
 from tests.conftest import worker_database_url
 
 from .conftest import ROOT
@@ -63,6 +66,14 @@ def test_increments_from_three_processes_at_once_are_all_counted():
     # Django's own DatabaseCache (a get, then a set) ends near 150 here.
     assert cache.get("shared-counter") == 300
     cache.delete("shared-counter")
+
+
+@pytest.mark.django_db
+def test_a_count_starts_again_once_its_entry_has_expired():
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        assert [count_attempt("window", timeout=60) for _ in range(3)] == [1, 2, 3]
+        traveller.shift(61)
+        assert [count_attempt("window", timeout=60) for _ in range(2)] == [1, 2]
 
 
 def test_migrate_alone_creates_the_cache_table(tmp_path):
