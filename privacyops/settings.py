@@ -7,6 +7,7 @@ PostgreSQL and Redis with no code change.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -30,8 +31,15 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
+def _unset_if_empty(name: str) -> None:
+    # An empty variable, as in a copy of .env.example, means "not set": its default applies.
+    if os.environ.get(name) == "":
+        del os.environ[name]
+
+
 def _env(parse, name: str, **kwargs):
     """Read one variable strictly: a value that does not parse stops start-up with its name."""
+    _unset_if_empty(name)
     try:
         return parse(name, **kwargs)
     except (ValueError, TypeError, KeyError, ImproperlyConfigured) as exc:
@@ -43,6 +51,7 @@ _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 def _bool(name: str, default: bool) -> bool:
     """django-environ reads any unknown word as False; a typo must stop start-up instead."""
+    _unset_if_empty(name)
     raw = env.str(name, default=str(default)).strip().lower()
     if raw not in _TRUE | _FALSE:
         raise ImproperlyConfigured(

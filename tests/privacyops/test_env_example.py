@@ -22,3 +22,20 @@ def test_every_variable_the_settings_and_the_web_server_read_is_in_env_example()
         while above and re.match(r"^[A-Z][A-Z0-9_]+=", above[-1]):
             above.pop()
         assert above and above[-1].startswith("#"), f"{name} has no explanation above it in .env.example"
+
+
+def test_a_copy_of_env_example_as_the_environment_starts_the_project(tmp_path):
+    """The README says to copy .env.example to .env: its empty values mean "use the default"."""
+    import os
+    import subprocess
+    import sys
+
+    values = dict(re.findall(r"^([A-Z][A-Z0-9_]+)=(.*)$", (ROOT / ".env.example").read_text(), re.M))
+    env = {key: value for key, value in os.environ.items() if key not in values}
+    env.update(values)
+    env["MEDIA_ROOT"] = str(tmp_path / "media")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "no issues" in result.stdout
