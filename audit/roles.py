@@ -60,4 +60,10 @@ OFFICER_ONLY = (
     "thirdparty.approve_disclosure",
     "policy.publish_policyversion",
     "dsar.oversee_requests",
+    # Acts that cannot be undone or that let data be destroyed or leave (issue 15).
+    "retention.release_legalhold",
+    "retention.run_destruction",
+    "thirdparty.confirm_erasure_receipt",
+    "thirdparty.revoke_oauthgrant",
+    "thirdparty.mark_disclosed",
 )

@@ -91,6 +91,7 @@ class RetentionRule(models.Model):
         verbose_name = _("retention rule")
         verbose_name_plural = _("retention rules")
         ordering = ["key"]
+        permissions = [("run_destruction", _("Can run destruction now (privacy officer)"))]
         constraints = [models.CheckConstraint(condition=Q(period_value__gt=0), name="retention_rule_period_positive")]
 
     def __str__(self) -> str:
@@ -183,6 +184,7 @@ class LegalHold(models.Model):
         verbose_name = _("legal hold")
         verbose_name_plural = _("legal holds")
         ordering = ["-placed_at"]
+        permissions = [("release_legalhold", _("Can release a legal hold (privacy officer)"))]
         indexes = [models.Index(fields=["content_type", "object_id"], name="legalhold_record")]
         constraints = [
             models.CheckConstraint(

@@ -338,6 +338,9 @@ class VendorErasureJob(models.Model):
         verbose_name = _("vendor erasure job")
         verbose_name_plural = _("vendor erasure jobs")
         ordering = ["-created_at"]
+        permissions = [
+            ("confirm_erasure_receipt", _("Can confirm a processor's erasure receipt (privacy officer)")),
+        ]
         constraints = [
             # Idempotency: asking twice for the same request creates nothing new.
             models.UniqueConstraint(fields=["processor", "reference", "kind"], name="vendor_job_once_per_request"),
@@ -461,6 +464,7 @@ class OAuthGrant(models.Model):
     class Meta:
         verbose_name = _("OAuth grant")
         verbose_name_plural = _("OAuth grants")
+        permissions = [("revoke_oauthgrant", _("Can revoke an OAuth grant (privacy officer)"))]
 
     def __str__(self) -> str:
         return f"grant #{self.pk}"
@@ -552,7 +556,10 @@ class Disclosure(models.Model):
         verbose_name = _("disclosure")
         verbose_name_plural = _("disclosures")
         ordering = ["-requested_at"]
-        permissions = [("approve_disclosure", _("Can approve a disclosure to an authority (policy 3.2)"))]
+        permissions = [
+            ("approve_disclosure", _("Can approve a disclosure to an authority (policy 3.2)")),
+            ("mark_disclosed", _("Can record that a disclosure was made (privacy officer)")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(status="disclosed")
