@@ -13,6 +13,7 @@ import os
 
 from celery import Celery
 from celery.contrib.django.task import DjangoTask
+from celery.signals import after_setup_logger, after_setup_task_logger
 from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privacyops.settings")
@@ -38,3 +39,15 @@ class Task(DjangoTask):
 app = Celery("privacyops", task_cls=f"{__name__}:Task")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def redact_worker_logs(logger: logging.Logger, **kwargs) -> None:
+    """A worker and beat replace the root logger's handlers with Celery's own, so settings.LOGGING's
+    filter is not on them: put it on every handler Celery sets up (a task's error may quote a link)."""
+    from privacyops.lib.logs import RedactSecrets  # Django's settings are loaded by now
+
+    for handler in logger.handlers:
+        if not any(isinstance(f, RedactSecrets) for f in handler.filters):
+            handler.addFilter(RedactSecrets())

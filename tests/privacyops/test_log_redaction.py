@@ -8,6 +8,7 @@ import io
 import logging
 import re
 import socket
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -164,3 +165,25 @@ def test_gunicorn_logs_each_event_once_and_no_token_or_address(gunicorn, verific
     invalid = [line for line in log.splitlines() if "Invalid request from" in line]
     assert invalid == [line for line in invalid if f"ip={PLACEHOLDER}" in line and host not in line], log
     assert len(invalid) == 1 and f"/dsar/download/{PLACEHOLDER}/" in invalid[0], log
+
+
+def test_a_celery_worker_logs_no_token(tmp_path, verification_path):
+    """Celery replaces the root logger's handlers when a worker or beat starts; its handlers get the
+    same filter (a task that fails may quote the link it was handling)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import logging, sys\n"
+        "from privacyops.celery import app\n"
+        "app.log.setup(loglevel='INFO', redirect_stdouts=False)\n"
+        "from celery.utils.log import get_task_logger\n"
+        f"logging.getLogger('dsar').warning('could not send %s', {verification_path!r})\n"
+        f"get_task_logger('dsar.tasks').error('failed for %s', {verification_path!r})\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=60)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "could not send /dsar/verify/" in output and "failed for /dsar/verify/" in output
+    assert secret_of(verification_path) not in output, output
