@@ -195,3 +195,45 @@ def test_the_limiter_stores_no_email_address_or_ip(client, settings):
         stored = repr(cursor.fetchall())
     assert "dsar:rl:" in stored
     assert "secret-person" not in stored and "203.0.113.77" not in stored
+
+
+PHISHING = "Your account is suspended. Sign in at https://palette-login.example to keep it"
+
+
+def test_the_verification_email_carries_no_text_typed_into_the_form(
+    client, django_capture_on_commit_callbacks, mailoutbox
+):
+    # Anyone can type anyone's address into the form: whatever they type in the free-text fields
+    # must not reach that person's inbox in a mail sent from the company's address.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, form_data(email="victim@example.com", name=f"Alice\n\n{PHISHING}", details=PHISHING))
+    assert response.status_code == 302
+    request = DataSubjectRequest.objects.get()
+    [message] = mailoutbox
+    assert PHISHING not in message.body and PHISHING not in message.subject
+    assert "Alice" not in message.body
+    assert message.body.startswith(f"Hello, this is about your request {request.reference}.")
+
+
+def test_no_notice_to_a_requester_carries_their_name_or_details(db):
+    from pathlib import Path
+
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    request = DataSubjectRequest(
+        reference="DSAR-TEST",
+        request_type="access",
+        name=PHISHING,
+        details=PHISHING,
+        agent_name=PHISHING,
+        agent_relationship=PHISHING,
+        email="victim@example.com",
+    )
+    templates = sorted(Path("dsar/templates/dsar/email").glob("*.txt"))
+    assert len(templates) > 20
+    for language in ("en", "ko"):
+        with translation.override(language):
+            for template in templates:
+                text = render_to_string(f"dsar/email/{template.name}", {"request": request, "items": []})
+                assert PHISHING not in text, template.name
