@@ -1,7 +1,8 @@
 """Vendor webhooks and identifier capture.
 
 - `POST /api/thirdparty/meta/data-deletion`: Meta's data-deletion request callback
-  (form-encoded `signed_request`, HMAC-SHA256 with META_APP_SECRET).
+  (form-encoded `signed_request`, HMAC-SHA256 with META_APP_SECRET). Each signed request is
+  accepted once: posted again within its hour it gets 409 and starts nothing.
 - `POST /api/thirdparty/stibee/webhook?token=<secret>`: Stibee subscriber events. How Stibee
   authenticates webhooks is not documented in our sources, so the URL given to Stibee carries a
   secret token (STIBEE_WEBHOOK_SECRET) compared in constant time; rotate it by changing the URL in
@@ -32,7 +33,7 @@ from subjects.models import CollectionSource
 from subjects.services import find_or_create_subject
 
 from . import services
-from .connectors.meta import InvalidSignedRequest
+from .connectors.meta import InvalidSignedRequest, ReplayedSignedRequest
 from .models import IdentityKind, VendorName
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class DeletionOut(StrictSchema):
 @router.post(
     "/thirdparty/meta/data-deletion",
     auth=None,
-    response={200: DeletionOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: DeletionOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Meta data-deletion request callback (signed_request)",
 )
 def meta_data_deletion(request: HttpRequest, signed_request: Form[str]):
@@ -61,6 +62,8 @@ def meta_data_deletion(request: HttpRequest, signed_request: Form[str]):
         raise HttpError(404, "The data-deletion callback is not configured.")
     try:
         deletion = services.receive_meta_deletion_request(signed_request=signed_request)
+    except ReplayedSignedRequest as exc:
+        raise HttpError(409, str(exc)) from None
     except InvalidSignedRequest as exc:
         logger.warning("meta deletion callback refused: %s", exc)
         raise HttpError(403 if "signature" in str(exc) or "expired" in str(exc) else 400, str(exc)) from None

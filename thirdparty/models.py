@@ -413,6 +413,11 @@ class MetaDeletionRequest(models.Model):
     confirmation_code = models.CharField(_("confirmation code"), max_length=32, unique=True, default=_confirmation_code)
     # SHA-256 of the app-scoped user id: enough to match a second callback, useless to anyone else.
     meta_user_hash = models.CharField(_("Meta user (hashed)"), max_length=64, db_index=True)
+    # SHA-256 of the signed request's user_id and issued_at: a signed request is accepted once,
+    # a replay within its hour is refused (unique; NULL for rows received before this was kept).
+    signed_request_hash = models.CharField(
+        _("signed request (hashed)"), max_length=64, null=True, blank=True, unique=True, editable=False
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=MetaDeletionStatus.choices, default=MetaDeletionStatus.RECEIVED
     )

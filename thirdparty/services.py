@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -708,13 +708,22 @@ def handle_stibee_event(*, event: str, email: str) -> str:
 
 def receive_meta_deletion_request(*, signed_request: str) -> MetaDeletionRequest:
     """Verify the signed_request, record the request and start erasure at the processors for the
-    person linked to that Facebook user (if any). Raises meta.InvalidSignedRequest."""
+    person linked to that Facebook user (if any). Raises meta.InvalidSignedRequest, and
+    meta.ReplayedSignedRequest for one already received (it stays valid for an hour)."""
     payload = meta.parse_signed_request(signed_request)
     user_id = str(payload["user_id"])
     user_hash = meta.sha256(user_id)
     identity = VendorIdentity.objects.filter(vendor=VendorName.META, kind=IdentityKind.USER_ID, value=user_id).first()
     with transaction.atomic():
-        request = MetaDeletionRequest.objects.create(meta_user_hash=user_hash, subject_found=identity is not None)
+        try:
+            with transaction.atomic():
+                request = MetaDeletionRequest.objects.create(
+                    meta_user_hash=user_hash,
+                    signed_request_hash=meta.signed_request_hash(payload),
+                    subject_found=identity is not None,
+                )
+        except IntegrityError:
+            raise meta.ReplayedSignedRequest("signed_request was already received.") from None
         if identity is None:
             request.status = MetaDeletionStatus.COMPLETED
             request.completed_at = timezone.now()

@@ -198,3 +198,29 @@ def test_an_unknown_facebook_user_gets_a_completed_status_saying_we_hold_nothing
     ]
     page = client.get(f"/thirdparty/meta/deletion/{code}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "We hold no personal data linked to your Facebook account" in page
+
+
+def test_a_signed_request_is_accepted_once_and_a_replay_within_its_hour_starts_nothing(
+    client, alice, facebook_user, vendors
+):
+    now = int(time.time())
+    signed = _signed_request({"algorithm": "HMAC-SHA256", "user_id": facebook_user, "issued_at": now})
+    first = _callback(client, signed)
+    assert first.status_code == 200
+    jobs = VendorErasureJob.objects.count()
+    assert jobs >= 2
+
+    signature, payload = signed.split(".")
+    # The same text again, and the same signature re-padded (base64 ignores the extra "=").
+    for replay in (signed, f"{signature}==.{payload}"):
+        again = _callback(client, replay)
+        assert again.status_code == 409, again.content
+        assert "already received" in again.json()["detail"]
+        assert first.json()["confirmation_code"] not in again.content.decode()
+    assert MetaDeletionRequest.objects.count() == 1
+    assert VendorErasureJob.objects.count() == jobs
+
+    # A new request from Meta for the same person (issued later) is a new request.
+    later = _signed_request({"algorithm": "HMAC-SHA256", "user_id": facebook_user, "issued_at": now + 1})
+    assert _callback(client, later).status_code == 200
+    assert MetaDeletionRequest.objects.count() == 2

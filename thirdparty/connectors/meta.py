@@ -81,6 +81,16 @@ class InvalidSignedRequest(Exception):
     """The signed_request is malformed, forged or expired; the message is safe to return."""
 
 
+class ReplayedSignedRequest(InvalidSignedRequest):
+    """A signed_request already accepted, posted again within its hour."""
+
+
+def signed_request_hash(payload: dict) -> str:
+    """What makes a signed_request unique: the user and the time Meta issued it. Not the text,
+    whose base64 can be re-padded into another string with the same signature."""
+    return sha256(f"{payload['user_id']}:{payload['issued_at']}")
+
+
 def _b64decode(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
