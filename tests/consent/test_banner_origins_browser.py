@@ -95,7 +95,7 @@ class Visit:
 
     def open(self) -> Visit:
         self.page.goto(f"{self.site.origin}/")
-        self.page.wait_for_function("window.PaletteConsent !== undefined")
+        self.page.wait_for_function("() => window.PaletteConsent !== undefined")
         return self
 
     def ours(self) -> list[tuple[str, str]]:
@@ -141,7 +141,7 @@ def test_a_choice_on_an_allowed_website_is_recorded_and_the_banner_works_under_i
     with v.page.expect_response(is_the_choice_post) as answer:
         v.page.click("#palette-consent-allow")
     assert answer.value.status == 201
-    v.page.wait_for_function("window.__gaLoaded === true && window.PaletteConsent.pending() === 0")
+    v.page.wait_for_function("() => window.__gaLoaded === true && window.PaletteConsent.pending() === 0")
     record = CookieConsentRecord.objects.get()
     assert (record.choice, record.visitor_id) == ("allow_all", v.visitor_id())
     assert record.chosen_at is not None
@@ -163,7 +163,7 @@ def test_a_refused_website_keeps_the_choice_the_desk_counts_it_and_allowing_the_
     assert "sent again on the next page view" in said.value.text
     assert not CookieConsentRecord.objects.exists()
     # The choice still applies on the website: the banner is gone and the allowed tag loads.
-    v.page.wait_for_function("window.__gaLoaded === true")
+    v.page.wait_for_function("() => window.__gaLoaded === true")
     assert not v.page.is_visible("#palette-consent")
     assert v.pending() == 1
     refusal = RefusedOrigin.objects.get()
@@ -186,7 +186,7 @@ def test_a_refused_website_keeps_the_choice_the_desk_counts_it_and_allowing_the_
     with v.page.expect_response(is_the_choice_post) as answer:
         v.page.reload()
     assert answer.value.status == 201
-    v.page.wait_for_function("window.PaletteConsent.pending() === 0")
+    v.page.wait_for_function("() => window.PaletteConsent.pending() === 0")
     record = CookieConsentRecord.objects.get()
     assert (record.choice, record.visitor_id) == ("allow_all", v.visitor_id())
     assert record.categories == ["necessary", "preferences", "statistics", "marketing"]
@@ -199,7 +199,7 @@ def test_a_refused_website_keeps_the_choice_the_desk_counts_it_and_allowing_the_
     # Nothing is left to send: the page after that posts nothing.
     posts_before = len(v.posts)
     v.page.reload()
-    v.page.wait_for_function("window.__gaLoaded === true")
+    v.page.wait_for_function("() => window.__gaLoaded === true")
     v.page.wait_for_timeout(300)
     assert len(v.posts) == posts_before and CookieConsentRecord.objects.count() == 1
     assert v.csp_violations() == []
