@@ -8,6 +8,7 @@ destroyed or anonymised through the registry, so no cascade can bypass a legal h
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +25,9 @@ class CollectionSource(models.TextChoices):
 
 
 def normalise_email(email: str | None) -> str | None:
+    """The one spelling of an address: trimmed, lower case, None when empty. Every door that
+    stores or looks up a subject's email goes through it (the model's clean() and save() too),
+    so `ALICE@x` can never sit beside `alice@x` or be missed by a lookup."""
     email = (email or "").strip().lower()
     return email or None
 
@@ -68,6 +72,15 @@ class DataSubject(models.Model):
     class Meta:
         verbose_name = _("data subject")
         verbose_name_plural = _("data subjects")
+        constraints = [
+            # With the field's unique index this makes the normalised address unique: a write that
+            # skips save() (update(), bulk_create, raw SQL) cannot store another spelling either.
+            models.CheckConstraint(
+                condition=models.Q(email=Lower(Trim("email"))) & ~models.Q(email=""),
+                name="subjects_datasubject_email_normalised",
+                violation_error_message=_("The email address must be stored trimmed and in lower case."),
+            ),
+        ]
 
     def __str__(self) -> str:
         # Ids only: a subject's name or email must not leak into logs through repr().
@@ -76,6 +89,11 @@ class DataSubject(models.Model):
     def save(self, *args, **kwargs):
         self.email = normalise_email(self.email)
         super().save(*args, **kwargs)
+
+    def clean(self):
+        # Runs before a model form checks uniqueness: `ALICE@x` typed in the admin is then found
+        # to be the existing `alice@x` ("already exists"), not a second person or a 500.
+        self.email = normalise_email(self.email)
 
 
 class VisitLogQuerySet(models.QuerySet):
