@@ -66,4 +66,6 @@ OFFICER_ONLY = (
     "thirdparty.confirm_erasure_receipt",
     "thirdparty.revoke_oauthgrant",
     "thirdparty.mark_disclosed",
+    # Breaches (SA-08): the incident register and the people affected are the officer's alone.
+    "incidents.handle_incident",
 )

@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "thirdparty",
     "retention",
     # Top layer: composes the others; nothing imports these.
+    "incidents",
     "dsar",
     "policy",
     # audit (policy 5): second factor and lockout.
@@ -441,6 +442,8 @@ DSAR_RATE_LIMIT_PER_EMAIL_PER_HOUR = _env(env.int, "DSAR_RATE_LIMIT_PER_EMAIL_PE
 DSAR_OPTIONAL_REQUEST_TYPES = _env(env.list, "DSAR_OPTIONAL_REQUEST_TYPES", default=[])
 # Uploads and export packages; outside any URL the web server serves.
 DSAR_PRIVATE_ROOT = Path(MEDIA_ROOT) / "private" / "dsar"
+# Processors' breach notices (incidents, PIPA art. 26); outside any URL the web server serves.
+INCIDENTS_PRIVATE_ROOT = Path(MEDIA_ROOT) / "private" / "incidents"
 
 # --- consent: purposes, cookie banner, marketing consent (policy 1.3, 2) --------------------
 # Tags the banner loads only after consent; the script URLs are settings so tests serve them locally.
