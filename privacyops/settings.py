@@ -548,16 +548,17 @@ LOGGING = {
 # --- audit: staff roles, access log, second factor, lockout, sessions (policy 5) ------------
 # INSTALLED_APPS and MIDDLEWARE (above) list django-otp, axes and audit's middleware.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
-# SA-02(f): sign-in is blocked for the account (and the address) after this many failures, for AXES_COOLOFF_MINUTES
+# SA-02(f): sign-in for an account from an address is blocked after this many failures, for AXES_COOLOFF_MINUTES
 # (or until the officer resets it); a success resets the count.
 AXES_FAILURE_LIMIT = _env(env.int, "AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = _env(env.int, "AXES_COOLOFF_MINUTES", default=30) / 60  # hours
-# Either an account or an address: rotating addresses against one account does not help.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Per account and address together, and an address spraying many accounts (audit/lockout.py).
+AXES_LOCKOUT_PARAMETERS = "audit.lockout.lockout_parameters"
+AXES_ADDRESS_FAILURE_LIMIT = _env(env.int, "AXES_ADDRESS_FAILURE_LIMIT", default=20)
 # Axes' own log lines carry usernames and IPs; the access attempts table keeps what staff need.
 AXES_VERBOSE = False
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "audit/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "audit.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "privacyops.lib.http.client_ip"
 # An API key is looked up at most once per this many seconds in each server process: a key revoked
 # in the admin stops working at once in the process that saved it, and in all others within this.
