@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -436,3 +437,110 @@ class IncidentEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+# --- notices to people (PIPA art. 34(1), Decree art. 39) and the website posting (art. 39(3)) ------
+
+
+class NoticeChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+
+
+class NoticeStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class IncidentNoticeQuerySet(models.QuerySet):
+    def due(self, now: datetime, max_attempts: int):
+        """Pending notices and failed ones still worth retrying whose time has come."""
+        return self.filter(
+            status__in=[NoticeStatus.PENDING, NoticeStatus.FAILED],
+            attempts__lt=max_attempts,
+            next_attempt_at__lte=now,
+        )
+
+
+class IncidentNotice(models.Model):
+    """The breach notice to one affected person, by one channel.
+
+    The address is read from the person (or their subject) when sending, never copied here, and
+    the text is kept only as its SHA-256: the incident's own fields and the templates rebuild it.
+    """
+
+    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.PROTECT, related_name="notices")
+    person = models.OneToOneField(
+        AffectedPerson, verbose_name=_("affected person"), on_delete=models.CASCADE, related_name="notice"
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=NoticeChannel.choices)
+    language = models.CharField(_("language"), max_length=8, default="ko")
+    status = models.CharField(
+        _("notice status"), max_length=16, choices=NoticeStatus.choices, default=NoticeStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # The exception's class name or the gateway's HTTP status only: servers can echo the address.
+    error = models.CharField(_("last error"), max_length=100, blank=True)
+    queued_at = models.DateTimeField(_("queued at"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("notice sent at"), null=True, blank=True)
+    body_sha256 = models.CharField(_("text SHA-256"), max_length=64, blank=True)
+    # Set by the sender that claimed the row, so two workers never send the same notice twice.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+
+    objects = IncidentNoticeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("breach notice")
+        verbose_name_plural = _("breach notices")
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="incident_notice_due")]
+
+    def __str__(self) -> str:
+        return f"notice #{self.pk}"
+
+    @staticmethod
+    def new_claim_token() -> uuid.UUID:
+        return uuid.uuid4()
+
+
+class IncidentPosting(models.Model):
+    """The notice on the website (Decree art. 39(3)): public, without anyone's personal data, up
+    for at least INCIDENT_POSTING_MIN_DAYS days; `removable_after` is fixed when it is posted."""
+
+    incident = models.OneToOneField(
+        Incident, verbose_name=_("incident"), on_delete=models.PROTECT, related_name="posting"
+    )
+    slug = models.SlugField(_("address"), max_length=40, unique=True)
+    posted_at = models.DateTimeField(_("posted at"), default=timezone.now)
+    removable_after = models.DateTimeField(_("may be taken down after"))
+    removed_at = models.DateTimeField(_("taken down at"), null=True, blank=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("posted by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("taken down by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("website posting")
+        verbose_name_plural = _("website postings")
+        ordering = ["-posted_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(removed_at__isnull=True) | Q(removed_at__gte=models.F("removable_after")),
+                name="incidents_posting_up_30_days",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def live(self) -> bool:
+        return self.removed_at is None

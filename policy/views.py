@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
-from privacyops.lib import i18n
+from privacyops.lib import hooks, i18n
 
 from . import services
 from .content import collect_policy_facts, long_date
@@ -42,6 +42,8 @@ def policy_page(request: HttpRequest) -> HttpResponse:
             "version": version,
             "effective_on": long_date(version.effective_at) if version else "",
             "upcoming": upcoming,
+            # Breach notices on the website (PIPA art. 34(3)); incidents provides them.
+            "incident_postings": hooks.live_incident_postings(_language(request)),
         },
     )
 

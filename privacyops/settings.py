@@ -339,6 +339,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "options": {"expire_seconds": 9 * 60},
     },
     # dsar: destroy unverified requests past DSAR_UNVERIFIED_TTL_HOURS, expired packages, orphan files.
+    # PIPA art. 34: send due breach notices (queued by the officer) and retry failed ones; every
+    # 5 minutes, as the 72 hours run. A run not started within 4 minutes is dropped.
+    "send_incident_notices": {
+        "task": "incidents.tasks.send_incident_notices",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expire_seconds": 4 * 60},
+    },
     "expire_dsar_requests": {
         "task": "dsar.tasks.expire_dsar_requests",
         "schedule": crontab(minute=40),
@@ -394,6 +401,20 @@ NINJA_PAGINATION_PER_PAGE = 50
 VENDOR_HTTP_TIMEOUT_SECONDS = _env(env.float, "VENDOR_HTTP_TIMEOUT_SECONDS", default=10.0)
 # Vendor erasure jobs: retried with exponential backoff (base * 2**attempts, capped), then left
 # failed for staff after VENDOR_JOB_MAX_ATTEMPTS.
+# --- incidents: notices to the people a breach affects (PIPA art. 34, Decree art. 39) --------------
+# Same batching, backoff and lease as the policy notices, with a shorter first retry: the 72 hours run.
+INCIDENT_NOTICE_BATCH_SIZE = _env(env.int, "INCIDENT_NOTICE_BATCH_SIZE", default=200)
+INCIDENT_NOTICE_MAX_ATTEMPTS = _env(env.int, "INCIDENT_NOTICE_MAX_ATTEMPTS", default=6)
+INCIDENT_NOTICE_RETRY_BASE_SECONDS = _env(env.int, "INCIDENT_NOTICE_RETRY_BASE_SECONDS", default=120)
+INCIDENT_NOTICE_LEASE_SECONDS = 15 * 60
+# A website posting (Decree art. 39(3)/40) stays up at least this many days.
+INCIDENT_POSTING_MIN_DAYS = 30
+# SMS for people with no email (incidents/sms.py): a generic JSON gateway, not confirmed against a vendor.
+SMS_GATEWAY_URL = _env(env.str, "SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_API_KEY = _env(env.str, "SMS_GATEWAY_API_KEY", default="")
+SMS_SENDER_NUMBER = _env(env.str, "SMS_SENDER_NUMBER", default="")
+SMS_GATEWAY_TIMEOUT_SECONDS = _env(env.float, "SMS_GATEWAY_TIMEOUT_SECONDS", default=10.0)
+
 VENDOR_JOB_BACKOFF_BASE_SECONDS = _env(env.int, "VENDOR_JOB_BACKOFF_BASE_SECONDS", default=60)
 VENDOR_JOB_BACKOFF_MAX_SECONDS = _env(env.int, "VENDOR_JOB_BACKOFF_MAX_SECONDS", default=6 * 3600)
 VENDOR_JOB_MAX_ATTEMPTS = _env(env.int, "VENDOR_JOB_MAX_ATTEMPTS", default=10)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("consent/", include("consent.urls")),
     path(".well-known/gpc.json", consent_views.gpc_json, name="gpc_json"),
+    path("privacy/incidents/", include("incidents.urls")),
     path("privacy/", include("policy.urls")),
     path("dsar/", include("dsar.urls")),
     path("thirdparty/", include("thirdparty.urls")),

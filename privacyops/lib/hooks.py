@@ -22,6 +22,9 @@ installs a stand-in and puts back `hook.provider` afterwards); `provide(None)` r
 - `download_reason_names_a_request(reason)`: whether a download's reason in the access log names a
   real data-subject request. Asked by audit's monthly review, provided by dsar; by default a
   reason starting with "DSAR <reference>" counts.
+- `live_incident_postings(language)`: the breach notices posted on the website right now (PIPA
+  art. 34(3), Decree art. 39(3)), as a list of {"title", "url"} in that language, which the public
+  policy page links to. Asked by policy, provided by incidents; none until provided.
 
 Django signals are not used between apps: a signal with no receiver is silent, where a hook has a
 default and a name to grep for.
@@ -58,3 +61,4 @@ current_policy_version = Hook("current_policy_version", default=lambda: "")
 download_reason_names_a_request = Hook(
     "download_reason_names_a_request", default=lambda reason: bool(_DSAR_REASON.match(reason))
 )
+live_incident_postings = Hook("live_incident_postings", default=lambda language=None: [])
