@@ -17,6 +17,7 @@ from django.utils.functional import SimpleLazyObject
 from audit.services import pending_reviews
 from consent.services import consent_rates
 from dsar.models import DataSubjectRequest
+from incidents.services import open_clocks
 from policy.services import policy_is_out_of_date
 from retention.models import LegalHold
 from retention.services import next_destruction_at, rules_with_last_run
@@ -46,13 +47,15 @@ class Desk:
     consent_rates: list[dict] = field(default_factory=list)
     consent_shown: bool = False
     refused_origins: list[dict] = field(default_factory=list)
+    incidents: list[dict] = field(default_factory=list)
+    incidents_shown: bool = False
 
     @property
     def anything(self) -> bool:
         return any(
             [self.requests_shown, self.jobs_shown, self.rules_shown, self.holds_shown, self.contracts_shown]
             + [self.reviews_shown, self.policy_out_of_date is not None, self.consent_shown]
-            + [bool(self.refused_origins)]
+            + [bool(self.refused_origins), self.incidents_shown]
         )
 
 
@@ -97,6 +100,9 @@ def build_desk(user, *, now: datetime | None = None) -> Desk:
     now = now or timezone.now()
     today = timezone.localdate(now)
     desk = Desk()
+    # SA-08: the 72-hour clocks of open breaches, first, for the officer alone.
+    if user.has_perm("incidents.handle_incident"):
+        desk.incidents, desk.incidents_shown = open_clocks(now=now), True
     if user.has_perm("dsar.view_datasubjectrequest"):
         desk.requests, desk.requests_shown = _requests(today), True
     if user.has_perm("thirdparty.view_vendorerasurejob"):
