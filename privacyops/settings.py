@@ -299,6 +299,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(day_of_month=1, hour=6, minute=0),
         "options": {"expire_seconds": 23 * 3600},
     },
+    # incidents: SA-08 reminders to the officer at 24, 48 and 66 hours of each open 72-hour clock; every
+    # 15 minutes, so a reminder is at most a quarter of an hour late; a missed run is caught by the next.
+    "send_incident_reminders": {
+        "task": "incidents.tasks.send_incident_reminders",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expire_seconds": 14 * 60},
+    },
     # consent: CM-05 re-confirmation notices, daily at 10:00 Seoul time (a notice is not an ad, but
     # daytime is kinder); the 30-day window means a skipped day is caught the next.
     "reconfirm_marketing_consent": {
