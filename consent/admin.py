@@ -159,7 +159,11 @@ class ConsentStateAdmin(LedgerAdmin):
         url = reverse("admin:consent_consentevent_receipt", args=[obj.subject_id])
         return format_html('<a href="{}">{}</a>', url, _("CSV"))
 
-    @admin.action(description=gettext_lazy("Download the consent history of the selected subject (CSV receipt)"))
+    # Reads only: it leads to the receipt page, which asks for a reason and logs the download.
+    @admin.action(
+        description=gettext_lazy("Download the consent history of the selected subject (CSV receipt)"),
+        permissions=["view"],
+    )
     def download_receipt(self, request, queryset):
         subject_ids = set(queryset.values_list("subject_id", flat=True))
         if len(subject_ids) != 1:

@@ -133,7 +133,13 @@ class PolicyVersionAdmin(OutOfDateWarningMixin, admin.ModelAdmin):
             return "-"
         return format_html('<a href="{}">{}</a>', f"/privacy/versions/{obj.label}/", gettext("Open the frozen text"))
 
-    @admin.action(description=_("Announce the selected draft (freezes its text and emails every subject)"))
+    def has_publish_permission(self, request, obj=None):
+        return request.user.has_perm(services.PUBLISH_PERMISSION)
+
+    @admin.action(
+        description=_("Announce the selected draft (freezes its text and emails every subject)"),
+        permissions=["publish"],
+    )
     def announce(self, request, queryset):
         if not request.user.has_perm(services.PUBLISH_PERMISSION):
             self.message_user(request, gettext("You are not allowed to publish policy versions."), messages.ERROR)
@@ -165,12 +171,28 @@ class PolicyNoticeDeliveryAdmin(ReadOnlyAdmin):
     actions = ["retry_now", "mark_bounced"]
     show_full_result_count = False
 
-    @admin.action(description=_("Retry the selected failed notices now"), permissions=["view"])
+    def has_resend_permission(self, request, obj=None):
+        # The ledger stays read-only in the form; these two actions are its only writes.
+        return request.user.has_perm(services.NOTICE_PERMISSION)
+
+    @admin.action(description=_("Retry the selected failed notices now"), permissions=["resend"])
     def retry_now(self, request, queryset):
-        count = services.retry_policy_notices(delivery_ids=list(queryset.values_list("pk", flat=True)))
+        try:
+            count = services.retry_policy_notices(
+                delivery_ids=list(queryset.values_list("pk", flat=True)), actor=request.user
+            )
+        except services.PolicyError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
         self.message_user(request, gettext("%(n)d notices will be sent again.") % {"n": count})
 
-    @admin.action(description=_("Record the selected notices as bounced"), permissions=["view"])
+    @admin.action(description=_("Record the selected notices as bounced"), permissions=["resend"])
     def mark_bounced(self, request, queryset):
-        count = services.mark_notices_bounced(delivery_ids=list(queryset.values_list("pk", flat=True)))
+        try:
+            count = services.mark_notices_bounced(
+                delivery_ids=list(queryset.values_list("pk", flat=True)), actor=request.user
+            )
+        except services.PolicyError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
         self.message_user(request, gettext("%(n)d notices recorded as bounced.") % {"n": count})

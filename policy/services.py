@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from privacyops.lib.actors import require_permission
 from privacyops.lib.i18n import pick
 from privacyops.lib.urls import absolute_url
 from subjects.models import DataSubject
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 LANGUAGES = ("ko", "en")
 PUBLISH_PERMISSION = "policy.publish_policyversion"
+# Resending or recording bounces changes the ledger of notices: not for the read-only auditor.
+NOTICE_PERMISSION = "policy.change_policynoticedelivery"
 
 
 class PolicyError(Exception):
@@ -192,8 +195,9 @@ def draft_policy_version(
 def announce_policy_version(*, version: PolicyVersion | str, actor, now: datetime | None = None) -> PolicyVersion:
     """Publish a draft: check the notice period, freeze its text in Korean and English with the
     facts it was rendered from, flag purposes needing new consent, and queue the notices."""
-    if not (actor and actor.has_perm(PUBLISH_PERMISSION)):
-        raise NotAllowed(gettext("You are not allowed to publish policy versions."))
+    require_permission(
+        actor, PUBLISH_PERMISSION, error=NotAllowed, message=gettext("You are not allowed to publish policy versions.")
+    )
     now = now or timezone.now()
     label = version if isinstance(version, str) else version.label
     with transaction.atomic():
@@ -469,15 +473,17 @@ def count_due_notices() -> dict[str, int]:
     }
 
 
-def retry_policy_notices(*, delivery_ids: list[int]) -> int:
+def retry_policy_notices(*, delivery_ids: list[int], actor) -> int:
     """Make failed deliveries due now, with a fresh set of attempts (staff fixed the cause)."""
+    require_permission(actor, NOTICE_PERMISSION, error=NotAllowed)
     return PolicyNoticeDelivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.FAILED).update(
         attempts=0, next_attempt_at=timezone.now(), claim_token=None
     )
 
 
-def mark_notices_bounced(*, delivery_ids: list[int]) -> int:
+def mark_notices_bounced(*, delivery_ids: list[int], actor) -> int:
     """Record bounces reported after sending (a bounce email or the mail provider's report)."""
+    require_permission(actor, NOTICE_PERMISSION, error=NotAllowed)
     return PolicyNoticeDelivery.objects.filter(
         pk__in=delivery_ids, status__in=[DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.PENDING]
     ).update(status=DeliveryStatus.BOUNCED, next_attempt_at=None, claim_token=None)

@@ -243,23 +243,32 @@ class VendorErasureJobAdmin(EncryptedValuesMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # Only the staff note is editable; a changed note on a manual job closes it with that note.
         if change and "manual_note" in form.changed_data and obj.manual_note.strip():
-            services.close_job_manually(job=obj, user=request.user, note=obj.manual_note)
+            try:
+                services.close_job_manually(job=obj, user=request.user, note=obj.manual_note)
+            except services.ThirdPartyError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
         else:
             super().save_model(request, obj, form, change)
 
-    @admin.action(description=gettext_lazy("Retry now"))
+    def has_confirm_receipt_permission(self, request, obj=None):
+        return request.user.has_perm(services.CONFIRM_RECEIPT_PERMISSION)
+
+    @admin.action(description=gettext_lazy("Retry now"), permissions=["change"])
     def retry_now(self, request, queryset):
         done = 0
         for job in queryset:
             try:
-                services.retry_job_now(job=job)
+                services.retry_job_now(job=job, actor=request.user)
                 done += 1
             except services.ThirdPartyError as exc:
                 self.message_user(request, f"#{job.pk}: {exc}", messages.WARNING)
         if done:
             self.message_user(request, _("%(n)d job(s) will be sent again now.") % {"n": done}, messages.SUCCESS)
 
-    @admin.action(description=gettext_lazy("Confirm received (processor confirmed the erasure)"))
+    @admin.action(
+        description=gettext_lazy("Confirm received (processor confirmed the erasure)"),
+        permissions=["confirm_receipt"],
+    )
     def confirm_received(self, request, queryset):
         done = 0
         for job in queryset:
@@ -360,12 +369,20 @@ class OAuthGrantAdmin(EncryptedValuesMixin, PersonalDataAdmin):
     def statistics_count(self, obj):
         return obj.stats
 
-    @admin.action(description=gettext_lazy("Revoke at Google and delete tokens and statistics"))
+    def has_revoke_permission(self, request, obj=None):
+        return request.user.has_perm(services.REVOKE_GRANT_PERMISSION)
+
+    @admin.action(description=gettext_lazy("Revoke at Google and delete tokens and statistics"), permissions=["revoke"])
     def revoke(self, request, queryset):
-        grants = list(queryset.filter(revoked_at__isnull=True))
-        for grant in grants:
-            services.revoke_youtube_grant(grant=grant, by=RevokedBy.STAFF)
-        self.message_user(request, _("%(n)d grant(s) revoked.") % {"n": len(grants)}, messages.SUCCESS)
+        revoked = 0
+        for grant in queryset.filter(revoked_at__isnull=True):
+            try:
+                services.revoke_youtube_grant(grant=grant, by=RevokedBy.STAFF, actor=request.user)
+            except services.ThirdPartyError as exc:
+                self.message_user(request, f"#{grant.pk}: {exc}", messages.ERROR)
+            else:
+                revoked += 1
+        self.message_user(request, _("%(n)d grant(s) revoked.") % {"n": revoked}, messages.SUCCESS)
 
 
 class DisclosedSubjectInline(admin.TabularInline):
@@ -420,13 +437,13 @@ class DisclosureAdmin(admin.ModelAdmin):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if not request.user.has_perm("thirdparty.approve_disclosure"):
-            actions.pop("approve", None)
-        return actions
+    def has_approve_permission(self, request, obj=None):
+        return request.user.has_perm(services.APPROVE_DISCLOSURE_PERMISSION)
 
-    @admin.action(description=gettext_lazy("Approve (privacy officer)"))
+    def has_mark_disclosed_permission(self, request, obj=None):
+        return request.user.has_perm(services.MARK_DISCLOSED_PERMISSION)
+
+    @admin.action(description=gettext_lazy("Approve (privacy officer)"), permissions=["approve"])
     def approve(self, request, queryset):
         for disclosure in queryset:
             try:
@@ -436,7 +453,7 @@ class DisclosureAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, _("Disclosure #%(id)s approved.") % {"id": disclosure.pk}, messages.SUCCESS)
 
-    @admin.action(description=gettext_lazy("Mark as disclosed"))
+    @admin.action(description=gettext_lazy("Mark as disclosed"), permissions=["mark_disclosed"])
     def mark_disclosed(self, request, queryset):
         for disclosure in queryset:
             try:

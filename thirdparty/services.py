@@ -18,7 +18,8 @@ Interface for the DSAR and consent apps (stable):
     send_vendor_erasure_jobs(*, now=None, limit=200) -> SendSummary
         Sends due jobs (new, or failed and past their backoff) within vendor quotas.
     may_share(*, subject, processor, purpose) -> ShareDecision(allowed: bool, reason: str)
-    revoke_youtube_grant(*, grant, by: str) -> OAuthGrant
+    revoke_youtube_grant(*, grant, by: str, actor) -> OAuthGrant
+        `actor` holds thirdparty.revoke_oauthgrant, or is SYSTEM (erasure, detected revocation).
     refresh_youtube_data(*, now=None, dry_run=False) -> YouTubeRefreshSummary
 """
 
@@ -39,6 +40,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from consent.services import may_process, withdraw_consent
+from privacyops.lib.actors import SYSTEM, require_permission, user_or_none
 from privacyops.lib.crypto import DecryptionError, reveal
 from subjects.models import CollectionSource, DataSubject
 
@@ -79,6 +81,13 @@ UNDECRYPTABLE_IDENTIFIERS = (
 )
 # Google's daily quotas reset at midnight Pacific time.
 GOOGLE_QUOTA_TZ = ZoneInfo("America/Los_Angeles")
+
+
+RETRY_JOB_PERMISSION = "thirdparty.change_vendorerasurejob"
+CONFIRM_RECEIPT_PERMISSION = "thirdparty.confirm_erasure_receipt"
+REVOKE_GRANT_PERMISSION = "thirdparty.revoke_oauthgrant"
+APPROVE_DISCLOSURE_PERMISSION = "thirdparty.approve_disclosure"
+MARK_DISCLOSED_PERMISSION = "thirdparty.mark_disclosed"
 
 
 class ThirdPartyError(Exception):
@@ -146,7 +155,7 @@ def create_erasure_jobs(
     if kind == JobKind.ERASE:
         # The tokens go with the subject's rows, so revoke them at Google while we still hold them.
         for grant in OAuthGrant.objects.active().filter(subject=subject):
-            revoke_youtube_grant(grant=grant, by=RevokedBy.ERASURE)
+            revoke_youtube_grant(grant=grant, by=RevokedBy.ERASURE, actor=SYSTEM)
     ids = _collect_identifiers(subject)
     now = timezone.now()
     jobs = []
@@ -503,8 +512,9 @@ def _count(summary: SendSummary, outcome: Outcome) -> None:
         summary.failed += 1
 
 
-def retry_job_now(*, job: VendorErasureJob) -> VendorErasureJob:
+def retry_job_now(*, job: VendorErasureJob, actor) -> VendorErasureJob:
     """Staff's "retry now": a failed or stuck job becomes due at once (attempts start over)."""
+    require_permission(actor, RETRY_JOB_PERMISSION, error=ThirdPartyError)
     if job.status in (JobStatus.CONFIRMED, JobStatus.MANUAL) or (job.status == JobStatus.SENT):
         raise ThirdPartyError(_("Only pending or failed jobs can be retried."))
     with transaction.atomic():
@@ -521,7 +531,8 @@ def retry_job_now(*, job: VendorErasureJob) -> VendorErasureJob:
 
 def confirm_job_received(*, job: VendorErasureJob, user, note: str = "") -> VendorErasureJob:
     """Staff record that the processor confirmed the erasure (email or manual channel); the
-    identifiers held for the job are wiped."""
+    identifiers held for the job are wiped. Officer-only: the job can never be retried after."""
+    require_permission(user, CONFIRM_RECEIPT_PERMISSION, error=ThirdPartyError)
     note = (note or "").strip()
     if job.status == JobStatus.CONFIRMED:
         raise ThirdPartyError(_("This job is already confirmed."))
@@ -530,7 +541,12 @@ def confirm_job_received(*, job: VendorErasureJob, user, note: str = "") -> Vend
     now = timezone.now()
     with transaction.atomic():
         job = VendorErasureJob.objects.select_for_update().get(pk=job.pk)
-        job.status, job.confirmed_at, job.next_attempt_at, job.closed_by = JobStatus.CONFIRMED, now, None, user
+        job.status, job.confirmed_at, job.next_attempt_at, job.closed_by = (
+            JobStatus.CONFIRMED,
+            now,
+            None,
+            user_or_none(user),
+        )
         job.manual_note = note or job.manual_note
         job.receipt = {**job.receipt, "confirmed_by_staff": True}
         job.save(
@@ -549,7 +565,9 @@ def confirm_job_received(*, job: VendorErasureJob, user, note: str = "") -> Vend
 
 
 def close_job_manually(*, job: VendorErasureJob, user, note: str) -> VendorErasureJob:
-    """Close a job that cannot be completed (e.g. the processor holds nothing), with the reason."""
+    """Close a job that cannot be completed (e.g. the processor holds nothing), with the reason.
+    Like a confirmation it wipes the identifiers for good, so it asks the same permission."""
+    require_permission(user, CONFIRM_RECEIPT_PERMISSION, error=ThirdPartyError)
     note = (note or "").strip()
     if not note:
         raise ThirdPartyError(_("Say why the job is closed without the processor's confirmation."))
@@ -558,7 +576,12 @@ def close_job_manually(*, job: VendorErasureJob, user, note: str) -> VendorErasu
     now = timezone.now()
     with transaction.atomic():
         job = VendorErasureJob.objects.select_for_update().get(pk=job.pk)
-        job.status, job.manual_note, job.next_attempt_at, job.closed_by = JobStatus.MANUAL, note, None, user
+        job.status, job.manual_note, job.next_attempt_at, job.closed_by = (
+            JobStatus.MANUAL,
+            note,
+            None,
+            user_or_none(user),
+        )
         job.save(update_fields=["status", "manual_note", "next_attempt_at", "closed_by", *_wipe(job, now)])
     return job
 
@@ -769,13 +792,14 @@ def connect_youtube_grant(
     )
 
 
-def revoke_youtube_grant(*, grant: OAuthGrant, by: str) -> OAuthGrant:
+def revoke_youtube_grant(*, grant: OAuthGrant, by: str, actor) -> OAuthGrant:
     """Delete the stored tokens and every statistic fetched through the grant, then revoke the
     token at Google (refresh token first: it takes the access token with it), whatever Google says.
 
     The call to Google is made after the caller's transaction commits (at once when there is
     none): a rollback, e.g. of a DSAR erasure, never leaves a token revoked that we still hold,
     and a slow Google holds no lock. The token is kept in memory for it, never in the broker."""
+    require_permission(actor, REVOKE_GRANT_PERMISSION, error=ThirdPartyError)
     if by not in RevokedBy.values:
         raise ThirdPartyError(_("Unknown revocation source."))
     with transaction.atomic():
@@ -861,7 +885,7 @@ def _refresh_grant(
         summary.grants_failed += 1
         return
     if revoked:
-        revoke_youtube_grant(grant=grant, by=RevokedBy.DETECTED)
+        revoke_youtube_grant(grant=grant, by=RevokedBy.DETECTED, actor=SYSTEM)
         summary.grants_revoked += 1
         return
     if token is None:
@@ -874,7 +898,7 @@ def _refresh_grant(
             continue
         for response in youtube.fetch_statistics(token, resource, ids):
             if response.status == 401:
-                revoke_youtube_grant(grant=grant, by=RevokedBy.DETECTED)
+                revoke_youtube_grant(grant=grant, by=RevokedBy.DETECTED, actor=SYSTEM)
                 summary.grants_revoked += 1
                 return
             if not response.ok:
@@ -927,8 +951,12 @@ def refresh_youtube_data(*, now: datetime | None = None, dry_run: bool = False) 
 
 
 def approve_disclosure(*, disclosure: Disclosure, user) -> Disclosure:
-    if not user.has_perm("thirdparty.approve_disclosure"):
-        raise ThirdPartyError(_("Only the privacy officer may approve a disclosure."))
+    require_permission(
+        user,
+        APPROVE_DISCLOSURE_PERMISSION,
+        error=ThirdPartyError,
+        message=_("Only the privacy officer may approve a disclosure."),
+    )
     with transaction.atomic():
         disclosure = Disclosure.objects.select_for_update().get(pk=disclosure.pk)
         if disclosure.status != DisclosureStatus.DRAFT:
@@ -943,6 +971,7 @@ def approve_disclosure(*, disclosure: Disclosure, user) -> Disclosure:
 
 
 def mark_disclosed(*, disclosure: Disclosure, user, disclosed_at: datetime | None = None) -> Disclosure:
+    require_permission(user, MARK_DISCLOSED_PERMISSION, error=ThirdPartyError)
     with transaction.atomic():
         disclosure = Disclosure.objects.select_for_update().get(pk=disclosure.pk)
         if disclosure.status != DisclosureStatus.APPROVED or disclosure.approved_by_id is None:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from policy import services
 from policy.models import DeliveryStatus, PolicyNoticeDelivery
 from policy.tasks import send_policy_notices as send_task
+from privacyops.lib.actors import SYSTEM
 from subjects.models import CollectionSource, DataSubject
 
 from .conftest import seoul
@@ -92,7 +93,7 @@ def test_a_notice_that_keeps_failing_stops_after_the_last_attempt(announced, scr
     now.move_to(seoul(2026, 3, 5))
     assert services.send_policy_notices().failed == 0  # given up: no third attempt
     # Staff fix the address and retry from the admin: a fresh set of attempts.
-    assert services.retry_policy_notices(delivery_ids=[delivery.pk]) == 1
+    assert services.retry_policy_notices(delivery_ids=[delivery.pk], actor=SYSTEM) == 1
     scripted_mail.scripts = {}
     assert services.send_policy_notices().sent == 1
 

@@ -24,14 +24,16 @@ def disclosure(alice):
 def privacy_officer(django_user_model):
     user = django_user_model.objects.create_user(username="cpo", password="Correct-Horse-42", is_staff=True)
     user.user_permissions.add(
-        Permission.objects.get(codename="approve_disclosure", content_type__app_label="thirdparty")
+        *Permission.objects.filter(
+            codename__in=["approve_disclosure", "mark_disclosed"], content_type__app_label="thirdparty"
+        )
     )
     return django_user_model.objects.get(pk=user.pk)
 
 
-def test_a_disclosure_cannot_be_marked_disclosed_before_approval(disclosure, support):
+def test_a_disclosure_cannot_be_marked_disclosed_before_approval(disclosure, privacy_officer):
     with pytest.raises(services.ThirdPartyError, match="approved by the privacy officer"):
-        services.mark_disclosed(disclosure=disclosure, user=support)
+        services.mark_disclosed(disclosure=disclosure, user=privacy_officer)
     disclosure.refresh_from_db()
     assert disclosure.status == DisclosureStatus.DRAFT
 
@@ -41,7 +43,9 @@ def test_only_a_user_with_the_approve_permission_may_approve(disclosure, support
         services.approve_disclosure(disclosure=disclosure, user=support)
 
     services.approve_disclosure(disclosure=disclosure, user=privacy_officer)
-    services.mark_disclosed(disclosure=disclosure, user=support)
+    with pytest.raises(services.ThirdPartyError, match="thirdparty.mark_disclosed"):
+        services.mark_disclosed(disclosure=disclosure, user=support)
+    services.mark_disclosed(disclosure=disclosure, user=privacy_officer)
 
     disclosure.refresh_from_db()
     assert disclosure.status == DisclosureStatus.DISCLOSED

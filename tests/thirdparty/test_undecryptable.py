@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 from django.db import connection
 from django.utils import timezone
 
+from privacyops.lib.actors import SYSTEM
 from privacyops.lib.crypto import DecryptionError
 from thirdparty import services
 from thirdparty.connectors import google_oauth
@@ -128,7 +129,7 @@ def test_a_vendor_call_handed_an_undecryptable_token_refuses_before_sending(lost
 
 
 def test_revoking_a_grant_with_undecryptable_tokens_deletes_them_without_calling_google(lost_grant, vendors):
-    services.revoke_youtube_grant(grant=lost_grant, by=RevokedBy.STAFF)
+    services.revoke_youtube_grant(grant=lost_grant, by=RevokedBy.STAFF, actor=SYSTEM)
 
     assert vendors.log == []
     lost_grant.refresh_from_db()

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from privacyops.lib.actors import SYSTEM
 from thirdparty import services
 from thirdparty.models import OAuthGrant, RevokedBy, YouTubeStatistics
 
@@ -43,7 +44,7 @@ def test_revoking_a_grant_calls_google_and_deletes_tokens_and_statistics(
     vendors.expect_oneshot_request("/revoke", method="POST").respond_with_data("", status=200)
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.revoke_youtube_grant(grant=grant, by=RevokedBy.SUBJECT)
+        services.revoke_youtube_grant(grant=grant, by=RevokedBy.SUBJECT, actor=SYSTEM)
 
     request, _ = vendors.log[0]
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
@@ -57,7 +58,7 @@ def test_revoking_a_grant_calls_google_and_deletes_tokens_and_statistics(
 
 def test_a_failed_revoke_call_still_deletes_what_we_hold(grant, vendors, settings):
     settings.GOOGLE_OAUTH_REVOKE_URL = "http://127.0.0.1:9/revoke"  # nothing listens on the discard port
-    services.revoke_youtube_grant(grant=grant, by=RevokedBy.STAFF)
+    services.revoke_youtube_grant(grant=grant, by=RevokedBy.STAFF, actor=SYSTEM)
     grant.refresh_from_db()
     assert grant.refresh_token == "" and grant.revoke_response_code is None
     assert not YouTubeStatistics.objects.exists()
