@@ -10,7 +10,16 @@ from django.utils.translation import gettext_lazy as _
 
 from privacyops.lib.admin import ReadOnlyAdmin
 
-from .models import AccessLog, AccessLogSubject, AccessReview, AccessReviewFinding, AccessRightsLog, ApiClient, ApiScope
+from .models import (
+    AccessLog,
+    AccessLogSubject,
+    AccessReview,
+    AccessReviewFinding,
+    AccessRightsLog,
+    ApiClient,
+    ApiScope,
+    Approval,
+)
 from .services import AuditError, sign_off_review
 
 
@@ -179,3 +188,27 @@ class AccessReviewAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.path)
         self.message_user(request, _("The review is signed off."), messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:audit_accessreview_changelist"))
+
+
+@admin.register(Approval)
+class ApprovalAdmin(ReadOnlyAdmin):
+    """Four eyes: every step prepared by one person and decided by a second. The decision is taken
+    on the record itself (a request's workflow page, the legal holds' actions), linked here."""
+
+    list_display = ["requested_at", "kind", "record", "prepared_by", "decision", "decided_by", "decided_at"]
+    list_filter = ["decision", "kind"]
+    list_select_related = ["prepared_by", "decided_by", "content_type"]
+    search_fields = ["=object_repr"]
+    date_hierarchy = "requested_at"
+
+    @admin.display(description=_("record"))
+    def record(self, obj: Approval):
+        from django.urls import NoReverseMatch
+        from django.utils.html import format_html
+
+        ct = obj.content_type
+        try:
+            url = reverse(f"admin:{ct.app_label}_{ct.model}_change", args=[obj.object_id])
+        except NoReverseMatch:
+            return obj.object_repr
+        return format_html('<a href="{}">{}</a>', url, obj.object_repr)

@@ -359,6 +359,7 @@ class FindingKind(models.TextChoices):
     UNMATCHED_DOWNLOAD = "unmatched_download", _("Download without a matching request")
     OFF_HOURS = "off_hours", _("Access outside working hours")
     MANY_SUBJECTS = "many_subjects", _("One account read many subjects")
+    UNREGISTERED_RECIPIENT = "unregistered_recipient", _("Access package sent to an unregistered address")
 
 
 class AccessReviewFinding(models.Model):
@@ -381,3 +382,100 @@ class AccessReviewFinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.username})"
+
+
+# --- four eyes ----------------------------------------------------------------------------------
+
+
+class ApprovalKind(models.TextChoices):
+    """The steps where a person's data leaves or dies: one prepares, a second approves."""
+
+    IDENTITY = "dsar.identity", _("Identity checked by staff")
+    LINK_SUBJECT = "dsar.link_subject", _("Link to a person whose contact details differ")
+    RELEASE_PACKAGE = "dsar.release_package", _("Release of an access package")
+    ERASURE = "dsar.erasure", _("Carrying out an erasure")
+    HOLD_RELEASE = "retention.hold_release", _("Release of a legal hold")
+
+
+class ApprovalDecision(models.TextChoices):
+    PENDING = "pending", _("Waiting for a second person")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+class ApprovalQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(decision=ApprovalDecision.PENDING)
+
+    def for_object(self, obj: models.Model):
+        from django.contrib.contenttypes.models import ContentType
+
+        return self.filter(
+            content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True), object_id=obj.pk
+        )
+
+
+class Approval(models.Model):
+    """Four eyes (issue 15): what was prepared, on which object, by whom, and who decided.
+
+    The object is named by content type and id, so this ground-floor app knows no other; the app
+    that owns the object carries out the approved step. `data` holds ids and flags, never
+    personal data.
+    """
+
+    kind = models.CharField(_("what"), max_length=32, choices=ApprovalKind.choices)
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", verbose_name=_("record type"), on_delete=models.PROTECT, related_name="+"
+    )
+    object_id = models.PositiveBigIntegerField(_("record id"))
+    object_repr = models.CharField(_("record"), max_length=100)
+    prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("prepared by"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now, db_index=True)
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    decision = models.CharField(
+        _("decision"), max_length=16, choices=ApprovalDecision.choices, default=ApprovalDecision.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, db_index=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    objects = ApprovalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("approval")
+        verbose_name_plural = _("approvals")
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "content_type", "object_id"],
+                condition=models.Q(decision="pending"),
+                name="approval_one_pending_per_step",
+            ),
+            # The one who prepared never decides, whatever door the write came through.
+            models.CheckConstraint(
+                condition=models.Q(decided_by__isnull=True) | ~models.Q(decided_by=models.F("prepared_by")),
+                name="approval_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(decision="pending", decided_by__isnull=True, decided_at__isnull=True)
+                | (~models.Q(decision="pending") & models.Q(decided_by__isnull=False, decided_at__isnull=False)),
+                name="approval_decision_names_who",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"approval #{self.pk} ({self.kind} {self.object_repr})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.decision == ApprovalDecision.PENDING

@@ -24,6 +24,7 @@ from privacyops.lib import crypto, hooks
 from privacyops.lib.crypto import EncryptedTextField
 
 from . import roles
+from .approvals import approval_findings
 from .models import (
     GENESIS_HASH,
     AccessAction,
@@ -389,6 +390,7 @@ def review_findings(*, start: date, end: date) -> list[AccessReviewFinding]:
                 % {"n": row["n"], "accesses": row["accesses"], "threshold": many},
             )
         )
+    findings += approval_findings(start=start, end=end)
     return findings
 
 

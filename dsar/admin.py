@@ -15,11 +15,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from audit.approvals import can_approve
 from privacyops.lib.admin import ReadOnlyAdmin
 from privacyops.lib.http import client_ip
 
 from . import fulfilment, services
-from .forms import ExtendForm, NoteForm, ReasonForm, StaffRequestForm
+from .forms import ApproveForm, BuildPackageForm, ExtendForm, NoteForm, ReasonForm, RefuseForm, StaffRequestForm
 from .models import (
     AT_RISK_DAYS,
     DataSubjectRequest,
@@ -328,7 +329,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         "start": None,
         "assign_to_me": None,
         "extend": ExtendForm,
-        "build_package": None,
+        "build_package": BuildPackageForm,
         "release_package": None,
         "carry_out_deletion": None,
         "suspend": NoteForm,
@@ -339,12 +340,21 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         "reject": ReasonForm,
         "withdraw_request": NoteForm,
         "note": NoteForm,
+        "approve": ApproveForm,
+        "refuse_approval": RefuseForm,
     }
 
-    def available_actions(self, obj: DataSubjectRequest) -> list[str]:
+    def available_actions(self, obj: DataSubjectRequest, user=None) -> list[str]:
+        # Four eyes: the officer (not the preparer) sees the decision on what waits for approval.
+        pending = services.pending_approvals(obj)
+        decide = (
+            ["approve", "refuse_approval"]
+            if any(can_approve(user) and a.prepared_by_id != user.pk for a in pending)
+            else []
+        )
         if not obj.is_open:
-            return ["note"]
-        actions = []
+            return ["refuse_approval", "note"] if "refuse_approval" in decide else ["note"]
+        actions = list(decide)
         if not obj.is_verified:
             if obj.channel != RequestChannel.WEB_FORM or (obj.is_agent and obj.email_confirmed_at):
                 actions.append("verify_identity")
@@ -389,7 +399,24 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                     postponement=data.get("postponement", False),
                 )
             case "build_package":
-                return services.build_access_package(request=obj, actor=user)
+                return services.build_access_package(
+                    request=obj,
+                    actor=user,
+                    include_withheld=data.get("include_withheld", False),
+                    note=data.get("note", ""),
+                )
+            case "approve":
+                return services.decide_request_approval(
+                    request=obj,
+                    actor=user,
+                    approve=True,
+                    note=data.get("note", ""),
+                    to_unregistered=data.get("to_unregistered", False),
+                )
+            case "refuse_approval":
+                return services.decide_request_approval(
+                    request=obj, actor=user, approve=False, note=data.get("note", "")
+                )
             case "release_package":
                 return services.release_access_package(request=obj, actor=user)
             case "carry_out_deletion":
@@ -420,7 +447,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request, obj):
             raise PermissionDenied
         url = reverse("admin:dsar_datasubjectrequest_workflow", args=[obj.pk])
-        available = self.available_actions(obj)
+        available = self.available_actions(obj, request.user)
         bound: dict[str, forms.Form] = {}
         if request.method == "POST":
             if not self.has_change_permission(request, obj):
@@ -444,7 +471,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         else:
             services.log_request_access(obj, user=request.user, ip=client_ip(request), action="view", path=request.path)
         obj.refresh_from_db()
-        available = self.available_actions(obj)
+        available = self.available_actions(obj, request.user)
         action_forms = [
             {
                 "name": name,
@@ -471,6 +498,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             if obj.subject_id
             else "",
             "erasure": fulfilment.deletion_context(obj) if obj.outcome.get("erasure") else None,
+            "pending_approvals": services.pending_approvals(obj),
         }
         return TemplateResponse(request, "admin/dsar/datasubjectrequest/workflow.html", context)
 
@@ -491,6 +519,8 @@ ACTION_LABELS = {
     "reject": gettext_lazy("Refuse the request"),
     "withdraw_request": gettext_lazy("The requester withdrew the request"),
     "note": gettext_lazy("Add a note"),
+    "approve": gettext_lazy("Approve (second person)"),
+    "refuse_approval": gettext_lazy("Refuse (second person)"),
 }
 
 

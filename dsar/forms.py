@@ -177,3 +177,33 @@ class ExtendForm(forms.Form):
 
 class NoteForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class BuildPackageForm(forms.Form):
+    include_withheld = forms.BooleanField(
+        label=_("Include records withheld from the person (PIPA art. 35(4)): privacy officer only"),
+        required=False,
+        help_text=_(
+            "Disclosures the person was not told of and unapproved drafts are left out unless you include them."
+        ),
+    )
+    note = forms.CharField(
+        label=_("Why they are included (recorded in the timeline)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ApproveForm(forms.Form):
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    to_unregistered = forms.BooleanField(
+        label=_(
+            "Send the package link to the requester's address although it is not the person's registered email "
+            "(privacy officer; flagged in the monthly access review)"
+        ),
+        required=False,
+    )
+
+
+class RefuseForm(forms.Form):
+    note = forms.CharField(label=_("Why it is refused"), widget=forms.Textarea(attrs={"rows": 2}))

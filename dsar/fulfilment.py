@@ -1,7 +1,8 @@
 """Fulfilment of a verified request across the other apps: erasure, suspension, consent
 withdrawal, and closing once every processor confirmed (DSAR-05/12, PIPA art. 36-37).
 
-    carry_out_deletion, suspend_processing, withdraw_consents, close_request
+    carry_out_deletion (asks; a second person approves), erase_now (the approved erasure),
+    suspend_processing, withdraw_consents, close_request
     deletion_context         what the deletion notice lists
 
 This is the only module of dsar that imports consent, thirdparty and retention; intake,
@@ -17,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from audit.models import Approval, ApprovalDecision, ApprovalKind
 from consent.services import withdraw_all_consents
 from privacyops.lib import i18n
 from retention.services import erase_subject
@@ -27,6 +29,7 @@ from thirdparty.services import create_erasure_jobs, open_jobs
 from .models import DataSubjectRequest, EventKind, RequestStatus, RequestType
 from .services import (
     RequestError,
+    _ask_approval,
     _close,
     _locked,
     _require_open,
@@ -63,7 +66,27 @@ def _withdraw_all(request: DataSubjectRequest, subject: DataSubject) -> int:
 
 @transaction.atomic
 def carry_out_deletion(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
-    """Erase the person across the registry (PIPA art. 36, DSAR-05/12).
+    """Ask for the erasure: nothing is erased until a second person holding dsar.oversee_requests
+    approves (services.decide_request_approval), who then carries it out (erase_now)."""
+    request = _locked(request)
+    _check_erasable(request)
+    _ask_approval(request, ApprovalKind.ERASURE, actor=actor, data={"subject_id": request.subject_id})
+    return request
+
+
+def _check_erasable(request: DataSubjectRequest) -> DataSubject:
+    _require_open(request)
+    _require_verified(request)
+    _require_type(request, RequestType.DELETION)
+    subject = _require_subject(request)
+    if request.outcome.get("erasure"):
+        raise RequestError(_("The erasure was already carried out for this request."))
+    return subject
+
+
+@transaction.atomic
+def erase_now(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
+    """Erase the person across the registry (PIPA art. 36, DSAR-05/12), once approved.
 
     Order matters: consents are withdrawn and processor jobs created while the person's
     identifiers still exist; then retention's erase_subject deletes or anonymises every
@@ -71,12 +94,12 @@ def carry_out_deletion(*, request: DataSubjectRequest, actor) -> DataSubjectRequ
     ledger row under this request's reference. One transaction: all of it or none.
     """
     request = _locked(request)
-    _require_open(request)
-    _require_verified(request)
-    _require_type(request, RequestType.DELETION)
-    subject = _require_subject(request)
-    if request.outcome.get("erasure"):
-        raise RequestError(_("The erasure was already carried out for this request."))
+    subject = _check_erasable(request)
+    approved = Approval.objects.for_object(request).filter(
+        kind=ApprovalKind.ERASURE, decision=ApprovalDecision.APPROVED, decided_by_id=getattr(actor, "pk", None)
+    )
+    if not approved.exists():
+        raise RequestError(_("An erasure is carried out only after a second person approves it."))
     if request.status == RequestStatus.VERIFIED:
         _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
     withdrawn = _withdraw_all(request, subject)

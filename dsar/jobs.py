@@ -225,7 +225,7 @@ def expire_dsar_requests(*, now: datetime | None = None, dry_run: bool = False) 
     if not dry_run:
         for request in expired_packages:
             name = request.package_file.name
-            DataSubjectRequest.objects.filter(pk=request.pk).update(package_file="", package_nonce="")
+            DataSubjectRequest.objects.filter(pk=request.pk).update(package_file="", package_nonce_hash="")
             record_event(request, EventKind.NOTE, note="Access package file deleted after its link expired.")
             storage.delete(name)
 

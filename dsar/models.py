@@ -250,7 +250,8 @@ class DataSubjectRequest(models.Model):
     package_file = models.FileField(storage=private_storage, blank=True, max_length=200, editable=False)
     package_built_at = models.DateTimeField(_("package built at"), null=True, blank=True)
     package_released_at = models.DateTimeField(_("package released at"), null=True, blank=True)
-    package_nonce = models.CharField(max_length=32, blank=True, editable=False)
+    # The download link's random part, stored only as its SHA-256 (like the verification link's).
+    package_nonce_hash = models.CharField(max_length=64, blank=True, editable=False)
     download_expires_at = models.DateTimeField(_("download link expires at"), null=True, blank=True)
     download_count = models.PositiveIntegerField(_("downloads"), default=0)
 
@@ -326,6 +327,9 @@ class EventKind(models.TextChoices):
     NOTICE_SENT = "notice_sent", _("Notice sent to the requester")
     REMINDER_SENT = "reminder_sent", _("Reminder sent to staff")
     NOTE = "note", _("Note")
+    APPROVAL_REQUESTED = "approval_requested", _("Waiting for a second person's approval")
+    APPROVED = "approved", _("Approved by a second person")
+    APPROVAL_REFUSED = "approval_refused", _("Refused by a second person")
     CLOSED = "closed", _("Closed")
 
 

@@ -64,6 +64,8 @@ class Package:
     categories: list[CategorySection]
     processors: list[dict]
     counts: dict[str, int]
+    # Rows left out under PIPA art. 35(4), by model label (staff see it in the timeline, the person not).
+    withheld: dict[str, int] = field(default_factory=dict)
 
 
 def _plain(value):
@@ -105,12 +107,21 @@ def _retention_rules(keys: set[str]) -> dict[str, dict]:
     }
 
 
-def _model_section(entry, subject_id: int, rules: dict[str, dict]) -> ModelSection:
+def _model_section(
+    entry, subject_id: int, rules: dict[str, dict], *, include_withheld: bool, withheld: dict[str, int]
+) -> ModelSection:
     model = entry.model
     fields = list(entry.export_fields)
     headers = [str(model._meta.get_field(f).verbose_name) if _is_field(model, f) else f for f in fields]
     relations = [f for f in fields if _is_field(model, f) and model._meta.get_field(f).is_relation]
-    queryset = entry.rows_of(subject_id).select_related(*relations).order_by("-pk")
+    queryset = entry.rows_of(subject_id)
+    if entry.withheld_from_package is not None:
+        held_back = queryset.filter(entry.withheld_from_package).count()
+        if held_back:
+            withheld[entry.label] = held_back
+        if not include_withheld:
+            queryset = queryset.exclude(entry.withheld_from_package)
+    queryset = queryset.select_related(*relations).order_by("-pk")
     objects = list(queryset[: MAX_ROWS_PER_MODEL + 1])
     truncated = len(objects) > MAX_ROWS_PER_MODEL
     rows = []
@@ -181,8 +192,11 @@ def _purposes_granted(subject_id: int) -> set[str]:
     )
 
 
-def collect(*, subject_id: int, reference: str) -> Package:
+def collect(*, subject_id: int, reference: str, include_withheld: bool = False) -> Package:
+    """`include_withheld`: the officer's explicit choice to include the rows the registry withholds
+    from the person's own package (PIPA art. 35(4)); without it they are left out and counted."""
     entries = registry.entries()
+    withheld: dict[str, int] = {}
     rules = _retention_rules(registry.rule_keys())
     categories: dict[str, CategorySection] = {}
     labels = dict(DataCategory.choices)
@@ -190,13 +204,15 @@ def collect(*, subject_id: int, reference: str) -> Package:
         section = categories.setdefault(
             entry.category, CategorySection(entry.category, str(labels.get(entry.category, entry.category)))
         )
-        section.models.append(_model_section(entry, subject_id, rules))
+        section.models.append(
+            _model_section(entry, subject_id, rules, include_withheld=include_withheld, withheld=withheld)
+        )
     held = {key for key, section in categories.items() if section.row_count}
     processors = _processors(held, _purposes_granted(subject_id))
     ordered = [categories[key] for key in DataCategory.values if key in categories]
     ordered += [section for key, section in categories.items() if key not in DataCategory.values]
     counts = {m.label: len(m.rows) for c in ordered for m in c.models}
-    return Package(reference, timezone.now(), ordered, processors, counts)
+    return Package(reference, timezone.now(), ordered, processors, counts, withheld)
 
 
 def _csv_bytes(section: ModelSection) -> bytes:

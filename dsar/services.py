@@ -35,6 +35,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from audit.approvals import ApprovalError, can_approve, decide_approval, request_approval
+from audit.models import Approval, ApprovalKind
 from audit.services import log_access
 from policy.contacts import complaint_institutions, privacy_officer
 from privacyops.lib.urls import absolute_url
@@ -180,6 +182,7 @@ def send_notice(
     context: dict | None = None,
     secrets_in_body=(),
     on_failure: Callable[[], None] | None = None,
+    recipient: str | None = None,
 ) -> bool:
     """Email a notice to the requester in their language and keep a copy in the timeline.
 
@@ -191,7 +194,8 @@ def send_notice(
     mail server holds no row lock. When the server refuses it, `on_failure` runs and the error is
     raised (so a task retries); without `on_failure` the timeline gets a note with the text to send.
     """
-    recipient = request.contact_email
+    # `recipient`: an access package's link goes to the person's registered address, not the request's.
+    recipient = request.contact_email if recipient is None else recipient
     language = request.language or settings.LANGUAGE_CODE
     with translation.override(language):
         ctx = {
@@ -359,7 +363,7 @@ def record_staff_request(
     )
     if identity_checked:
         method = VerificationMethod.POWER_OF_ATTORNEY if is_agent else VerificationMethod.STAFF_CHECK
-        _mark_verified(request, method=method, actor=actor, note=identity_note)
+        _ask_approval(request, ApprovalKind.IDENTITY, actor=actor, note=identity_note, data={"method": method})
     if request.contact_email:
         send_notice(request, "received", actor=actor)
     return request
@@ -471,7 +475,8 @@ def verify_identity(*, request: DataSubjectRequest, actor, note: str = "") -> Da
         method = VerificationMethod.STAFF_CHECK
     if len((note or "").strip()) < 5:
         raise RequestError(_("Say how the identity or authority was checked."))
-    _mark_verified(request, method=method, actor=actor, note=note.strip())
+    # Four eyes: the check counts once a second person approves it (decide_request_approval).
+    _ask_approval(request, ApprovalKind.IDENTITY, actor=actor, note=note.strip(), data={"method": method})
     return request
 
 
@@ -482,6 +487,16 @@ def link_subject(*, request: DataSubjectRequest, subject: DataSubject | None, ac
     _require_open(request)
     if request.subject_id == (subject.pk if subject else None):
         return request
+    if subject is not None and not contact_matches(request, subject):
+        # Four eyes: a person whose email or phone is not the requester's is linked only once a
+        # second person approves; until then the request stays as it was.
+        _ask_approval(request, ApprovalKind.LINK_SUBJECT, actor=actor, data={"subject_id": subject.pk})
+        return request
+    _link(request, subject, actor=actor)
+    return request
+
+
+def _link(request: DataSubjectRequest, subject: DataSubject | None, *, actor) -> None:
     request.subject = subject
     request.save(update_fields=["subject"])
     record_event(
@@ -491,7 +506,27 @@ def link_subject(*, request: DataSubjectRequest, subject: DataSubject | None, ac
         note=_("Linked data subject changed."),
         data={"subject_id": subject.pk if subject else None},
     )
-    return request
+
+
+def _digits(phone: str) -> str:
+    return "".join(ch for ch in (phone or "") if ch.isdigit())
+
+
+def contact_matches(request: DataSubjectRequest, subject: DataSubject) -> bool:
+    """Every contact detail the requester gave (email, phone) is the person's registered one, and
+    at least one was given. Anything else needs a second person before the person is linked."""
+    given = False
+    email = normalise_email(request.email)
+    if email:
+        given = True
+        if email != normalise_email(subject.email):
+            return False
+    phone = _digits(request.phone)
+    if phone:
+        given = True
+        if phone != _digits(subject.phone):
+            return False
+    return given
 
 
 # --- workflow -------------------------------------------------------------------------------
@@ -625,9 +660,15 @@ def record_correction(*, request: DataSubjectRequest, actor, note: str) -> DataS
 
 
 @transaction.atomic
-def build_access_package(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
+def build_access_package(
+    *, request: DataSubjectRequest, actor, include_withheld: bool = False, note: str = ""
+) -> DataSubjectRequest:
     """Build the ZIP for staff to review (ANCHORS #10: review before release). Rebuilding
-    replaces the previous file and withdraws any released link."""
+    replaces the previous file and withdraws any released link.
+
+    Rows the registry withholds from the person (PIPA art. 35(4): a disclosure they were not told
+    of, an unapproved draft) are left out and counted in the timeline; only the privacy officer
+    may include them, with a reason, and the inclusion is recorded."""
     # Here, not at the top: the package reads consent, thirdparty and retention, which this
     # module (intake, verification, workflow) does not otherwise depend on.
     from .package import collect, write_zip
@@ -637,11 +678,15 @@ def build_access_package(*, request: DataSubjectRequest, actor) -> DataSubjectRe
     _require_verified(request)
     _require_type(request, RequestType.ACCESS, RequestType.PORTABILITY)
     subject = _require_subject(request)
+    if include_withheld:
+        if not can_approve(actor):
+            raise RequestError(_("Only the privacy officer may include withheld records in a person's package."))
+        note = _require_reason(note)
     if request.status == RequestStatus.VERIFIED:
         _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
     with translation.override(request.language):
         # Choice labels and names are read in the requester's language.
-        package = collect(subject_id=subject.pk, reference=request.reference)
+        package = collect(subject_id=subject.pk, reference=request.reference, include_withheld=include_withheld)
         content = write_zip(
             package,
             language=request.language,
@@ -652,40 +697,102 @@ def build_access_package(*, request: DataSubjectRequest, actor) -> DataSubjectRe
     request.package_file.save(f"packages/{secrets.token_hex(16)}.zip", ContentFile(content), save=False)
     request.package_built_at = timezone.now()
     request.package_released_at = None
-    request.package_nonce = ""
+    request.package_nonce_hash = ""
     request.download_expires_at = None
+    request.download_count = 0
     request.save(
         update_fields=[
             "package_file",
             "package_built_at",
             "package_released_at",
-            "package_nonce",
+            "package_nonce_hash",
             "download_expires_at",
+            "download_count",
         ]
     )
     if old:
         transaction.on_commit(lambda: private_storage().delete(old))
-    record_event(request, EventKind.PACKAGE_BUILT, actor=actor, data={"counts": package.counts, "bytes": len(content)})
+    record_event(
+        request,
+        EventKind.PACKAGE_BUILT,
+        actor=actor,
+        note=note.strip() if include_withheld else "",
+        data={
+            "counts": package.counts,
+            "bytes": len(content),
+            "withheld": package.withheld,
+            "withheld_included": bool(include_withheld),
+        },
+    )
     return request
 
 
 @transaction.atomic
 def release_access_package(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
-    """After review: email the subject a signed link that works DSAR_DOWNLOAD_TTL_DAYS, and close."""
+    """After review, ask for the release: a second person approves it (decide_request_approval),
+    and only then is the link emailed, to the person's registered address."""
     request = _locked(request)
+    _require_release_ready(request)
+    _ask_approval(
+        request,
+        ApprovalKind.RELEASE_PACKAGE,
+        actor=actor,
+        data={"built_at": request.package_built_at.isoformat()},
+    )
+    return request
+
+
+def _require_release_ready(request: DataSubjectRequest) -> None:
     _require_open(request)
     if not request.package_file:
         raise RequestError(_("Build the access package first."))
     # Review before release: someone opened this very build (logged) before it goes out.
     if not request.events.filter(kind=EventKind.PACKAGE_REVIEWED, at__gte=request.package_built_at).exists():
         raise RequestError(_("Open the package to review it before releasing it."))
+
+
+def _release(request: DataSubjectRequest, approval: Approval, *, actor, to_unregistered: bool) -> None:
+    """Email the link (valid DSAR_DOWNLOAD_TTL_DAYS, for DSAR_DOWNLOADS_MAX downloads) and close.
+
+    The link goes to the linked person's registered email, which is also the verified requester's
+    when they are the same. Any other address (an agent, a requester whose address is not the
+    person's) only when the approving officer says so; the monthly access review flags it."""
+    _require_release_ready(request)
+    if approval.data.get("built_at") != request.package_built_at.isoformat():
+        raise RequestError(_("The package was rebuilt after the release was asked for: review it and ask again."))
+    subject = _require_subject(request)
+    registered = normalise_email(subject.email)
+    if to_unregistered:
+        recipient = request.contact_email
+        if not recipient:
+            raise RequestError(_("The request has no email address to send the link to."))
+        unregistered = normalise_email(recipient) != registered
+    else:
+        if not registered:
+            raise RequestError(
+                _(
+                    "The person has no registered email address. Only the privacy officer may send the link to "
+                    "the requester's address (it is flagged in the monthly access review)."
+                )
+            )
+        recipient, unregistered = registered, False
+    approval.data = {**approval.data, "unregistered_recipient": unregistered}
+    approval.save(update_fields=["data"])
     nonce = tokens.new_nonce()
-    request.package_nonce = nonce
+    request.package_nonce_hash = tokens.hash_nonce(nonce)
     request.package_released_at = timezone.now()
     request.download_expires_at = request.package_released_at + timedelta(days=settings.DSAR_DOWNLOAD_TTL_DAYS)
-    request.save(update_fields=["package_nonce", "package_released_at", "download_expires_at"])
+    request.download_count = 0
+    request.save(update_fields=["package_nonce_hash", "package_released_at", "download_expires_at", "download_count"])
     record_event(
-        request, EventKind.PACKAGE_RELEASED, actor=actor, data={"expires_at": request.download_expires_at.isoformat()}
+        request,
+        EventKind.PACKAGE_RELEASED,
+        actor=actor,
+        data={
+            "expires_at": request.download_expires_at.isoformat(),
+            "to": "unregistered address" if unregistered else "registered address",
+            "downloads_max": settings.DSAR_DOWNLOADS_MAX,
+        },
     )
     link = absolute_url(reverse("dsar:download", args=[tokens.sign_download(request.reference, nonce)]))
     _set_status(request, RequestStatus.COMPLETED, actor=actor)
@@ -695,8 +802,83 @@ def release_access_package(*, request: DataSubjectRequest, actor) -> DataSubject
         actor=actor,
         context={"link": link, "expires_at": request.download_expires_at},
         secrets_in_body=[link],
+        recipient=recipient,
     )
     record_event(request, EventKind.CLOSED, actor=actor, data={"status": RequestStatus.COMPLETED})
+
+
+# --- four eyes ------------------------------------------------------------------------------
+
+
+def _ask_approval(request: DataSubjectRequest, kind: str, *, actor, note: str = "", data: dict | None = None) -> None:
+    try:
+        approval = request_approval(
+            kind=kind, obj=request, prepared_by=actor, object_repr=request.reference, note=note, data=data
+        )
+    except ApprovalError as exc:
+        raise RequestError(str(exc)) from None
+    record_event(
+        request,
+        EventKind.APPROVAL_REQUESTED,
+        actor=actor,
+        note=note,
+        data={"approval_id": approval.pk, "what": kind, **(data or {})},
+    )
+
+
+def pending_approvals(request: DataSubjectRequest) -> list[Approval]:
+    return list(Approval.objects.pending().for_object(request).select_related("prepared_by").order_by("requested_at"))
+
+
+@transaction.atomic
+def decide_request_approval(
+    *,
+    request: DataSubjectRequest,
+    actor,
+    approve: bool,
+    note: str = "",
+    kind: str | None = None,
+    to_unregistered: bool = False,
+) -> DataSubjectRequest:
+    """A second person holding dsar.oversee_requests approves or refuses the pending step; never
+    the one who prepared it. Approved, the step is carried out now (by the approver): the identity
+    counts as verified, the person is linked, the package is released, the erasure is done."""
+    request = _locked(request)
+    pending = [a for a in pending_approvals(request) if kind is None or a.kind == kind]
+    if not pending:
+        raise RequestError(_("Nothing of this request is waiting for approval."))
+    approval = pending[0]
+    if to_unregistered and approval.kind != ApprovalKind.RELEASE_PACKAGE:
+        raise RequestError(_("Only an access package's release can go to another address."))
+    if approve:
+        _require_open(request)
+    try:
+        approval = decide_approval(approval=approval, user=actor, approve=approve, note=note)
+    except ApprovalError as exc:
+        raise RequestError(str(exc)) from None
+    record_event(
+        request,
+        EventKind.APPROVED if approve else EventKind.APPROVAL_REFUSED,
+        actor=actor,
+        note=approval.decision_note,
+        data={"approval_id": approval.pk, "what": approval.kind, "prepared_by": approval.prepared_by_id},
+    )
+    if not approve:
+        return request
+    match approval.kind:
+        case ApprovalKind.IDENTITY:
+            if request.is_verified:
+                raise RequestError(_("This request is already verified."))
+            _mark_verified(request, method=approval.data.get("method"), actor=approval.prepared_by, note=approval.note)
+        case ApprovalKind.LINK_SUBJECT:
+            _require_verified(request)
+            _link(request, DataSubject.objects.get(pk=approval.data["subject_id"]), actor=actor)
+        case ApprovalKind.RELEASE_PACKAGE:
+            _release(request, approval, actor=actor, to_unregistered=to_unregistered)
+        case ApprovalKind.ERASURE:
+            from .fulfilment import erase_now  # here: fulfilment imports this module
+
+            erase_now(request=request, actor=actor)
     return request
 
 
@@ -714,12 +896,13 @@ def open_package_for_download(*, token: str, ip: str | None, path: str = "") -> 
         if (
             request is None
             or not request.package_file
-            or not request.package_nonce
-            or not secrets.compare_digest(payload.nonce, request.package_nonce)
+            or not tokens.nonce_matches(payload.nonce, request.package_nonce_hash)
         ):
             raise tokens.LinkInvalid
         if request.download_expires_at is None or request.download_expires_at <= timezone.now():
             raise tokens.LinkExpired
+        if request.download_count >= settings.DSAR_DOWNLOADS_MAX:
+            raise tokens.DownloadsUsedUp
         if not private_storage().exists(request.package_file.name):
             raise tokens.LinkExpired
         request.download_count += 1

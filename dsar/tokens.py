@@ -23,6 +23,10 @@ class LinkInvalid(Exception):
     pass
 
 
+class DownloadsUsedUp(LinkExpired):
+    """The package was downloaded DSAR_DOWNLOADS_MAX times."""
+
+
 @dataclass(frozen=True)
 class LinkPayload:
     reference: str

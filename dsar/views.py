@@ -151,6 +151,13 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
 def download(request: HttpRequest, token: str) -> HttpResponse:
     try:
         result = services.open_package_for_download(token=token, ip=client_ip(request), path=request.path)
+    except tokens.DownloadsUsedUp:
+        return render(
+            request,
+            "dsar/link_problem.html",
+            {"problem": "downloads_used_up", "downloads_max": settings.DSAR_DOWNLOADS_MAX},
+            status=410,
+        )
     except tokens.LinkExpired:
         return render(request, "dsar/link_problem.html", {"problem": "download_expired"}, status=410)
     except tokens.LinkInvalid:

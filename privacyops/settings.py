@@ -299,13 +299,6 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(day_of_month=1, hour=6, minute=0),
         "options": {"expire_seconds": 23 * 3600},
     },
-    # incidents: SA-08 reminders to the officer at 24, 48 and 66 hours of each open 72-hour clock; every
-    # 15 minutes, so a reminder is at most a quarter of an hour late; a missed run is caught by the next.
-    "send_incident_reminders": {
-        "task": "incidents.tasks.send_incident_reminders",
-        "schedule": crontab(minute="*/15"),
-        "options": {"expire_seconds": 14 * 60},
-    },
     # consent: CM-05 re-confirmation notices, daily at 10:00 Seoul time (a notice is not an ad, but
     # daytime is kinder); the 30-day window means a skipped day is caught the next.
     "reconfirm_marketing_consent": {
@@ -346,13 +339,6 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "options": {"expire_seconds": 9 * 60},
     },
     # dsar: destroy unverified requests past DSAR_UNVERIFIED_TTL_HOURS, expired packages, orphan files.
-    # PIPA art. 34: send due breach notices (queued by the officer) and retry failed ones; every
-    # 5 minutes, as the 72 hours run. A run not started within 4 minutes is dropped.
-    "send_incident_notices": {
-        "task": "incidents.tasks.send_incident_notices",
-        "schedule": crontab(minute="*/5"),
-        "options": {"expire_seconds": 4 * 60},
-    },
     "expire_dsar_requests": {
         "task": "dsar.tasks.expire_dsar_requests",
         "schedule": crontab(minute=40),
@@ -408,20 +394,6 @@ NINJA_PAGINATION_PER_PAGE = 50
 VENDOR_HTTP_TIMEOUT_SECONDS = _env(env.float, "VENDOR_HTTP_TIMEOUT_SECONDS", default=10.0)
 # Vendor erasure jobs: retried with exponential backoff (base * 2**attempts, capped), then left
 # failed for staff after VENDOR_JOB_MAX_ATTEMPTS.
-# --- incidents: notices to the people a breach affects (PIPA art. 34, Decree art. 39) --------------
-# Same batching, backoff and lease as the policy notices, with a shorter first retry: the 72 hours run.
-INCIDENT_NOTICE_BATCH_SIZE = _env(env.int, "INCIDENT_NOTICE_BATCH_SIZE", default=200)
-INCIDENT_NOTICE_MAX_ATTEMPTS = _env(env.int, "INCIDENT_NOTICE_MAX_ATTEMPTS", default=6)
-INCIDENT_NOTICE_RETRY_BASE_SECONDS = _env(env.int, "INCIDENT_NOTICE_RETRY_BASE_SECONDS", default=120)
-INCIDENT_NOTICE_LEASE_SECONDS = 15 * 60
-# A website posting (Decree art. 39(3)/40) stays up at least this many days.
-INCIDENT_POSTING_MIN_DAYS = 30
-# SMS for people with no email (incidents/sms.py): a generic JSON gateway, not confirmed against a vendor.
-SMS_GATEWAY_URL = _env(env.str, "SMS_GATEWAY_URL", default="")
-SMS_GATEWAY_API_KEY = _env(env.str, "SMS_GATEWAY_API_KEY", default="")
-SMS_SENDER_NUMBER = _env(env.str, "SMS_SENDER_NUMBER", default="")
-SMS_GATEWAY_TIMEOUT_SECONDS = _env(env.float, "SMS_GATEWAY_TIMEOUT_SECONDS", default=10.0)
-
 VENDOR_JOB_BACKOFF_BASE_SECONDS = _env(env.int, "VENDOR_JOB_BACKOFF_BASE_SECONDS", default=60)
 VENDOR_JOB_BACKOFF_MAX_SECONDS = _env(env.int, "VENDOR_JOB_BACKOFF_MAX_SECONDS", default=6 * 3600)
 VENDOR_JOB_MAX_ATTEMPTS = _env(env.int, "VENDOR_JOB_MAX_ATTEMPTS", default=10)
@@ -463,6 +435,8 @@ DSAR_VERIFY_TTL_HOURS = _env(env.int, "DSAR_VERIFY_TTL_HOURS", default=24)
 DSAR_UNVERIFIED_TTL_HOURS = _env(env.int, "DSAR_UNVERIFIED_TTL_HOURS", default=72)
 # How long the subject's download link to a released access package works.
 DSAR_DOWNLOAD_TTL_DAYS = _env(env.int, "DSAR_DOWNLOAD_TTL_DAYS", default=7)
+# Downloads one released package allows, each access-logged; then the link is spent.
+DSAR_DOWNLOADS_MAX = _env(env.int, "DSAR_DOWNLOADS_MAX", default=3)
 DSAR_UPLOAD_MAX_BYTES = _env(env.int, "DSAR_UPLOAD_MAX_BYTES", default=5 * 1024 * 1024)
 DSAR_RATE_LIMIT_PER_IP_PER_HOUR = _env(env.int, "DSAR_RATE_LIMIT_PER_IP_PER_HOUR", default=10)
 DSAR_RATE_LIMIT_PER_EMAIL_PER_HOUR = _env(env.int, "DSAR_RATE_LIMIT_PER_EMAIL_PER_HOUR", default=3)
@@ -576,17 +550,16 @@ LOGGING = {
 # --- audit: staff roles, access log, second factor, lockout, sessions (policy 5) ------------
 # INSTALLED_APPS and MIDDLEWARE (above) list django-otp, axes and audit's middleware.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
-# SA-02(f): sign-in for an account from an address is blocked after this many failures, for AXES_COOLOFF_MINUTES
+# SA-02(f): sign-in is blocked for the account (and the address) after this many failures, for AXES_COOLOFF_MINUTES
 # (or until the officer resets it); a success resets the count.
 AXES_FAILURE_LIMIT = _env(env.int, "AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = _env(env.int, "AXES_COOLOFF_MINUTES", default=30) / 60  # hours
-# Per account and address together, and an address spraying many accounts (audit/lockout.py).
-AXES_LOCKOUT_PARAMETERS = "audit.lockout.lockout_parameters"
-AXES_ADDRESS_FAILURE_LIMIT = _env(env.int, "AXES_ADDRESS_FAILURE_LIMIT", default=20)
+# Either an account or an address: rotating addresses against one account does not help.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # Axes' own log lines carry usernames and IPs; the access attempts table keeps what staff need.
 AXES_VERBOSE = False
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "audit.lockout.lockout_response"
+AXES_LOCKOUT_TEMPLATE = "audit/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "privacyops.lib.http.client_ip"
 # An API key is looked up at most once per this many seconds in each server process: a key revoked
 # in the admin stops working at once in the process that saved it, and in all others within this.

@@ -16,11 +16,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from audit.approvals import can_approve, pending_approval_for
+from audit.models import ApprovalKind
 from privacyops.lib.admin import ReadOnlyAdmin
 from subjects.models import DataSubject
 from subjects.registry import EraseMethod, registry
 
-from . import services
+from . import approvals, services
 from .models import (
     DestructionRun,
     HoldScope,
@@ -237,7 +239,7 @@ class LegalHoldAdmin(admin.ModelAdmin):
     list_select_related = ["placed_by", "released_by", "rule", "content_type"]
     search_fields = ["reference", "=subject_id", "=object_id"]
     raw_id_fields = ["rule"]
-    actions = ["release"]
+    actions = ["release", "approve_release", "refuse_release"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -290,18 +292,53 @@ class LegalHoldAdmin(admin.ModelAdmin):
             }
         if obj.expires_at and obj.expires_at <= timezone.now():
             return gettext("expired")
+        pending = pending_approval_for(ApprovalKind.HOLD_RELEASE, obj)
+        if pending is not None:
+            return gettext("active; release asked by %(who)s, waiting for a second person") % {
+                "who": pending.prepared_by
+            }
         return gettext("active")
 
-    @admin.action(description=_("Release the selected holds"))
+    # Four eyes (retention.approvals): "release" only asks; a second person approves or refuses.
+    @admin.action(description=_("Ask for the release of the selected holds"))
     def release(self, request, queryset):
-        released = 0
+        asked = 0
         for hold_id in queryset.filter(released_at__isnull=True).values_list("pk", flat=True):
             try:
-                services.release_hold(hold_id=hold_id, released_by=request.user)
-                released += 1
+                approvals.request_hold_release(hold_id=hold_id, requested_by=request.user)
+                asked += 1
             except services.RetentionError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
-        self.message_user(request, gettext("Holds released: %(n)d.") % {"n": released})
+        self.message_user(
+            request, gettext("Release asked for %(n)d hold(s): a second person must approve it.") % {"n": asked}
+        )
+
+    def has_approve_release_permission(self, request, obj=None):
+        return can_approve(request.user)
+
+    @admin.action(description=_("Approve the asked release of the selected holds"), permissions=["approve_release"])
+    def approve_release(self, request, queryset):
+        self._decide_release(request, queryset, approve=True)
+
+    @admin.action(description=_("Refuse the asked release of the selected holds"), permissions=["approve_release"])
+    def refuse_release(self, request, queryset):
+        self._decide_release(request, queryset, approve=False)
+
+    def _decide_release(self, request, queryset, *, approve: bool) -> None:
+        decided = 0
+        for hold_id in queryset.filter(released_at__isnull=True).values_list("pk", flat=True):
+            try:
+                approvals.decide_hold_release(
+                    hold_id=hold_id,
+                    decided_by=request.user,
+                    approve=approve,
+                    note="" if approve else gettext("Refused from the list of legal holds."),
+                )
+                decided += 1
+            except services.RetentionError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+        message = gettext("Holds released: %(n)d.") if approve else gettext("Releases refused: %(n)d.")
+        self.message_user(request, message % {"n": decided})
 
 
 # --- runs (the destruction register) -----------------------------------------------------------

@@ -683,6 +683,10 @@ def place_hold(
 
 
 def release_hold(*, hold_id: int, released_by, note: str = "") -> LegalHold:
+    # Four eyes: only after a second person approved (retention.approvals.decide_hold_release).
+    from .approvals import require_approved_release
+
+    require_approved_release(hold_id=hold_id, released_by=released_by)
     with transaction.atomic():
         hold = LegalHold.objects.select_for_update().filter(pk=hold_id).first()
         if hold is None:

@@ -102,6 +102,9 @@ class Entry:
     export_fields: tuple[str, ...]
     erase: Erase
     retention: tuple[Retention, ...]
+    # PIPA art. 35(4): rows left out of the person's own access package unless the privacy officer
+    # includes them (a disclosure whose notice is withheld, a draft nobody approved).
+    withheld_from_package: models.Q | None = None
 
     @property
     def label(self) -> str:
@@ -163,6 +166,7 @@ class PersonalDataRegistry:
         export_fields: Iterable[str],
         erase: Erase,
         retention: Iterable[Retention],
+        withheld_from_package: models.Q | None = None,
     ) -> Entry:
         if model in self._entries:
             raise AlreadyRegistered(f"{model._meta.label} is already in the personal-data registry.")
@@ -177,6 +181,7 @@ class PersonalDataRegistry:
             export_fields=tuple(export_fields),
             erase=erase,
             retention=retention,
+            withheld_from_package=withheld_from_package,
         )
         self._validate(entry)
         self._entries[model] = entry

@@ -86,6 +86,12 @@ def officer(db):
 
 
 @pytest.fixture
+def overseer(db):
+    """A second privacy officer: four eyes need two people holding dsar.oversee_requests."""
+    return _staff("overseer", "privacy officer", is_superuser=True)
+
+
+@pytest.fixture
 def support(db):
     return _staff("support", "customer support")
 

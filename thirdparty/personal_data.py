@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from subjects.models import CollectionSource
 from subjects.registry import DataCategory, Erase, Retention, registry
 
-from .models import DisclosedSubject, OAuthGrant, VendorIdentity, YouTubeStatistics
+from .models import DisclosedSubject, DisclosureStatus, OAuthGrant, VendorIdentity, YouTubeStatistics
 
 registry.register(
     VendorIdentity,
@@ -64,4 +66,7 @@ registry.register(
     # PIPA art. 18(4): disclosures beyond the original purpose are kept on record; erasure
     # requests restrict these rows instead of deleting the evidence.
     retention=[Retention(rule="disclosure_records", runs_from="created_at", kept_after_erasure=True)],
+    # PIPA art. 35(4): a disclosure the person was deliberately not told of (an investigation), or
+    # one not (yet) made, stays out of their own package unless the officer includes it.
+    withheld_from_package=~Q(notice_withheld_reason="") | ~Q(disclosure__status=DisclosureStatus.DISCLOSED),
 )

@@ -91,3 +91,14 @@ def committed(django_capture_on_commit_callbacks):
     """`with committed():` runs what the services inside leave for after their commit (emails,
     vendor calls), as production does once the transaction commits."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def approve(overseer):
+    """The second person's approval of what waits on a request (four eyes)."""
+    from dsar import services
+
+    def _approve(request, **kwargs):
+        return services.decide_request_approval(request=request, actor=overseer, approve=True, **kwargs)
+
+    return _approve

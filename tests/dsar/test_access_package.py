@@ -107,14 +107,16 @@ def test_release_needs_a_review_of_this_very_build(built, officer, admin_login):
     assert (log.username, log.reason) == ("officer", f"DSAR {built.reference}")
     assert accesses_of_subject(built.subject_id).filter(pk=log.pk).exists()
     services.release_access_package(request=built, actor=officer)
+    assert built.events.filter(kind=EventKind.APPROVAL_REQUESTED).exists()
 
 
 @pytest.fixture
-def released(built, officer, mailoutbox, committed):
+def released(built, officer, mailoutbox, committed, approve):
     services.review_package(request=built, actor=officer, ip="192.0.2.10")
     mailoutbox.clear()
     with committed():
         services.release_access_package(request=built, actor=officer)
+        approve(built)
     return DataSubjectRequest.objects.get(pk=built.pk)
 
 

@@ -38,7 +38,7 @@ def intake(client, **overrides):
 
 
 def test_staff_record_a_letter_with_its_original_and_the_clock_runs_from_receipt(
-    admin_login, officer, alice, mailoutbox, settings, committed
+    admin_login, officer, alice, mailoutbox, settings, committed, approve
 ):
     with committed():
         response = intake(admin_login(officer))
@@ -47,6 +47,10 @@ def test_staff_record_a_letter_with_its_original_and_the_clock_runs_from_receipt
     assert response["Location"] == f"/admin/dsar/datasubjectrequest/{request.pk}/workflow/"
     assert request.channel == RequestChannel.LETTER
     assert request.due_on == date(2026, 3, 12)
+    # Four eyes: the identity check the intake ticked counts once a second person approves it.
+    assert request.verified_at is None and request.events.filter(kind=EventKind.APPROVAL_REQUESTED).exists()
+    approve(request)
+    request.refresh_from_db()
     assert request.verification_method == VerificationMethod.STAFF_CHECK and request.verified_by == officer
     assert request.subject == alice
     assert (settings.DSAR_PRIVATE_ROOT / request.original_document.name).read_bytes() == PDF

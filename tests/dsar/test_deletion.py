@@ -29,9 +29,12 @@ def deletion(verified, alice, bob, officer):
     return request, held
 
 
-def test_deletion_deletes_anonymises_and_keeps_exactly_what_the_registry_and_holds_say(deletion, alice, bob, officer):
+def test_deletion_deletes_anonymises_and_keeps_exactly_what_the_registry_and_holds_say(
+    approve, deletion, alice, bob, officer
+):
     request, held = deletion
     fulfilment.carry_out_deletion(request=request, actor=officer)
+    approve(request)
 
     # Deleted: plain questions, unheld event attendance, consent records.
     assert list(Inquiry.objects.filter(subject=alice).values_list("kind", flat=True)) == [InquiryKind.COMPLAINT]
@@ -50,30 +53,34 @@ def test_deletion_deletes_anonymises_and_keeps_exactly_what_the_registry_and_hol
     )
 
 
-def test_the_destruction_ledger_names_the_request_and_holds_no_personal_data(deletion, officer):
+def test_the_destruction_ledger_names_the_request_and_holds_no_personal_data(approve, deletion, officer, overseer):
     request, _held = deletion
     fulfilment.carry_out_deletion(request=request, actor=officer)
+    approve(request)
     run = DestructionRun.objects.get(reference=request.reference)
-    assert run.trigger == "dsar" and run.triggered_by_user == officer
+    # Carried out by the second person who approved it.
+    assert run.trigger == "dsar" and run.triggered_by_user == overseer
     assert run.counts["subjects.Inquiry"] == {"erased": 1, "anonymised": 0, "kept": 1}
     ledger = repr(run.__dict__)
     for personal in ("alice", "Alice", "203.0.113.7", "Where is my order"):
         assert personal not in ledger
 
 
-def test_consents_are_withdrawn_through_the_ledger_before_the_erasure(deletion, officer):
+def test_consents_are_withdrawn_through_the_ledger_before_the_erasure(approve, deletion, officer):
     request, _held = deletion
     fulfilment.carry_out_deletion(request=request, actor=officer)
+    approve(request)
     request.refresh_from_db()
     assert request.outcome["consents_withdrawn"] == 1
     assert request.events.get(kind=EventKind.CONSENTS_WITHDRAWN).data == {"count": 1}
 
 
 def test_a_pending_vendor_job_blocks_closing_until_it_is_confirmed_or_closed_with_a_note(
-    deletion, officer, mailoutbox, committed
+    approve, deletion, officer, mailoutbox, committed
 ):
     request, _held = deletion
     fulfilment.carry_out_deletion(request=request, actor=officer)
+    approve(request)
     request.refresh_from_db()
     vendor_jobs = list(VendorErasureJob.objects.filter(reference=request.reference))
     assert vendor_jobs, "alice has an email address: Meta and Stibee get erasure jobs"
@@ -99,10 +106,11 @@ def test_a_pending_vendor_job_blocks_closing_until_it_is_confirmed_or_closed_wit
     assert len(mailoutbox) == 1
 
 
-def test_the_subject_is_told_what_was_kept_why_and_until_when(deletion, officer, mailoutbox, alice, committed):
+def test_the_subject_is_told_what_was_kept_why_and_until_when(approve, deletion, officer, mailoutbox, alice, committed):
     request, _held = deletion
     DataSubjectRequest.objects.filter(pk=request.pk).update(language="en")
     fulfilment.carry_out_deletion(request=request, actor=officer)
+    approve(request)
     for job in VendorErasureJob.objects.filter(reference=request.reference):
         close_job_manually(job=job, user=officer, note="done")
     mailoutbox.clear()
@@ -133,9 +141,10 @@ def test_deletion_is_refused_before_verification_and_for_another_request_type(su
         fulfilment.carry_out_deletion(request=access, actor=officer)
 
 
-def test_the_deletion_runs_once(deletion, officer):
+def test_the_deletion_runs_once(approve, deletion, officer):
     request, _held = deletion
     fulfilment.carry_out_deletion(request=request, actor=officer)
+    approve(request)
     with pytest.raises(services.RequestError):
         fulfilment.carry_out_deletion(request=DataSubjectRequest.objects.get(pk=request.pk), actor=officer)
     assert DestructionRun.objects.filter(reference=request.reference).count() == 1

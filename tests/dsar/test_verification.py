@@ -90,7 +90,7 @@ def test_a_link_whose_secret_no_longer_matches_the_request_is_refused(submit, cl
 
 
 def test_an_agents_request_waits_for_staff_to_accept_the_power_of_attorney(
-    db, client, mailoutbox, django_capture_on_commit_callbacks, alice, officer
+    db, client, mailoutbox, django_capture_on_commit_callbacks, alice, officer, approve
 ):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -114,6 +114,7 @@ def test_an_agents_request_waits_for_staff_to_accept_the_power_of_attorney(
         services.start_request(request=request, actor=officer)
 
     services.verify_identity(request=request, actor=officer, note="Signed power of attorney with ID copy checked")
+    approve(request)
     request.refresh_from_db()
     assert request.verification_method == VerificationMethod.POWER_OF_ATTORNEY
     assert request.verified_by == officer

@@ -9,6 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from audit.models import Approval
 from privacyops.celery import app as celery_app
 from retention.models import DestructionRun, LegalHold, PhysicalDestruction, RunStatus, Trigger
 from retention.services import destroy_expired, place_hold
@@ -67,7 +68,7 @@ def test_run_now_enqueues_the_task_after_commit(
     assert (run.status, run.trigger, run.triggered_by_user) == (RunStatus.SUCCEEDED, Trigger.ADMIN, officer)
 
 
-def test_staff_place_and_release_a_hold_and_the_admin_records_who(alice, admin_en, officer):
+def test_staff_place_and_release_a_hold_and_the_admin_records_who(alice, admin_en, officer, overseer):
     inquiry = Inquiry.objects.filter(subject=alice).first()
     client = admin_en(officer)
     response = client.post(
@@ -86,7 +87,19 @@ def test_staff_place_and_release_a_hold_and_the_admin_records_who(alice, admin_e
 
     client.post("/admin/retention/legalhold/", {"action": "release", "_selected_action": [hold.pk]})
     hold.refresh_from_db()
-    assert hold.released_by == officer and hold.released_at is not None and not hold.is_active
+    # Four eyes: asking releases nothing, and the one who asked cannot approve.
+    assert hold.is_active
+    response = client.post(
+        "/admin/retention/legalhold/", {"action": "approve_release", "_selected_action": [hold.pk]}, follow=True
+    )
+    assert "a second person must approve or refuse it" in _messages(response)
+    hold.refresh_from_db()
+    assert hold.is_active
+    admin_en(overseer).post("/admin/retention/legalhold/", {"action": "approve_release", "_selected_action": [hold.pk]})
+    hold.refresh_from_db()
+    assert hold.released_by == overseer and hold.released_at is not None and not hold.is_active
+    approval = Approval.objects.get()
+    assert (approval.prepared_by, approval.decided_by, approval.decision) == (officer, overseer, "approved")
 
 
 def test_a_hold_form_with_a_missing_target_is_refused(db, admin_en, officer):

@@ -9,8 +9,9 @@ from dateutil.relativedelta import relativedelta
 from django.db import connection
 from django.utils import timezone
 
+from retention.approvals import decide_hold_release, request_hold_release
 from retention.models import DestructionRun, RuleAction, RunStatus, Trigger
-from retention.services import RetentionError, destroy_expired, place_hold, release_hold
+from retention.services import RetentionError, destroy_expired, place_hold
 from subjects.models import (
     AdPerformanceRecord,
     CollectionSource,
@@ -107,11 +108,12 @@ def test_a_hold_placed_while_a_run_is_under_way_protects_its_row_in_a_later_batc
     assert result.counts["subjects.VisitLog"] == {"destroyed": 4, "kept": 1}
 
 
-def test_a_hold_on_a_rule_protects_everything_under_it_until_released(old_visits, officer, rule):
+def test_a_hold_on_a_rule_protects_everything_under_it_until_released(old_visits, officer, overseer, rule):
     hold = place_hold(placed_by=officer, rule=rule("visit_logs"), reason="Regulator's inspection")
     assert _run("visit_logs").destroyed == 0
     assert VisitLog.objects.count() == 8
-    release_hold(hold_id=hold.pk, released_by=officer)
+    request_hold_release(hold_id=hold.pk, requested_by=officer)
+    decide_hold_release(hold_id=hold.pk, decided_by=overseer, approve=True)
     assert _run("visit_logs").destroyed == 5
 
 

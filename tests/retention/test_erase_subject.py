@@ -97,13 +97,14 @@ def test_a_record_hold_keeps_that_record_only(db, officer):
     assert DataSubject.objects.get(pk=erin.pk).processing_restricted
 
 
-def test_a_released_hold_no_longer_protects(db, officer):
-    from retention.services import release_hold
+def test_a_released_hold_no_longer_protects(db, officer, overseer):
+    from retention.approvals import decide_hold_release, request_hold_release
 
     erin = DataSubject.objects.create(email="erin@example.com", source=CollectionSource.CUSTOMER_SERVICE)
     held = Inquiry.objects.create(subject=erin, channel="web", kind=InquiryKind.QUESTION, body="one")
     hold = place_hold(placed_by=officer, record=held, reason="Police request")
-    release_hold(hold_id=hold.pk, released_by=officer)
+    request_hold_release(hold_id=hold.pk, requested_by=officer)
+    decide_hold_release(hold_id=hold.pk, decided_by=overseer, approve=True)
     assert _erase(erin).subject_deleted
 
 
