@@ -34,7 +34,7 @@ from django.utils.translation import gettext
 
 from policy.contacts import complaint_institutions, privacy_officer
 from policy.content import long_date
-from privacyops.lib.actors import require_permission, user_or_none
+from privacyops.lib.actors import SYSTEM, require_permission, user_or_none
 from subjects.registry import DataCategory
 
 from . import sms
@@ -44,10 +44,10 @@ from .models import (
     Incident,
     IncidentEvent,
     IncidentNotice,
-    IncidentStatus,
     NoticeChannel,
     NoticeStatus,
 )
+from .services import IncidentError, mark_notified
 
 logger = logging.getLogger("incidents.notices")
 
@@ -399,21 +399,14 @@ def settle_notified_incidents() -> int:
             if live_posting(incident) is None and not incident.no_contact_reason.strip():
                 continue
         last_sent = incident.notices.order_by("-sent_at").values_list("sent_at", flat=True).first()
-        with transaction.atomic():
-            updated = Incident.objects.filter(pk=incident.pk, notified_at__isnull=True).update(
-                notified_at=last_sent,
-                status=IncidentStatus.NOTIFIED
-                if incident.status in (IncidentStatus.OPEN, IncidentStatus.CONTAINED)
-                else incident.status,
-            )
-            if updated:
-                IncidentEvent.objects.create(
-                    incident=incident,
-                    kind=EventKind.NOTIFIED,
-                    at=last_sent,
-                    note=gettext("All %(n)s notices sent.") % {"n": progress["total"]},
-                )
-        changed += updated
+        try:
+            # The register's one door for "notified": it asks for a delay reason after 72 hours.
+            mark_notified(actor=SYSTEM, incident=incident, at=last_sent)
+        except IncidentError:
+            # Late, or recorded meanwhile: the officer records it with the reason (admin, "Everyone notified").
+            logger.info("incident %s: notices all sent, notified left for the officer", incident.pk)
+            continue
+        changed += 1
     return changed
 
 
@@ -442,3 +435,11 @@ def send_incident_notices(*, batch_size: int | None = None, max_batches: int | N
 def count_due_incident_notices() -> int:
     """What `send_incident_notices` would send now (for --dry-run)."""
     return IncidentNotice.objects.due(timezone.now(), settings.INCIDENT_NOTICE_MAX_ATTEMPTS).count()
+
+
+def retry_incident_notices(*, notice_ids: list[int], actor) -> int:
+    """Make failed notices due now with a fresh set of attempts (the officer fixed the cause)."""
+    require_permission(actor, PERMISSION, error=NoticeError)
+    return IncidentNotice.objects.filter(pk__in=notice_ids, status=NoticeStatus.FAILED).update(
+        attempts=0, next_attempt_at=timezone.now(), claim_token=None
+    )

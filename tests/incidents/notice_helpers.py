@@ -20,7 +20,7 @@ def make_incident(*, aware_at: datetime, **fields) -> Incident:
         "aware_at": aware_at,
         "occurred_at": aware_at - timedelta(days=2),
         "description": "An export file was readable from outside through a misconfigured storage bucket.",
-        "data_categories": ["identity_and_contact"],
+        "data_categories": ["identity_contact"],
         "leaked_items": "name, email address, phone number",
         "containment_measures": "The bucket was closed and the file deleted on the day we learnt of it.",
         "remedial_measures": "Access to exports now needs a signed, expiring link.",
