@@ -206,7 +206,7 @@ def test_a_package_downloads_at_most_the_configured_number_of_times(released_lin
     before = AccessLog.objects.filter(action="download").count()
     for _ in range(3):
         assert client.get(path).status_code == 200
-    response = client.get(path)
+    response = client.get(path, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 410
     assert "already used 3 times" in response.content.decode()
     assert AccessLog.objects.filter(action="download").count() == before + 3
