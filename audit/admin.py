@@ -48,7 +48,7 @@ class ApiClientAdmin(admin.ModelAdmin):
         if raw_key:
             self._show_key_once(request, obj, raw_key)
 
-    @admin.action(description=_("Issue a new key (the old one stops working)"))
+    @admin.action(description=_("Issue a new key (the old one stops working)"), permissions=["change"])
     def rotate_key(self, request, queryset):
         for client in queryset:
             raw_key = client.issue_key()
@@ -212,3 +212,18 @@ class ApprovalAdmin(ReadOnlyAdmin):
         except NoReverseMatch:
             return obj.object_repr
         return format_html('<a href="{}">{}</a>', url, obj.object_repr)
+
+
+# Library admins whose actions declare no permission, which Django then offers to anyone who may
+# view the list (the auditor may view sign-in attempts): each now asks for the model's change or
+# delete permission. "Run tasks" on a periodic task would start a destruction run as the system.
+def _declare_library_action_permissions() -> None:
+    from axes.admin import AccessAttemptAdmin
+    from django_celery_beat.admin import PeriodicTaskAdmin
+
+    AccessAttemptAdmin.cleanup_expired_attempts.allowed_permissions = ("delete",)
+    for name in ("enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks"):
+        getattr(PeriodicTaskAdmin, name).allowed_permissions = ("change",)
+
+
+_declare_library_action_permissions()

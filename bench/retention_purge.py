@@ -43,6 +43,7 @@ def child(method: str, now_iso: str, batch_size: int) -> None:
     from django.db import connection, transaction
     from django.db.models.signals import post_delete
 
+    from privacyops.lib.actors import SYSTEM
     from retention.services import destroy_expired
     from subjects.models import VisitLog
 
@@ -59,7 +60,7 @@ def child(method: str, now_iso: str, batch_size: int) -> None:
         longest_ms = elapsed * 1000
         batches = 1
     elif method == "engine":
-        [result] = destroy_expired(rule_key="visit_logs", batch_size=batch_size, now=now)
+        [result] = destroy_expired(rule_key="visit_logs", batch_size=batch_size, now=now, actor=SYSTEM)
         elapsed = time.perf_counter() - began
         assert result.status == "succeeded", result.error
         rows, longest_ms, batches = result.destroyed, result.longest_batch_ms, result.batches

@@ -136,7 +136,9 @@ class RetentionRuleAdmin(admin.ModelAdmin):
             return format_html('<strong style="color:#ba2121">{}</strong>', n)
         return "0"
 
-    @admin.action(description=_("Preview: count what would be destroyed (dry run)"))
+    # A preview deletes nothing but writes a dry-run row to the destruction register: not for
+    # the read-only auditor, who sees the same counts in the "due now" column.
+    @admin.action(description=_("Preview: count what would be destroyed (dry run)"), permissions=["change"])
     def preview(self, request, queryset):
         for rule in queryset.filter(active=True):
             [result] = services.destroy_expired(
@@ -159,8 +161,15 @@ class RetentionRuleAdmin(admin.ModelAdmin):
         if skipped:
             self.message_user(request, gettext("Inactive rules were not previewed."), messages.WARNING)
 
-    @admin.action(description=_("Run now: destroy what is due (in the background)"))
+    def has_run_destruction_permission(self, request, obj=None):
+        return request.user.has_perm(services.RUN_DESTRUCTION_PERMISSION)
+
+    @admin.action(description=_("Run now: destroy what is due (in the background)"), permissions=["run_destruction"])
     def run_now(self, request, queryset):
+        # The task checks again when it runs; refusing here tells the user at once.
+        if not self.has_run_destruction_permission(request):
+            self.message_user(request, gettext("Only the privacy officer may run destruction now."), messages.ERROR)
+            return
         rules = list(queryset.filter(active=True).values_list("key", flat=True))
         for key in rules:
             destroy_expired.delay_on_commit(rule_key=key, trigger=Trigger.ADMIN, user_id=request.user.pk)
@@ -299,8 +308,11 @@ class LegalHoldAdmin(admin.ModelAdmin):
             }
         return gettext("active")
 
+    def has_release_permission(self, request, obj=None):
+        return request.user.has_perm(services.RELEASE_HOLD_PERMISSION)
+
     # Four eyes (retention.approvals): "release" only asks; a second person approves or refuses.
-    @admin.action(description=_("Ask for the release of the selected holds"))
+    @admin.action(description=_("Ask for the release of the selected holds"), permissions=["release"])
     def release(self, request, queryset):
         asked = 0
         for hold_id in queryset.filter(released_at__isnull=True).values_list("pk", flat=True):
@@ -439,9 +451,12 @@ class DestructionRunAdmin(ReadOnlyAdmin):
             gettext("certificate"),
         )
 
-    @admin.action(description=_("Approve the selected runs (privacy officer)"))
+    def has_approve_permission(self, request, obj=None):
+        return request.user.has_perm(services.APPROVE_RUN_PERMISSION)
+
+    @admin.action(description=_("Approve the selected runs (privacy officer)"), permissions=["approve"])
     def approve(self, request, queryset):
-        if not request.user.has_perm("retention.approve_destructionrun"):
+        if not self.has_approve_permission(request):
             self.message_user(
                 request, gettext("Only the privacy officer may approve destruction runs."), messages.ERROR
             )

@@ -14,7 +14,7 @@ Public services (keyword-only; each owns its transactions):
         no personal data. `triggered_by` must be a `Trigger` value ("dsar", "admin", "command").
         `dry_run=True` computes the same result and writes nothing (no ledger row either).
 
-    destroy_expired(*, rule_key=None, dry_run=False, batch_size=None, trigger="command", actor=None,
+    destroy_expired(*, rule_key=None, dry_run=False, batch_size=None, trigger="command", actor,
                     now=None, on_progress=None) -> list[RunResult]
         For each active rule (or just `rule_key`): freeze the cutoff, then delete or anonymise
         the due rows of every model the rule governs in primary-key range batches, each its own
@@ -47,6 +47,7 @@ from django.db.models.lookups import LessThan
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from privacyops.lib.actors import require_permission, user_or_none
 from subjects.models import DataSubject
 from subjects.registry import Entry, EraseMethod, Retention, registry
 
@@ -77,6 +78,12 @@ logger = logging.getLogger(__name__)
 
 class RetentionError(Exception):
     """A domain rule refused the operation; the message is safe to show."""
+
+
+RUN_DESTRUCTION_PERMISSION = "retention.run_destruction"
+RELEASE_HOLD_PERMISSION = "retention.release_legalhold"
+APPROVE_RUN_PERMISSION = "retention.approve_destructionrun"
+PLACE_HOLD_PERMISSION = "retention.add_legalhold"
 
 
 # --- shared conditions ------------------------------------------------------------------------
@@ -619,11 +626,16 @@ def destroy_expired(
     dry_run: bool = False,
     batch_size: int | None = None,
     trigger: str = Trigger.COMMAND,
-    actor=None,
+    actor,
     now: datetime | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> list[RunResult]:
-    """Destroy what has expired under every active rule (or one). See the module docstring."""
+    """Destroy what has expired under every active rule (or one). See the module docstring.
+
+    `actor` is the user who asked (a real run needs retention.run_destruction) or SYSTEM for
+    beat and the command; a dry run needs no permission (it deletes nothing)."""
+    if not dry_run:
+        require_permission(actor, RUN_DESTRUCTION_PERMISSION, error=RetentionError)
     batch_size = batch_size or settings.RETENTION_BATCH_ROWS
     if batch_size < 1:
         raise RetentionError("The batch size must be at least 1.")
@@ -638,7 +650,7 @@ def destroy_expired(
             dry_run=dry_run,
             batch_size=batch_size,
             trigger=trigger,
-            actor=actor,
+            actor=user_or_none(actor),
             now=now,
             on_progress=on_progress,
         )
@@ -659,6 +671,7 @@ def place_hold(
     reference: str = "",
     expires_at: datetime | None = None,
 ) -> LegalHold:
+    require_permission(placed_by, PLACE_HOLD_PERMISSION, error=RetentionError)
     targets = [t for t in (subject_id, record, rule) if t is not None]
     if len(targets) != 1:
         raise RetentionError("A hold protects exactly one thing: a subject, a record or a rule.")
@@ -666,7 +679,9 @@ def place_hold(
         raise RetentionError("Give the reason for the hold.")
     if expires_at is not None and expires_at <= timezone.now():
         raise RetentionError("The expiry must be in the future.")
-    hold = LegalHold(placed_by=placed_by, reason=reason.strip(), reference=reference, expires_at=expires_at)
+    hold = LegalHold(
+        placed_by=user_or_none(placed_by), reason=reason.strip(), reference=reference, expires_at=expires_at
+    )
     if subject_id is not None:
         if not DataSubject.objects.filter(pk=subject_id).exists():
             raise RetentionError("No data subject with this id.")
@@ -678,11 +693,13 @@ def place_hold(
     else:
         hold.scope, hold.rule = HoldScope.RULE, rule
     hold.save()
-    logger.info("legal hold %s placed (scope=%s) by user %s", hold.pk, hold.scope, placed_by.pk)
+    logger.info("legal hold %s placed (scope=%s) by user %s", hold.pk, hold.scope, placed_by.pk or "system")
     return hold
 
 
 def release_hold(*, hold_id: int, released_by, note: str = "") -> LegalHold:
+    """Officer-only: once released, the held rows become destroyable by the next run."""
+    require_permission(released_by, RELEASE_HOLD_PERMISSION, error=RetentionError)
     # Four eyes: only after a second person approved (retention.approvals.decide_hold_release).
     from .approvals import require_approved_release
 
@@ -694,17 +711,21 @@ def release_hold(*, hold_id: int, released_by, note: str = "") -> LegalHold:
         if hold.released_at is not None:
             raise RetentionError("This hold was already released.")
         hold.released_at = timezone.now()
-        hold.released_by = released_by
+        hold.released_by = user_or_none(released_by)
         hold.release_note = note
         hold.save(update_fields=["released_at", "released_by", "release_note"])
-    logger.info("legal hold %s released by user %s", hold.pk, released_by.pk)
+    logger.info("legal hold %s released by user %s", hold.pk, released_by.pk or "system")
     return hold
 
 
 def approve_run(*, run_id: int, approver) -> DestructionRun:
     """The privacy officer's sign-off on a finished run (RD-06: approver)."""
-    if not approver.has_perm("retention.approve_destructionrun"):
-        raise RetentionError("Only the privacy officer may approve destruction runs.")
+    require_permission(
+        approver,
+        APPROVE_RUN_PERMISSION,
+        error=RetentionError,
+        message="Only the privacy officer may approve destruction runs.",
+    )
     with transaction.atomic():
         run = DestructionRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from privacyops.lib.actors import SYSTEM
 from retention.models import DestructionRun, RunStatus
 from retention.services import destroy_expired
 from retention.tasks import destroy_expired as destroy_expired_task
@@ -52,7 +53,7 @@ def test_a_worker_killed_mid_destruction_loses_nothing_and_the_next_run_finishes
     # lock went with the worker's connection.
     settings.RETENTION_LOCK_STALE_SECONDS = 1
     time.sleep(1.2)
-    rerun = destroy_expired(rule_key="visit_logs")[0]
+    rerun = destroy_expired(actor=SYSTEM, rule_key="visit_logs")[0]
     assert rerun.status == RunStatus.SUCCEEDED and rerun.destroyed == old_left
     assert VisitLog.objects.filter(path="/old").count() == 0
     assert VisitLog.objects.filter(path="/recent").count() == RECENT

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from audit.models import Approval
 from privacyops.celery import app as celery_app
+from privacyops.lib.actors import SYSTEM
 from retention.models import DestructionRun, LegalHold, PhysicalDestruction, RunStatus, Trigger
 from retention.services import destroy_expired, place_hold
 from subjects.models import Inquiry, InquiryKind, VisitLog
@@ -136,7 +137,7 @@ def test_an_admin_delete_of_records_without_a_hold_goes_through(alice, admin_en,
 
 
 def test_the_run_page_shows_progress_and_refreshes_while_running(old_visits, admin_en, officer):
-    [result] = destroy_expired(rule_key="visit_logs", batch_size=2)
+    [result] = destroy_expired(actor=SYSTEM, rule_key="visit_logs", batch_size=2)
     client = admin_en(officer)
     page = client.get(f"/admin/retention/destructionrun/{result.run_id}/change/").content.decode()
     assert '<progress value="100" max="100"' in page
@@ -149,7 +150,7 @@ def test_the_run_page_shows_progress_and_refreshes_while_running(old_visits, adm
 
 
 def test_only_the_privacy_officer_approves_and_the_certificate_says_so(old_visits, admin_en, officer, support):
-    [result] = destroy_expired(rule_key="visit_logs")
+    [result] = destroy_expired(actor=SYSTEM, rule_key="visit_logs")
     support.user_permissions.add(Permission.objects.get(codename="view_destructionrun"))
     client = admin_en(support)
     client.post("/admin/retention/destructionrun/", {"action": "approve", "_selected_action": [result.run_id]})
@@ -167,7 +168,7 @@ def test_only_the_privacy_officer_approves_and_the_certificate_says_so(old_visit
 
 
 def test_a_certificate_is_refused_to_staff_without_access(old_visits, admin_en, marketer):
-    [result] = destroy_expired(rule_key="visit_logs")
+    [result] = destroy_expired(actor=SYSTEM, rule_key="visit_logs")
     response = admin_en(marketer).get(f"/admin/retention/destructionrun/{result.run_id}/certificate/")
     assert response.status_code == 403
 
@@ -211,7 +212,7 @@ def test_the_retention_admin_pages_render_in_korean_and_english(db, admin_login,
 
 
 def test_the_certificate_reads_in_korean_by_default(old_visits, admin_login, officer):
-    [result] = destroy_expired(rule_key="visit_logs")
+    [result] = destroy_expired(actor=SYSTEM, rule_key="visit_logs")
     page = admin_login(officer).get(f"/admin/retention/destructionrun/{result.run_id}/certificate/").content.decode()
     assert "개인정보 파기 확인서" in page
     assert "아직 개인정보 보호책임자의 승인을 받지 않았습니다." in page

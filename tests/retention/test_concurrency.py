@@ -16,6 +16,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
+from privacyops.lib.actors import SYSTEM
 from retention.locks import rule_lock
 from retention.models import DestructionRun, RetentionRule, RunStatus
 from retention.services import destroy_expired
@@ -53,12 +54,14 @@ def test_two_concurrent_runs_of_one_rule_never_both_delete():
         release.wait(15)
 
     first = _in_thread(
-        lambda: destroy_expired(rule_key="visit_logs", batch_size=5, on_progress=pause_after_first_batch)[0],
+        lambda: destroy_expired(actor=SYSTEM, rule_key="visit_logs", batch_size=5, on_progress=pause_after_first_batch)[
+            0
+        ],
         results,
         "first",
     )
     assert first_batch_done.wait(15)
-    second = _in_thread(lambda: destroy_expired(rule_key="visit_logs")[0], results, "second")
+    second = _in_thread(lambda: destroy_expired(actor=SYSTEM, rule_key="visit_logs")[0], results, "second")
     second.join(15)
     release.set()
     first.join(30)
@@ -77,10 +80,10 @@ def test_a_run_skips_while_the_rule_is_locked_elsewhere():
     results: dict = {}
     with rule_lock(RetentionRule.objects.get(key="visit_logs")) as lock:
         assert lock.acquired
-        _in_thread(lambda: destroy_expired(rule_key="visit_logs")[0], results, "other").join(15)
+        _in_thread(lambda: destroy_expired(actor=SYSTEM, rule_key="visit_logs")[0], results, "other").join(15)
     assert results["other"].status == RunStatus.SKIPPED
     assert VisitLog.objects.count() == 3
-    assert destroy_expired(rule_key="visit_logs")[0].destroyed == 3
+    assert destroy_expired(actor=SYSTEM, rule_key="visit_logs")[0].destroyed == 3
 
 
 @transactional
@@ -117,7 +120,7 @@ def test_a_killed_run_leaves_the_data_and_its_ledger_consistent_and_the_next_run
     # lock went with the connection.
     settings.RETENTION_LOCK_STALE_SECONDS = 1
     time.sleep(1.2)
-    rerun = destroy_expired(rule_key="visit_logs")[0]
+    rerun = destroy_expired(actor=SYSTEM, rule_key="visit_logs")[0]
     assert rerun.status == RunStatus.SUCCEEDED
     assert rerun.destroyed == remaining
     assert VisitLog.objects.count() == 0

@@ -9,6 +9,7 @@ from dateutil.relativedelta import relativedelta
 from django.db import connection
 from django.utils import timezone
 
+from privacyops.lib.actors import SYSTEM
 from retention.approvals import decide_hold_release, request_hold_release
 from retention.models import DestructionRun, RuleAction, RunStatus, Trigger
 from retention.services import RetentionError, destroy_expired, place_hold
@@ -28,7 +29,7 @@ NOW = datetime(2025, 6, 15, 3, 30, tzinfo=SEOUL)
 
 
 def _run(key: str, **kwargs):
-    [result] = destroy_expired(rule_key=key, **kwargs)
+    [result] = destroy_expired(actor=SYSTEM, rule_key=key, **kwargs)
     return result
 
 
@@ -289,13 +290,13 @@ def test_a_run_that_fails_midway_is_recorded_as_failed_and_the_rerun_completes(o
 
 def test_an_unknown_rule_is_refused(db):
     with pytest.raises(RetentionError, match="No active retention rule"):
-        destroy_expired(rule_key="nope")
+        destroy_expired(actor=SYSTEM, rule_key="nope")
 
 
 def test_an_inactive_rule_is_not_run(old_visits, rule):
     visit_rule = rule("visit_logs")
     visit_rule.active = False
     visit_rule.save()
-    results = destroy_expired()
+    results = destroy_expired(actor=SYSTEM)
     assert "visit_logs" not in [r.rule for r in results]
     assert VisitLog.objects.count() == 8

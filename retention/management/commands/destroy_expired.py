@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from privacyops.lib.actors import SYSTEM
 from retention.models import DestructionRun, Trigger
 from retention.services import RetentionError, destroy_expired
 
@@ -33,6 +34,7 @@ class Command(BaseCommand):
                 dry_run=dry_run,
                 batch_size=batch_size,
                 trigger=Trigger.COMMAND,
+                actor=SYSTEM,
                 on_progress=self._progress,
             )
         except RetentionError as exc:
