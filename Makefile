@@ -65,6 +65,7 @@ lint: install-dev
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=False SECRET_KEY=ci-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	  FIELD_ENCRYPTION_KEY=$$($(BIN)/python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())') \
+	  ACCESS_LOG_CHAIN_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))') \
 	  ALLOWED_HOSTS=privacy.example.com \
 	  $(BIN)/python manage.py check --deploy --fail-level WARNING
 

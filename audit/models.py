@@ -3,8 +3,10 @@ the access-rights log (SA-02c) and the monthly access review (SA-06c).
 
 The two logs are append-only (`privacyops.lib.ledger`): the model and its queryset refuse
 updates, and refuse deletes of rows younger than their legal period (SA-06b: 2 years; SA-02c:
-3 years). The access log is also hash-chained, so an edit made behind the ORM's back shows up in
-`manage.py verify_access_log`.
+3 years); on PostgreSQL a trigger refuses the same below the ORM (migration 0004). The access log
+is also chained with HMAC-SHA256 under ACCESS_LOG_CHAIN_KEY (from the environment, never in the
+database), so an edit made behind the ORM's back shows up in `manage.py verify_access_log`, and a
+re-chained or truncated log against a daily signed anchor kept outside the database.
 They hold subject ids as plain integers, never foreign keys: the record of who saw a person's
 data outlives the person's erasure.
 """
@@ -12,6 +14,7 @@ data outlives the person's erasure.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 from datetime import UTC, timedelta
@@ -184,13 +187,18 @@ class AccessLog(RetainedLog):
     def before_purge(cls, queryset) -> None:
         # Only the oldest rows may go, and the chain head remembers the last purged hash, so the
         # remaining chain still verifies from a known anchor.
-        last = queryset.order_by("-seq").values("seq", "hash").first()
+        last = queryset.order_by("-seq").values("seq", "hash", "at").first()
         if last is None:
             return
         if cls._default_manager.filter(seq__lte=last["seq"]).exclude(pk__in=queryset.values("pk")).exists():
             raise AppendOnlyError("Only the oldest access-log rows can be purged, without gaps.")
+        # The purge marker is signed with the chain key: one written by hand (to pass off deleted
+        # young rows as purged) does not verify, and its time says the rows were past their period.
         AccessLogChainHead.objects.filter(pk=AccessLogChainHead.SINGLETON).update(
-            purged_through_seq=last["seq"], purged_hash=last["hash"]
+            purged_through_seq=last["seq"],
+            purged_hash=last["hash"],
+            purged_at=last["at"],
+            purged_mac=purge_mac(seq=last["seq"], hash=last["hash"], at=last["at"]),
         )
 
     def compute_hash(self, subject_ids: list[int]) -> str:
@@ -209,7 +217,10 @@ class AccessLog(RetainedLog):
         )
 
 
-def chain_hash(*, seq, at, user_id, username, ip, action, object_repr, reason, path, subject_ids, prev_hash) -> str:
+def chain_hash(
+    *, seq, at, user_id, username, ip, action, object_repr, reason, path, subject_ids, prev_hash, key=None
+) -> str:
+    """The row's MAC: HMAC-SHA256 under the chain key (or `key`) of its fields, subjects and the previous MAC."""
     payload = {
         "seq": seq,
         # UTC with microseconds: both databases keep microseconds, so the value round-trips.
@@ -224,7 +235,19 @@ def chain_hash(*, seq, at, user_id, username, ip, action, object_repr, reason, p
         "subject_ids": sorted(subject_ids),
         "prev_hash": prev_hash,
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return keyed_mac(json.dumps(payload, sort_keys=True, separators=(",", ":")), key)
+
+
+def keyed_mac(message: str, key: str | None = None) -> str:
+    """HMAC-SHA256 of `message` under ACCESS_LOG_CHAIN_KEY: the chain, the purge marker, the anchors."""
+    key = settings.ACCESS_LOG_CHAIN_KEY if key is None else key
+    return hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def purge_mac(*, seq: int, hash: str, at) -> str:
+    # `at` is None for a purge made before the chain was keyed (migration 0004 signs those as they were).
+    stamp = at.astimezone(UTC).isoformat() if at is not None else ""
+    return keyed_mac(f"purge|{seq}|{hash}|{stamp}")
 
 
 class AccessLogSubject(AppendOnlyModel):
@@ -258,6 +281,9 @@ class AccessLogChainHead(models.Model):
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
     purged_through_seq = models.PositiveBigIntegerField(default=0)
     purged_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    # The time of the last purged row and the marker's MAC (`purge_mac`); see AccessLog.before_purge.
+    purged_at = models.DateTimeField(null=True, blank=True)
+    purged_mac = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name = _("access log chain head")

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from privacyops.lib import crypto, hooks
 from privacyops.lib.crypto import EncryptedTextField
 
-from . import roles
+from . import anchors, roles
 from .approvals import approval_findings
 from .models import (
     GENESIS_HASH,
@@ -37,6 +37,7 @@ from .models import (
     ApiClient,
     FindingKind,
     RightsChange,
+    purge_mac,
 )
 
 
@@ -135,11 +136,15 @@ class ChainReport:
         return not self.problems
 
 
-def verify_access_log(*, batch_size: int = 2000) -> ChainReport:
-    """Recompute every row's hash and follow the chain; name each row that was changed,
-    removed or inserted. Reads in keyset batches, so memory stays flat on a long log."""
+def verify_access_log(*, batch_size: int = 2000, against: Iterable[anchors.Anchor] = ()) -> ChainReport:
+    """Recompute every row's MAC (HMAC-SHA256 under ACCESS_LOG_CHAIN_KEY) and follow the chain;
+    name each row that was changed, removed or inserted. `against`: signed anchors kept outside the
+    database (anchors.read_anchors); each says whether the log was truncated or re-chained since. Reads in keyset
+    batches, so memory stays flat on a long log."""
     report = ChainReport()
     head = AccessLogChainHead.objects.filter(pk=AccessLogChainHead.SINGLETON).first()
+    if head is not None and head.purged_through_seq:
+        report.problems += _purge_marker_problems(head)
     expected_prev = head.purged_hash if head else GENESIS_HASH
     expected_seq = (head.purged_through_seq if head else 0) + 1
     after = 0
@@ -188,7 +193,24 @@ def verify_access_log(*, batch_size: int = 2000) -> ChainReport:
         )
     elif head.last_hash != expected_prev:
         report.problems.append(_("The last row #%(seq)d differs from the chain head: edited.") % {"seq": last_seq})
+    for anchor in against:
+        report.problems += anchors.check_anchor(anchor, head=head)
     return report
+
+
+def _purge_marker_problems(head: AccessLogChainHead) -> list[str]:
+    # Rows before the marker are gone; only the key makes a marker, and only for rows past their period.
+    if head.purged_mac != purge_mac(seq=head.purged_through_seq, hash=head.purged_hash, at=head.purged_at):
+        return [
+            _("The log's start (rows up to #%(seq)d purged) is not signed with the chain key: rows were deleted.")
+            % {"seq": head.purged_through_seq}
+        ]
+    keep = timedelta(days=AccessLog.retention_days())
+    if head.purged_at is not None and head.purged_at >= timezone.now() - keep:
+        return [
+            _("Rows up to #%(seq)d were deleted before their keep period ended.") % {"seq": head.purged_through_seq}
+        ]
+    return []
 
 
 def accesses_of_subject(subject_id: int):

@@ -12,3 +12,12 @@ def create_access_review(month: str | None = None) -> int:
 
     review, _created = services.create_access_review(month=date.fromisoformat(month) if month else None)
     return review.pk
+
+
+@shared_task(name="audit.tasks.anchor_access_log")
+def anchor_access_log() -> int:
+    """Write and mail the daily signed anchor of the access log; returns the anchored seq."""
+    from . import anchors
+
+    anchor, _path = anchors.anchor_access_log()
+    return anchor.seq

@@ -24,6 +24,7 @@ VAR_DIR.mkdir(exist_ok=True)
 # Development-only values: the project refuses to start with DEBUG off while either is in use.
 DEVELOPMENT_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
 DEVELOPMENT_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQta2V5LWRvLW5vdC11c2UtITE="
+DEVELOPMENT_ACCESS_LOG_CHAIN_KEY = "dev-only-access-log-chain-key-do-not-use-in-production"
 
 env = environ.Env()
 if (BASE_DIR / ".env").exists():
@@ -298,6 +299,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "audit.tasks.create_access_review",
         "schedule": crontab(day_of_month=1, hour=6, minute=0),
         "options": {"expire_seconds": 23 * 3600},
+    },
+    # audit: the access log's signed anchor (head seq and MAC), filed and mailed to the officer daily.
+    "anchor_access_log": {
+        "task": "audit.tasks.anchor_access_log",
+        "schedule": crontab(hour=0, minute=5),
+        "options": {"expire_seconds": 12 * 3600},
     },
     # consent: CM-05 re-confirmation notices, daily at 10:00 Seoul time (a notice is not an ad, but
     # daytime is kinder); the 30-day window means a skipped day is caught the next.
@@ -578,6 +585,19 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # SA-02(c): rights log 3 years. Younger rows cannot be deleted; the retention engine leaves both alone.
 AUDIT_ACCESS_LOG_RETENTION_DAYS = 731
 AUDIT_RIGHTS_LOG_RETENTION_DAYS = 1096
+# The key of the access log's HMAC chain and of its daily anchors. From the environment only, never
+# in the database: whoever can write the database but not read this cannot re-chain the log.
+ACCESS_LOG_CHAIN_KEY = _env(env.str, "ACCESS_LOG_CHAIN_KEY", default=DEVELOPMENT_ACCESS_LOG_CHAIN_KEY)
+if not DEBUG and ACCESS_LOG_CHAIN_KEY == DEVELOPMENT_ACCESS_LOG_CHAIN_KEY:
+    raise ImproperlyConfigured(
+        "DEBUG is off but ACCESS_LOG_CHAIN_KEY is the development key: set ACCESS_LOG_CHAIN_KEY."
+    )
+if len(ACCESS_LOG_CHAIN_KEY) < 32:
+    raise ImproperlyConfigured(
+        "Environment variable ACCESS_LOG_CHAIN_KEY has an invalid value: use 32+ random characters."
+    )
+# Where the daily signed anchors of the access log are written (outside the database, by design).
+ACCESS_LOG_ANCHOR_DIR = Path(_env(env.path, "ACCESS_LOG_ANCHOR_DIR", default=str(VAR_DIR / "anchors")))
 # Monthly review: an export of at least this many subjects is a bulk export; an account that read
 # at least AUDIT_MANY_SUBJECTS_PER_MONTH distinct subjects in the month is listed; working hours (Seoul).
 AUDIT_BULK_EXPORT_SUBJECTS = _env(env.int, "AUDIT_BULK_EXPORT_SUBJECTS", default=100)

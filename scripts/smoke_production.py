@@ -3,7 +3,7 @@
 From requirements.txt alone, in a fresh virtual environment (no test tools), every module the
 runtime imports is imported, then the Procfile's three processes run twice on a free port:
 
-- production: DEBUG off, generated SECRET_KEY and FIELD_ENCRYPTION_KEY, a throwaway PostgreSQL
+- production: DEBUG off, generated SECRET_KEY, FIELD_ENCRYPTION_KEY and ACCESS_LOG_CHAIN_KEY, a throwaway PostgreSQL
   database and a private Redis; migrate and collectstatic as a release step, then gunicorn (with
   gunicorn.conf.py), the Celery worker and beat, each started from its Procfile line as a process
   manager would, behind a pretend TLS proxy (X-Forwarded-Proto: https);
@@ -452,6 +452,7 @@ def smoke_production(venv: Path, tmp: Path, logs: Path, env: dict) -> str:
         "DEBUG": "False",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "ACCESS_LOG_CHAIN_KEY": secrets.token_urlsafe(48),
         "ALLOWED_HOSTS": HOST,
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": redis.url,
@@ -559,6 +560,7 @@ def main() -> int:
             "DEBUG": "False",
             "SECRET_KEY": secrets.token_urlsafe(50),
             "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+            "ACCESS_LOG_CHAIN_KEY": secrets.token_urlsafe(48),
             "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",
             "DATABASE_URL": "postgres://nobody@127.0.0.1:1/x",
         }

@@ -23,7 +23,7 @@ the access log's hash chain detects.
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import models, transaction
 
 
 class AppendOnlyError(Exception):
@@ -57,8 +57,11 @@ class AppendOnlyQuerySet(models.QuerySet):
     def _purge(self) -> tuple[int, dict[str, int]]:
         """Delete these rows without asking `refuse_delete`: only for the service that owns the
         ledger's retention or a person's erasure. `before_purge` still runs (and may refuse)."""
-        self.model.before_purge(self)
-        return models.QuerySet.delete(self)
+        # One transaction: the access log's new chain anchor is kept only if the rows really go
+        # (on PostgreSQL a trigger may still refuse them).
+        with transaction.atomic(using=self.db):
+            self.model.before_purge(self)
+            return models.QuerySet.delete(self)
 
     _purge.alters_data = True
     _purge.queryset_only = True

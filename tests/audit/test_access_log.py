@@ -91,8 +91,14 @@ def _problems() -> list[str]:
 
 
 def _raw(sql: str, params=()):
+    """Raw SQL as the database's owner would run it. On PostgreSQL the owner can switch the log's
+    triggers off (here for this test's transaction only); the chain must still catch the change."""
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = origin")
 
 
 def test_the_chain_check_catches_an_edited_row_and_names_it(officer):

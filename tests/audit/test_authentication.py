@@ -226,6 +226,7 @@ def _production_env(**extra: str) -> dict[str, str]:
         "DEBUG": "False",
         "SECRET_KEY": "ci-" + secrets.token_urlsafe(50),
         "FIELD_ENCRYPTION_KEY": "Y2ktb25seS1maWVsZC1rZXktZm9yLXRlc3RzLTAwMDE=",
+        "ACCESS_LOG_CHAIN_KEY": "ci-" + secrets.token_urlsafe(48),
         "ALLOWED_HOSTS": "privacy.example.com",
         **extra,
     }

@@ -63,6 +63,17 @@ def test_debug_off_with_the_development_encryption_key_refuses_to_start():
     assert "FIELD_ENCRYPTION_KEY is the development key" in result.stderr
 
 
+def test_debug_off_with_the_development_access_log_chain_key_refuses_to_start():
+    result = start(
+        DEBUG="False", SECRET_KEY="x" * 60, FIELD_ENCRYPTION_KEY="Y2ktb25seS1maWVsZC1rZXktZm9yLXRlc3RzLTAwMDE="
+    )
+    assert result.returncode != 0
+    assert "ACCESS_LOG_CHAIN_KEY is the development key" in result.stderr
+    result = start(ACCESS_LOG_CHAIN_KEY="short")
+    assert result.returncode != 0
+    assert "ACCESS_LOG_CHAIN_KEY has an invalid value: use 32+ random characters" in result.stderr
+
+
 def test_a_typo_in_a_boolean_is_an_error_not_false():
     result = start(DEBUG="ture")
     assert result.returncode != 0
