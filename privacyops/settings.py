@@ -306,6 +306,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=0, minute=5),
         "options": {"expire_seconds": 12 * 3600},
     },
+    # incidents: SA-08 reminders to the officer at 24, 48 and 66 hours of each open 72-hour clock; every
+    # 15 minutes, so a reminder is at most a quarter of an hour late; a missed run is caught by the next.
+    "send_incident_reminders": {
+        "task": "incidents.tasks.send_incident_reminders",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expire_seconds": 14 * 60},
+    },
     # consent: CM-05 re-confirmation notices, daily at 10:00 Seoul time (a notice is not an ad, but
     # daytime is kinder); the 30-day window means a skipped day is caught the next.
     "reconfirm_marketing_consent": {
@@ -331,6 +338,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "policy.tasks.send_policy_notices",
         "schedule": crontab(minute="*/10"),
         "options": {"expire_seconds": 9 * 60},
+    },
+    # PIPA art. 34: send due breach notices (queued by the officer) and retry failed ones; every
+    # 5 minutes, as the 72 hours run. A run not started within 4 minutes is dropped.
+    "send_incident_notices": {
+        "task": "incidents.tasks.send_incident_notices",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expire_seconds": 4 * 60},
     },
     # dsar: DSAR-03 day-7 reminders to the assignee and daily overdue digests to privacy officers,
     # 09:00 Seoul time (the start of the working day); a skipped day is caught the next.
@@ -386,6 +400,20 @@ POLICY_NOTICE_MAX_ATTEMPTS = _env(env.int, "POLICY_NOTICE_MAX_ATTEMPTS", default
 POLICY_NOTICE_RETRY_BASE_SECONDS = _env(env.int, "POLICY_NOTICE_RETRY_BASE_SECONDS", default=600)
 # A claimed batch not finished within this long (a worker died) is due again.
 POLICY_NOTICE_LEASE_SECONDS = 15 * 60
+
+# --- incidents: notices to the people a breach affects (PIPA art. 34, Decree art. 39) --------------
+# Same batching, backoff and lease as the policy notices, with a shorter first retry: the 72 hours run.
+INCIDENT_NOTICE_BATCH_SIZE = _env(env.int, "INCIDENT_NOTICE_BATCH_SIZE", default=200)
+INCIDENT_NOTICE_MAX_ATTEMPTS = _env(env.int, "INCIDENT_NOTICE_MAX_ATTEMPTS", default=6)
+INCIDENT_NOTICE_RETRY_BASE_SECONDS = _env(env.int, "INCIDENT_NOTICE_RETRY_BASE_SECONDS", default=120)
+INCIDENT_NOTICE_LEASE_SECONDS = 15 * 60
+# A website posting (Decree art. 39(3)/40) stays up at least this many days.
+INCIDENT_POSTING_MIN_DAYS = 30
+# SMS for people with no email (incidents/sms.py): a generic JSON gateway, not confirmed against a vendor.
+SMS_GATEWAY_URL = _env(env.str, "SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_API_KEY = _env(env.str, "SMS_GATEWAY_API_KEY", default="")
+SMS_SENDER_NUMBER = _env(env.str, "SMS_SENDER_NUMBER", default="")
+SMS_GATEWAY_TIMEOUT_SECONDS = _env(env.float, "SMS_GATEWAY_TIMEOUT_SECONDS", default=10.0)
 
 # Proxies in front of the app that append to X-Forwarded-For (0: the socket address is the client).
 # Used for the access log, rate limits, lockout and consent evidence alike.
@@ -561,16 +589,17 @@ LOGGING = {
 TEST_NON_SERIALIZED_APPS = ["audit"]
 # INSTALLED_APPS and MIDDLEWARE (above) list django-otp, axes and audit's middleware.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
-# SA-02(f): sign-in is blocked for the account (and the address) after this many failures, for AXES_COOLOFF_MINUTES
+# SA-02(f): sign-in for an account from an address is blocked after this many failures, for AXES_COOLOFF_MINUTES
 # (or until the officer resets it); a success resets the count.
 AXES_FAILURE_LIMIT = _env(env.int, "AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = _env(env.int, "AXES_COOLOFF_MINUTES", default=30) / 60  # hours
-# Either an account or an address: rotating addresses against one account does not help.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Per account and address together, and an address spraying many accounts (audit/lockout.py).
+AXES_LOCKOUT_PARAMETERS = "audit.lockout.lockout_parameters"
+AXES_ADDRESS_FAILURE_LIMIT = _env(env.int, "AXES_ADDRESS_FAILURE_LIMIT", default=20)
 # Axes' own log lines carry usernames and IPs; the access attempts table keeps what staff need.
 AXES_VERBOSE = False
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "audit/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "audit.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "privacyops.lib.http.client_ip"
 # An API key is looked up at most once per this many seconds in each server process: a key revoked
 # in the admin stops working at once in the process that saved it, and in all others within this.
