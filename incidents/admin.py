@@ -504,7 +504,7 @@ class IncidentAdmin(OfficerOnly, admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [path("<int:pk>/notices/", view(self.notices_view), name="incidents_incident_notices")]
 
-    @admin.action(description=_("Preview and send notices to the people affected"))
+    @admin.action(description=_("Preview and send notices to the people affected"), permissions=["change"])
     def send_notices(self, request, queryset):
         if queryset.count() != 1:
             messages.error(
