@@ -459,12 +459,18 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             form_class = self.ACTIONS[action]
             form = form_class(request.POST, prefix=action) if form_class else None
             if form is None or form.is_valid():
+                waiting = {a.pk for a in services.pending_approvals(obj)}
                 try:
                     self._run(request, obj, action, form.cleaned_data if form else {})
                 except services.RequestError as exc:
                     self.message_user(request, str(exc), messages.ERROR)
                 else:
-                    self.message_user(request, _("Done: %(action)s.") % {"action": ACTION_LABELS[action]})
+                    if {a.pk for a in services.pending_approvals(obj)} - waiting:
+                        # Four eyes: the step is asked for, not done, until a second person approves.
+                        message = _("Waiting for a second person's approval: %(action)s.")
+                    else:
+                        message = _("Done: %(action)s.")
+                    self.message_user(request, message % {"action": ACTION_LABELS[action]})
                     return HttpResponseRedirect(url)
             elif form is not None:
                 bound[action] = form

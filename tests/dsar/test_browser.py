@@ -32,7 +32,7 @@ def shot(page, name: str) -> None:
 
 
 def test_a_person_gets_a_copy_of_their_data_end_to_end(
-    transactional_db, live_server, settings, browser_page, chromium, alice, bob, officer, admin_login
+    transactional_db, live_server, settings, browser_page, chromium, alice, bob, officer, overseer, admin_login
 ):
     settings.SITE_URL = live_server.url
     grant_consent(subject=alice, purpose="marketing", channel="web_form", notice_text="Newsletter notice v3")
@@ -75,9 +75,25 @@ def test_a_person_gets_a_copy_of_their_data_end_to_end(
     assert review.value.suggested_filename == f"{request.reference}.zip"
     admin.reload()
     admin.click("form[data-action=release_package] button")
-    admin.wait_for_selector("#dsar-status[data-status=completed]")
-    shot(admin, "5_admin_released")
+    # Four eyes: the release waits for a second officer; nothing is sent yet.
+    admin.wait_for_selector("#dsar-pending-approvals li[data-kind]")
+    assert "Waiting for a second person's approval" in admin.inner_text(".messagelist")
+    assert admin.locator("#dsar-status").get_attribute("data-status") != "completed"
+    assert not any("/dsar/download/" in message.body for message in mail.outbox)
+    shot(admin, "5_admin_release_waits")
     staff.close()
+
+    # The second officer approves in their own session; the package is released.
+    second = chromium.new_context(locale="en-US", timezone_id="Asia/Seoul")
+    second.add_cookies(
+        [{"name": "sessionid", "value": admin_login(overseer).cookies["sessionid"].value, "url": live_server.url}]
+    )
+    approver = second.new_page()
+    approver.goto(f"{live_server.url}/admin/dsar/datasubjectrequest/{request.pk}/workflow/")
+    approver.click("form[data-action=approve] button")
+    approver.wait_for_selector("#dsar-status[data-status=completed]")
+    shot(approver, "6_admin_released")
+    second.close()
 
     # 4. The person downloads the package from the link in the result email.
     link = last_link("download", live_server.url)
