@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -498,10 +497,6 @@ class IncidentNotice(models.Model):
 
     def __str__(self) -> str:
         return f"notice #{self.pk}"
-
-    @staticmethod
-    def new_claim_token() -> uuid.UUID:
-        return uuid.uuid4()
 
 
 class IncidentPosting(models.Model):

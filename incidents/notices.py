@@ -34,6 +34,7 @@ from django.utils.translation import gettext
 
 from policy.contacts import complaint_institutions, privacy_officer
 from policy.content import long_date
+from privacyops.lib import outbox
 from privacyops.lib.actors import SYSTEM, require_permission, user_or_none
 from subjects.registry import DataCategory
 
@@ -271,24 +272,15 @@ class NoticeRun:
 
 
 def _backoff(attempts: int) -> timedelta:
-    seconds = settings.INCIDENT_NOTICE_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, 24 * 3600))
+    return outbox.retry_delay(attempts, base_seconds=settings.INCIDENT_NOTICE_RETRY_BASE_SECONDS)
 
 
 def _claim_batch(*, batch_size: int, now: datetime) -> list[IncidentNotice]:
     due = IncidentNotice.objects.due(now, settings.INCIDENT_NOTICE_MAX_ATTEMPTS)
-    ids = list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:batch_size])
-    if not ids:
-        return []
-    token = IncidentNotice.new_claim_token()
-    # One conditional UPDATE claims the rows: another sender's UPDATE no longer sees them as due.
-    # A sender that dies leaves them leased; when the lease ends they are due again (a notice may
-    # then go twice, never zero times).
-    lease_until = now + timedelta(seconds=settings.INCIDENT_NOTICE_LEASE_SECONDS)
-    due.filter(pk__in=ids).update(claim_token=token, next_attempt_at=lease_until)
-    return list(
-        IncidentNotice.objects.filter(claim_token=token).select_related("incident", "person__subject").order_by("pk")
+    claimed = outbox.claim_batch(
+        due, batch_size=batch_size, lease_seconds=settings.INCIDENT_NOTICE_LEASE_SECONDS, now=now
     )
+    return list(claimed.select_related("incident", "person__subject"))
 
 
 def _send_batch(batch: list[IncidentNotice], run: NoticeRun) -> None:

@@ -9,7 +9,6 @@ version freezes that rendering when it is announced.
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime
 
 from django.conf import settings
@@ -279,7 +278,3 @@ class PolicyNoticeDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"notice #{self.pk}"
-
-    @staticmethod
-    def new_claim_token() -> uuid.UUID:
-        return uuid.uuid4()

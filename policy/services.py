@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from privacyops.lib import outbox
 from privacyops.lib.actors import require_permission
 from privacyops.lib.i18n import pick
 from privacyops.lib.urls import absolute_url
@@ -317,25 +318,15 @@ def queue_policy_notices(*, version: PolicyVersion, batch_size: int | None = Non
 
 
 def _backoff(attempts: int) -> timedelta:
-    seconds = settings.POLICY_NOTICE_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, 24 * 3600))
+    return outbox.retry_delay(attempts, base_seconds=settings.POLICY_NOTICE_RETRY_BASE_SECONDS)
 
 
 def _claim_batch(*, batch_size: int, now: datetime) -> list[PolicyNoticeDelivery]:
-    max_attempts = settings.POLICY_NOTICE_MAX_ATTEMPTS
-    due = PolicyNoticeDelivery.objects.due(now, max_attempts)
-    ids = list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:batch_size])
-    if not ids:
-        return []
-    token = PolicyNoticeDelivery.new_claim_token()
-    # One conditional UPDATE claims the rows: a second sender's UPDATE no longer sees them as due.
-    # If this worker dies, the lease runs out and they are due again (a notice may then go twice;
-    # never zero times).
-    lease_until = now + timedelta(seconds=settings.POLICY_NOTICE_LEASE_SECONDS)
-    due.filter(pk__in=ids).update(claim_token=token, next_attempt_at=lease_until)
-    return list(
-        PolicyNoticeDelivery.objects.filter(claim_token=token).select_related("version", "subject").order_by("pk")
+    due = PolicyNoticeDelivery.objects.due(now, settings.POLICY_NOTICE_MAX_ATTEMPTS)
+    claimed = outbox.claim_batch(
+        due, batch_size=batch_size, lease_seconds=settings.POLICY_NOTICE_LEASE_SECONDS, now=now
     )
+    return list(claimed.select_related("version", "subject"))
 
 
 def _officer_email() -> str:
