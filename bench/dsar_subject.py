@@ -237,15 +237,30 @@ def measure_export(subject, request, explain: bool) -> dict:
     }
 
 
+def _officers():
+    """Two privacy officers: the erasure is asked for by one and carried out on the other's approval."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    return [
+        User.objects.get_or_create(username=name, defaults={"is_staff": True, "is_superuser": True})[0]
+        for name in ("bench-officer", "bench-overseer")
+    ]
+
+
 def measure_erasure(request, explain: bool) -> dict:
     from django.db import connection
 
     from dsar.fulfilment import carry_out_deletion
+    from dsar.services import decide_request_approval
 
+    preparer, approver = _officers()
+    carry_out_deletion(request=request, actor=preparer)
     recorder = Recorder(explain=explain)
     began = time.perf_counter()
+    # The approval carries the erasure out: this is the part measured.
     with connection.execute_wrapper(recorder):
-        carry_out_deletion(request=request, actor=None)
+        decide_request_approval(request=request, actor=approver, approve=True)
     wall = time.perf_counter() - began
     request.refresh_from_db()
     return {

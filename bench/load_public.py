@@ -152,6 +152,7 @@ def main() -> int:
         "DEBUG": "False",
         "SECRET_KEY": base64.urlsafe_b64encode(os.urandom(48)).decode(),
         "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "ACCESS_LOG_CHAIN_KEY": base64.urlsafe_b64encode(os.urandom(48)).decode(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "False",
         "DATABASE_URL": database_url,
