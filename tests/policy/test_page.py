@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import html as html_module
 import re
 
 import pytest
@@ -129,3 +130,84 @@ def test_an_edited_institution_waits_for_a_version_that_states_it(client):
 def test_it_answers_only_get_and_head(client):
     assert client.post("/privacy/").status_code == 405
     assert client.head("/privacy/").status_code == 200
+
+
+# Proper names, product names and technical terms a Korean text keeps in Latin letters.
+LATIN_ALLOWED = [
+    "YouTube Data API",
+    "YouTube API",
+    "Google Analytics",
+    "Google API",
+    "Google",
+    "YouTube",
+    "Meta",
+    "Stibee",
+    "Chrome",
+    "Edge",
+    "Safari",
+    "Firefox",
+    "Jongkeun Lee",
+    "GDPR",
+    "SHA-256",
+    "SNS",
+    "GPC",
+    "API",
+    "IP",
+    "ID",
+    "PC",
+    "III.E.4",
+]
+URL_OR_EMAIL = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b(?:[a-z0-9-]+\.)+(?:kr|com|xyz|org)\b")
+SNAKE_CASE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def korean_document_lines(facts=None) -> list[str]:
+    from django.utils.html import strip_tags
+
+    from policy.content import collect_policy_facts
+    from policy.services import render_policy_document
+
+    document = render_policy_document(facts=facts or collect_policy_facts(), version=None, language="ko")
+    text = html_module.unescape(strip_tags(re.sub(r"</(?:p|li|tr|td|th|h\d|dd|dt|caption)>|<br>", "\n", document)))
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
+def english_left(line: str) -> str:
+    line = URL_OR_EMAIL.sub("", line)
+    for name in LATIN_ALLOWED:
+        line = line.replace(name, "")
+    return line
+
+
+def test_the_korean_policy_has_no_english_sentence_and_no_internal_identifier():
+    """PC-01, PC-02: every line of the Korean document a person reads is Korean, apart from the
+    allow-listed proper names; no field name (snake_case) shows anywhere."""
+    offending = []
+    for line in korean_document_lines():
+        if SNAKE_CASE.search(URL_OR_EMAIL.sub("", line)):
+            offending.append(line)
+            continue
+        rest = english_left(line)
+        if re.search(r"[A-Za-z]{2,}", rest) and not HANGUL.search(rest):
+            offending.append(line)
+    assert offending == []
+
+
+def test_the_scan_catches_an_english_row_and_a_field_name():
+    from retention.models import RetentionRule
+
+    RetentionRule.objects.filter(key="visit_logs").update(
+        public_name_ko="Service visit logs", law_article="kept per visited_at"
+    )
+    lines = korean_document_lines()
+    assert any(SNAKE_CASE.search(line) for line in lines)
+    assert any(
+        re.search(r"[A-Za-z]{2,}", english_left(line)) and not HANGUL.search(english_left(line)) for line in lines
+    )
+
+
+def test_the_youtube_text_claims_no_consent_by_connecting():
+    """PV-08: the Korean text no longer says connecting an account counts as agreeing."""
+    text = " ".join(korean_document_lines())
+    assert "동의하게 되며" not in text and "요청한 경우에만 계정을 연결합니다" in text
