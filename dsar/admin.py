@@ -26,6 +26,7 @@ from .forms import (
     ExtendForm,
     GdprForm,
     GroundForm,
+    KeepForm,
     NoteForm,
     PostponeForm,
     RefuseForm,
@@ -361,7 +362,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         "release_package": None,
         "carry_out_deletion": None,
         "suspend": NoteForm,
-        "withdraw_consents": None,
+        "withdraw_consents": KeepForm,
         "record_correction": NoteForm,
         "complete_no_data": NoteForm,
         "close": None,
@@ -421,6 +422,8 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         if form_class is None:
             return None
         kwargs = {"request_type": obj.request_type} if issubclass(form_class, GroundForm) else {}
+        if form_class is KeepForm:
+            kwargs["datasets"] = fulfilment.consent_only_data(obj)
         if form_class is GdprForm and data is None:
             kwargs["initial"] = {"applies": not obj.gdpr_applies}
         return form_class(data, prefix=name, **kwargs)
@@ -470,7 +473,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             case "suspend":
                 return fulfilment.suspend_processing(request=obj, actor=user, note=data.get("note", ""))
             case "withdraw_consents":
-                return fulfilment.withdraw_consents(request=obj, actor=user)
+                return fulfilment.withdraw_consents(request=obj, actor=user, keep=data.get("kept", {}))
             case "record_correction":
                 return services.record_correction(request=obj, actor=user, note=data.get("note", ""))
             case "complete_no_data":
@@ -508,7 +511,10 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             if form is None or form.is_valid():
                 waiting = {a.pk for a in services.pending_approvals(obj)}
                 try:
-                    self._run(request, obj, action, form.cleaned_data if form else {})
+                    cleaned = form.cleaned_data if form else {}
+                    if isinstance(form, KeepForm):
+                        cleaned = {**cleaned, "kept": form.kept()}
+                    self._run(request, obj, action, cleaned)
                 except services.RequestError as exc:
                     self.message_user(request, str(exc), messages.ERROR)
                 else:
@@ -567,7 +573,7 @@ ACTION_LABELS = {
     "release_package": gettext_lazy("Release the package to the requester"),
     "carry_out_deletion": gettext_lazy("Carry out the deletion"),
     "suspend": gettext_lazy("Suspend processing"),
-    "withdraw_consents": gettext_lazy("Withdraw all consents"),
+    "withdraw_consents": gettext_lazy("Withdraw all consents and destroy the data collected only on them"),
     "record_correction": gettext_lazy("Record the correction and tell the requester"),
     "complete_no_data": gettext_lazy("Complete: no data held about this person"),
     "close": gettext_lazy("Close (all processor jobs done)"),

@@ -7,7 +7,14 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from .models import ACCESS_GROUNDS, RequestChannel, StatutoryGround, enabled_request_types, grounds_for
+from .models import (
+    ACCESS_GROUNDS,
+    SUSPENSION_GROUNDS,
+    RequestChannel,
+    StatutoryGround,
+    enabled_request_types,
+    grounds_for,
+)
 
 # Sniffed from the first bytes, not trusted from the name or the browser's content type.
 MAGIC_BYTES = {
@@ -207,6 +214,37 @@ class ExtendForm(forms.Form):
 class GdprForm(forms.Form):
     applies = forms.BooleanField(label=_("This request falls under the GDPR (EU or UK user)"), required=False)
     note = forms.CharField(label=_("Why (recorded in the timeline)"), required=False)
+
+
+class KeepForm(forms.Form):
+    """A withdrawal or suspension destroys the data collected solely on the consents or purposes
+    concerned; the page lists it, and staff may keep a part on a ground of PIPA art. 37(2)."""
+
+    keep = forms.MultipleChoiceField(
+        label=_("Keep on another basis (otherwise destroyed now)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    ground = forms.ChoiceField(label=_("Ground of PIPA art. 37(2) for what is kept"), required=False)
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, datasets=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["keep"].choices = [
+            (d["model"], _("%(name)s: %(rows)d record(s)") % {"name": d["name"], "rows": d["rows"]}) for d in datasets
+        ]
+        self.fields["ground"].choices = [("", "---------")] + [
+            (value, label) for value, label in StatutoryGround.choices if value in SUSPENSION_GROUNDS
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("keep") and not data.get("ground"):
+            self.add_error("ground", _("Choose the ground on which the data is kept."))
+        return data
+
+    def kept(self) -> dict[str, str]:
+        return {label: self.cleaned_data["ground"] for label in self.cleaned_data.get("keep") or []}
 
 
 class NoteForm(forms.Form):

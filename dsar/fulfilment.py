@@ -19,14 +19,17 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from audit.models import Approval, ApprovalDecision, ApprovalKind
+from consent.models import ConsentState
 from consent.services import withdraw_all_consents
 from privacyops.lib import i18n
-from retention.services import erase_subject
+from privacyops.lib.actors import SYSTEM
+from retention.services import erase_consent_data, erase_subject
 from subjects.models import DataSubject
 from subjects.registry import registry
-from thirdparty.services import create_erasure_jobs, open_jobs
+from thirdparty.models import OAuthGrant, RevokedBy
+from thirdparty.services import create_erasure_jobs, open_jobs, revoke_youtube_grant
 
-from .models import DataSubjectRequest, EventKind, RequestStatus, RequestType
+from .models import SUSPENSION_GROUNDS, DataSubjectRequest, EventKind, RequestStatus, RequestType, StatutoryGround
 from .services import (
     RequestError,
     _ask_approval,
@@ -223,23 +226,145 @@ def restrict_subject(*, subject: DataSubject, request: DataSubjectRequest, actor
     record_event(request, EventKind.RESTRICTED, actor=actor, note=note, data={"subject_id": subject.pk})
 
 
+def consent_only_data(request: DataSubjectRequest, purposes=None) -> list[dict]:
+    """What a withdrawal (or a suspension of these purposes) would destroy, for the staff page:
+    per registered model collected solely on a consent the person holds, the rows it would
+    destroy and those a legal hold keeps. Nothing is written."""
+    if request.subject_id is None:
+        return []
+    if purposes is None:
+        purposes = set(
+            ConsentState.objects.filter(subject_id=request.subject_id, granted=True).values_list(
+                "purpose__key", flat=True
+            )
+        )
+    preview = erase_consent_data(
+        subject_id=request.subject_id, purposes=purposes, reference=request.reference, dry_run=True
+    )
+    names = _model_names()
+    return [
+        {
+            "model": m.model,
+            "name": names.get(m.model, m.verbose_name),
+            "rows": m.erased + m.anonymised,
+            "held": m.kept_count,
+        }
+        for m in preview.models
+        if m.erased or m.anonymised or m.kept_count
+    ]
+
+
+def _erase_consent_data(
+    request: DataSubjectRequest, subject: DataSubject, purposes, *, actor, keep: dict[str, str]
+) -> dict:
+    result = erase_consent_data(
+        subject_id=subject.pk, purposes=purposes, reference=request.reference, actor=actor, keep=keep
+    )
+    destroyed = {
+        "run_id": result.run_id,
+        "erased": result.erased,
+        "anonymised": result.anonymised,
+        "models": [
+            {
+                "model": m.model,
+                "name": m.verbose_name,
+                "erased": m.erased,
+                "anonymised": m.anonymised,
+                "kept": [
+                    {
+                        "reason": k.reason,
+                        "ground": keep.get(m.model, ""),
+                        "rule": k.rule,
+                        "count": k.count,
+                        "due_on": k.due_on.isoformat() if k.due_on else None,
+                    }
+                    for k in m.kept
+                ],
+            }
+            for m in result.models
+        ],
+    }
+    record_event(
+        request,
+        EventKind.ERASED,
+        actor=actor,
+        data={"run_id": result.run_id, "erased": result.erased, "kept": result.kept, "kept_on": keep},
+    )
+    return destroyed
+
+
+def _revoke_connections(subject: DataSubject, purposes, keep: dict[str, str]) -> None:
+    grants = registry.entry(OAuthGrant)
+    if grants.consent_only_q(purposes) is None or grants.label in keep:
+        return
+    for grant in OAuthGrant.objects.active().filter(subject=subject):
+        revoke_youtube_grant(grant=grant, by=RevokedBy.SUBJECT, actor=SYSTEM)
+
+
+def _check_kept(keep: dict[str, str] | None) -> dict[str, str]:
+    keep = dict(keep or {})
+    for label, ground in keep.items():
+        if registry.entry_by_label(label) is None or ground not in SUSPENSION_GROUNDS:
+            raise RequestError(_("Data kept after a withdrawal or suspension needs a ground of PIPA art. 37(2)."))
+    return keep
+
+
 @transaction.atomic
-def withdraw_consents(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
-    """PIPA art. 37(1): every consent withdrawn through the consent ledger; processors told to suppress."""
+def withdraw_consents(*, request: DataSubjectRequest, actor, keep: dict[str, str] | None = None) -> DataSubjectRequest:
+    """PIPA art. 37(1), (4) (DSAR-07): every consent withdrawn through the consent ledger, the data
+    collected solely on those consents destroyed without delay (subjects.registry
+    `collected_on_consent`: the YouTube connection and its statistics on the integration consent,
+    Meta's ids on the marketing consent), and processors told to suppress.
+
+    `keep` maps a model label to the art. 37(2) ground staff recorded for keeping it (the
+    workflow page shows what would go before they act); the result notice says what was kept and why."""
     request = _locked(request)
     _require_open(request)
     _require_verified(request)
     _require_type(request, RequestType.WITHDRAWAL)
     subject = _require_subject(request)
+    keep = _check_kept(keep)
     if request.status == RequestStatus.VERIFIED:
         _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
-    withdrawn = _withdraw_all(request, subject)
-    record_event(request, EventKind.CONSENTS_WITHDRAWN, actor=actor, data={"count": withdrawn})
+    events = withdraw_all_consents(subject=subject, channel=consent_channel(request))
+    purposes = sorted({event.purpose.key for event in events})
+    record_event(request, EventKind.CONSENTS_WITHDRAWN, actor=actor, data={"count": len(events), "purposes": purposes})
+    # The processors' jobs copy the identifiers they need before Meta's ids go; the YouTube tokens
+    # are revoked at Google while we still hold them.
     jobs = _create_vendor_jobs(request, subject, "suppress")
     record_event(request, EventKind.VENDOR_JOBS_CREATED, actor=actor, data={"count": jobs, "kind": "suppress"})
-    request.outcome = {**request.outcome, "consents_withdrawn": withdrawn, "vendor_jobs": jobs}
+    _revoke_connections(subject, purposes, keep)
+    destroyed = _erase_consent_data(request, subject, purposes, actor=actor, keep=keep)
+    request.outcome = {
+        **request.outcome,
+        "consents_withdrawn": len(events),
+        "purposes": purposes,
+        "consent_data": destroyed,
+        "vendor_jobs": jobs,
+    }
     request.save(update_fields=["outcome"])
-    return _after_vendor_step(request, actor=actor, notice="consents_withdrawn", context={"count": withdrawn})
+    return _after_vendor_step(request, actor=actor, notice="consents_withdrawn", context=withdrawal_context(request))
+
+
+def withdrawal_context(request: DataSubjectRequest) -> dict:
+    """What the withdrawal notice lists: how many consents, what was destroyed, what was kept and on
+    which ground of PIPA art. 37(2)."""
+    data = request.outcome.get("consent_data") or {}
+    language = i18n.language(request.language)
+    removed, kept = [], []
+    with translation.override(language):
+        names = _model_names()
+        for model in data.get("models", []):
+            name = names.get(model["model"], model["name"])
+            if model["erased"] or model["anonymised"]:
+                removed.append({"name": name, "count": model["erased"] + model["anonymised"]})
+            for group in model["kept"]:
+                if group.get("ground"):
+                    reason = str(StatutoryGround(group["ground"]).label)
+                else:
+                    reason = _("it is needed for a legal claim or an investigation (legal hold)")
+                kept.append({"name": name, "count": group["count"], "reason": reason})
+    return {"count": request.outcome.get("consents_withdrawn", 0), "removed": removed, "kept": kept}
 
 
 _NOTICE_FOR_TYPE = {
@@ -265,6 +390,11 @@ def close_request(*, request: DataSubjectRequest, actor=None) -> DataSubjectRequ
             % {"n": pending}
         )
     notice = _NOTICE_FOR_TYPE.get(request.request_type, "completed")
-    context = deletion_context(request) if request.request_type == RequestType.DELETION else {}
+    if request.request_type == RequestType.DELETION:
+        context = deletion_context(request)
+    elif request.request_type == RequestType.WITHDRAWAL:
+        context = withdrawal_context(request)
+    else:
+        context = {}
     context.setdefault("count", request.outcome.get("consents_withdrawn", 0))
     return _close(request, RequestStatus.COMPLETED, actor=actor, notice=notice, context=context)
