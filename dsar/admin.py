@@ -31,6 +31,7 @@ from .forms import (
     PostponeForm,
     RefuseForm,
     StaffRequestForm,
+    SuspendForm,
 )
 from .models import (
     AT_RISK_DAYS,
@@ -361,7 +362,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         "build_package": BuildPackageForm,
         "release_package": None,
         "carry_out_deletion": None,
-        "suspend": NoteForm,
+        "suspend": SuspendForm,
         "withdraw_consents": KeepForm,
         "record_correction": NoteForm,
         "complete_no_data": NoteForm,
@@ -424,6 +425,8 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         kwargs = {"request_type": obj.request_type} if issubclass(form_class, GroundForm) else {}
         if form_class is KeepForm:
             kwargs["datasets"] = fulfilment.consent_only_data(obj)
+        if form_class is SuspendForm:
+            kwargs["datasets"] = fulfilment.consent_only_data(obj, purposes=fulfilment.all_purposes())
         if form_class is GdprForm and data is None:
             kwargs["initial"] = {"applies": not obj.gdpr_applies}
         return form_class(data, prefix=name, **kwargs)
@@ -471,7 +474,13 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             case "carry_out_deletion":
                 return fulfilment.carry_out_deletion(request=obj, actor=user)
             case "suspend":
-                return fulfilment.suspend_processing(request=obj, actor=user, note=data.get("note", ""))
+                return fulfilment.suspend_processing(
+                    request=obj,
+                    actor=user,
+                    purposes=data.get("purposes") or [],
+                    keep=data.get("kept", {}),
+                    note=data.get("note", ""),
+                )
             case "withdraw_consents":
                 return fulfilment.withdraw_consents(request=obj, actor=user, keep=data.get("kept", {}))
             case "record_correction":

@@ -247,6 +247,22 @@ class KeepForm(forms.Form):
         return {label: self.cleaned_data["ground"] for label in self.cleaned_data.get("keep") or []}
 
 
+class SuspendForm(KeepForm):
+    """PIPA art. 37(1): all processing, or only the purposes ticked."""
+
+    purposes = forms.MultipleChoiceField(
+        label=_("Suspend only these purposes (none ticked: all processing)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from consent.models import Purpose  # here: forms load before the apps are ready
+
+        self.fields["purposes"].choices = [(p.key, p.localized_name) for p in Purpose.objects.all()]
+
+
 class NoteForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 

@@ -19,8 +19,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from audit.models import Approval, ApprovalDecision, ApprovalKind
-from consent.models import ConsentState
-from consent.services import withdraw_all_consents
+from consent.models import ConsentState, Purpose
+from consent.services import suspend_purposes, withdraw_all_consents
 from privacyops.lib import i18n
 from privacyops.lib.actors import SYSTEM
 from retention.services import erase_consent_data, erase_subject
@@ -158,7 +158,7 @@ def deletion_context(request: DataSubjectRequest) -> dict:
     read in the requester's language at the time of writing, not stored with the outcome."""
     erasure = request.outcome.get("erasure") or {}
     language = i18n.language(request.language)
-    kept, removed = [], []
+    kept, removed, profile_reasons = [], [], []
     with translation.override(language):
         reasons = {
             "statute": _("a law requires us to keep it for a set period"),
@@ -174,7 +174,8 @@ def deletion_context(request: DataSubjectRequest) -> dict:
                 removed.append({"name": name, "count": model["erased"] + model["anonymised"]})
             for group in model["kept"]:
                 if model["model"] == "subjects.DataSubject":
-                    continue  # the restricted profile is stated separately
+                    profile_reasons.append(group["reason"])
+                    continue  # the restricted profile is stated after the rows it is kept for
                 due_on = date.fromisoformat(group["due_on"]) if group["due_on"] else None
                 if group["reason"] == "legal hold":
                     until = _("Destroyed when the legal matter ends.")
@@ -194,29 +195,102 @@ def deletion_context(request: DataSubjectRequest) -> dict:
                         "until": until,
                     }
                 )
-    return {"kept": kept, "removed": removed, "restricted": erasure.get("subject_restricted", False)}
+        profile = None
+        if erasure.get("subject_restricted"):
+            # The profile stays, restricted, as long as a kept record must stay linked to the person.
+            held = "legal hold" in profile_reasons or any(item["due_on"] is None for item in kept)
+            last = max((item["due_on"] for item in kept if item["due_on"]), default=None)
+            if held or last is None:
+                until = _("Destroyed with the last of the records kept above.")
+            else:
+                until = _("Destroyed with the last of the records kept above, by %(date)s.") % {
+                    "date": last.isoformat()
+                }
+            profile = {
+                "name": _("Your profile (name and contact details)"),
+                "reason": reasons["legal hold"]
+                if "legal hold" in profile_reasons and not kept
+                else _("the records kept above must stay linked to you; it is used for nothing else"),
+                "until": until,
+            }
+    return {
+        "kept": kept,
+        "removed": removed,
+        "restricted": erasure.get("subject_restricted", False),
+        "profile": profile,
+    }
 
 
 TIMELINE_MODELS = {"dsar.RequestEvent"}
 
 
 @transaction.atomic
-def suspend_processing(*, request: DataSubjectRequest, actor, note: str = "") -> DataSubjectRequest:
-    """PIPA art. 37: the person's records stay, but marketing, audience syncs and analytics exports
-    skip them (DataSubject.processing_restricted), and processors are told to suppress them."""
+def suspend_processing(
+    *,
+    request: DataSubjectRequest,
+    actor,
+    purposes: list[str] | None = None,
+    keep: dict[str, str] | None = None,
+    note: str = "",
+) -> DataSubjectRequest:
+    """PIPA art. 37(1), (4) (DSAR-06), all or part of the processing:
+
+    - no `purposes`: all processing is suspended (DataSubject.processing_restricted: marketing,
+      audience syncs and analytics exports skip the person) and the data collected solely on any
+      consent is destroyed;
+    - `purposes`: only those (consent.suspend_purposes; a consent held for one is withdrawn), and
+      the data collected solely for them is destroyed.
+
+    Destroyed without delay unless staff record a ground of art. 37(2) in `keep` (model label ->
+    ground). Processors are told to suppress the person."""
     request = _locked(request)
     _require_open(request)
     _require_verified(request)
     _require_type(request, RequestType.SUSPENSION)
     subject = _require_subject(request)
+    keep = _check_kept(keep)
+    purposes = sorted(set(purposes or []))
+    known = set(Purpose.objects.values_list("key", flat=True))
+    if set(purposes) - known:
+        raise RequestError(_("Unknown purpose."))
     if request.status == RequestStatus.VERIFIED:
         _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
-    restrict_subject(subject=subject, request=request, actor=actor, note=note)
+    if purposes:
+        suspend_purposes(
+            subject=subject, purposes=purposes, channel=consent_channel(request), reference=request.reference
+        )
+        record_event(
+            request, EventKind.RESTRICTED, actor=actor, note=note, data={"subject_id": subject.pk, "purposes": purposes}
+        )
+        destroy_for = purposes
+    else:
+        restrict_subject(subject=subject, request=request, actor=actor, note=note)
+        destroy_for = sorted(known)
     jobs = _create_vendor_jobs(request, subject, "suppress")
     record_event(request, EventKind.VENDOR_JOBS_CREATED, actor=actor, data={"count": jobs, "kind": "suppress"})
-    request.outcome = {**request.outcome, "restricted": True, "vendor_jobs": jobs}
+    _revoke_connections(subject, destroy_for, keep)
+    destroyed = _erase_consent_data(request, subject, destroy_for, actor=actor, keep=keep)
+    request.outcome = {
+        **request.outcome,
+        "restricted": not purposes,
+        "purposes": purposes,
+        "consent_data": destroyed,
+        "vendor_jobs": jobs,
+    }
     request.save(update_fields=["outcome"])
-    return _after_vendor_step(request, actor=actor, notice="suspended", context={"note": note})
+    return _after_vendor_step(request, actor=actor, notice="suspended", context=suspension_context(request, note))
+
+
+def all_purposes() -> list[str]:
+    return list(Purpose.objects.values_list("key", flat=True))
+
+
+def suspension_context(request: DataSubjectRequest, note: str = "") -> dict:
+    context = withdrawal_context(request)
+    purposes = request.outcome.get("purposes") or []
+    with translation.override(i18n.language(request.language)):
+        names = {p.key: p.localized_name for p in Purpose.objects.filter(key__in=purposes)}
+    return {**context, "note": note, "purposes": [names.get(key, key) for key in purposes]}
 
 
 def restrict_subject(*, subject: DataSubject, request: DataSubjectRequest, actor, note: str = "") -> None:
@@ -394,6 +468,8 @@ def close_request(*, request: DataSubjectRequest, actor=None) -> DataSubjectRequ
         context = deletion_context(request)
     elif request.request_type == RequestType.WITHDRAWAL:
         context = withdrawal_context(request)
+    elif request.request_type == RequestType.SUSPENSION:
+        context = suspension_context(request)
     else:
         context = {}
     context.setdefault("count", request.outcome.get("consents_withdrawn", 0))
