@@ -216,6 +216,34 @@ class ConsentState(models.Model):
         return f"consent state #{self.pk}"
 
 
+class PurposeSuspension(models.Model):
+    """The person asked to stop processing their data for one purpose (PIPA art. 37(1), DSAR-06):
+    `may_process` answers no for it from the moment this row is committed, whatever the purpose's
+    legal basis. A suspension of all processing is DataSubject.processing_restricted instead."""
+
+    subject = models.ForeignKey(
+        DataSubject, verbose_name=_("subject"), on_delete=models.PROTECT, related_name="purpose_suspensions"
+    )
+    purpose = models.ForeignKey(Purpose, verbose_name=_("purpose"), on_delete=models.PROTECT, related_name="+")
+    suspended_at = models.DateTimeField(_("suspended at"), default=timezone.now)
+    reference = models.CharField(_("request reference"), max_length=100, blank=True)
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("suspended purpose")
+        verbose_name_plural = _("suspended purposes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject", "purpose"],
+                condition=Q(lifted_at__isnull=True),
+                name="purpose_suspension_in_force",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_id} / {self.purpose_id}"
+
+
 class NoticeKind(models.TextChoices):
     RESULT = "result", _("Result notice (within 14 days)")
     RECONFIRMATION = "reconfirmation", _("Re-confirmation (every 2 years)")

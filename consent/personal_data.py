@@ -5,7 +5,7 @@ from __future__ import annotations
 from subjects.models import CollectionSource
 from subjects.registry import DataCategory, Erase, Retention, registry
 
-from .models import ConsentEvent, ConsentState, MarketingNotice
+from .models import ConsentEvent, ConsentState, MarketingNotice, PurposeSuspension
 
 # Consent evidence is kept for the life of the consent plus a proof period (rule
 # "consent_records", set by the company: 3 years after the answer stopped being current;
@@ -67,4 +67,14 @@ registry.register(
     export_fields=["kind", "purpose", "anniversary_at", "sent_at"],
     erase=Erase.delete(),
     retention=[Retention(rule="consent_records", runs_from="sent_at")],
+)
+registry.register(
+    PurposeSuspension,
+    subject_path="subject",
+    category=DataCategory.CONSENT_RECORDS,
+    sources=[CollectionSource.DATA_SUBJECT_REQUEST],
+    export_fields=["purpose", "suspended_at", "reference", "lifted_at"],
+    erase=Erase.delete(),
+    # Kept while it is in force (it is what stops the processing), then as consent evidence.
+    retention=[Retention(rule="consent_records", runs_from="lifted_at")],
 )

@@ -51,6 +51,7 @@ from .models import (
     MarketingNotice,
     NoticeKind,
     Purpose,
+    PurposeSuspension,
     RefusedOrigin,
     SendChannel,
 )
@@ -284,6 +285,28 @@ def withdraw_all_consents(*, subject: DataSubject, channel: str, at: datetime | 
     return events
 
 
+def suspend_purposes(
+    *, subject: DataSubject, purposes: list[str], channel: str, reference: str = "", at: datetime | None = None
+) -> list[str]:
+    """PIPA art. 37(1) (DSAR-06): stop processing the person's data for these purposes only. A
+    consent held for one of them is withdrawn through the ledger as well. Returns the keys
+    suspended now (already suspended ones are left as they are)."""
+    _check_channel(channel)
+    at = _now(at)
+    suspended = []
+    with transaction.atomic():
+        for key in purposes:
+            purpose = get_purpose(key)
+            _row, created = PurposeSuspension.objects.get_or_create(
+                subject=subject, purpose=purpose, lifted_at=None, defaults={"suspended_at": at, "reference": reference}
+            )
+            if purpose.consent_required:
+                withdraw_consent(subject=subject, purpose=key, channel=channel, at=at)
+            if created:
+                suspended.append(key)
+    return suspended
+
+
 def honour_gpc_signal(
     *, subject: DataSubject, ip: str | None = None, user_agent: str = "", at: datetime | None = None
 ) -> list[ConsentEvent]:
@@ -327,6 +350,8 @@ def may_process(*, subject: DataSubject, purpose: str, at: datetime | None = Non
         return False
     if restricted:
         return target.continues_when_restricted
+    if PurposeSuspension.objects.filter(subject_id=subject_id, purpose=target, lifted_at__isnull=True).exists():
+        return False
     if not target.consent_required:
         return True
     held = list(

@@ -20,7 +20,19 @@ from privacyops.lib.admin import ReadOnlyAdmin
 from privacyops.lib.http import client_ip
 
 from . import fulfilment, services
-from .forms import ApproveForm, BuildPackageForm, ExtendForm, NoteForm, ReasonForm, RefuseForm, StaffRequestForm
+from .forms import (
+    ApproveForm,
+    BuildPackageForm,
+    ExtendForm,
+    GdprForm,
+    GroundForm,
+    KeepForm,
+    NoteForm,
+    PostponeForm,
+    RefuseForm,
+    StaffRequestForm,
+    SuspendForm,
+)
 from .models import (
     AT_RISK_DAYS,
     DataSubjectRequest,
@@ -145,12 +157,27 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         "download_expires_at",
         "download_count",
         "outcome",
+        "refusal_ground",
         "refusal_reason",
+        "gdpr_applies",
+        "gdpr_extension_months",
         "closed_at",
     ]
     fieldsets = [
         (None, {"fields": ["reference", "request_type", "status", "channel", "language", "assignee", "subject"]}),
-        (gettext_lazy("Deadline"), {"fields": ["received_at", "due_on", "original_due_on", "days_left"]}),
+        (
+            gettext_lazy("Deadline"),
+            {
+                "fields": [
+                    "received_at",
+                    "due_on",
+                    "original_due_on",
+                    "days_left",
+                    "gdpr_applies",
+                    "gdpr_extension_months",
+                ]
+            },
+        ),
         (
             gettext_lazy("Requester"),
             {
@@ -189,6 +216,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                     "download_expires_at",
                     "download_count",
                     "outcome",
+                    "refusal_ground",
                     "refusal_reason",
                     "closed_at",
                 ]
@@ -328,16 +356,18 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         "verify_identity": NoteForm,
         "start": None,
         "assign_to_me": None,
+        "mark_gdpr": GdprForm,
         "extend": ExtendForm,
+        "postpone": PostponeForm,
         "build_package": BuildPackageForm,
         "release_package": None,
         "carry_out_deletion": None,
-        "suspend": NoteForm,
-        "withdraw_consents": None,
+        "suspend": SuspendForm,
+        "withdraw_consents": KeepForm,
         "record_correction": NoteForm,
         "complete_no_data": NoteForm,
         "close": None,
-        "reject": ReasonForm,
+        "reject": GroundForm,
         "withdraw_request": NoteForm,
         "note": NoteForm,
         "approve": ApproveForm,
@@ -364,6 +394,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             kind = obj.request_type
             if kind in (RequestType.ACCESS, RequestType.PORTABILITY):
                 actions += ["build_package"] if obj.subject_id else ["complete_no_data"]
+                actions.append("postpone")
                 if obj.package_file:
                     actions.append("release_package")
             elif kind == RequestType.DELETION and obj.status != RequestStatus.AWAITING_VENDORS:
@@ -378,8 +409,27 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                 actions.append("close")
             if not obj.subject_id and kind not in (RequestType.ACCESS, RequestType.PORTABILITY):
                 actions.append("complete_no_data")
-        actions += ["assign_to_me", "extend", "reject", "withdraw_request", "note"]
+        actions.append("assign_to_me")
+        # DSAR-10: only a request the officer marked as under the GDPR can be extended; PIPA has no extension.
+        if can_approve(user):
+            actions.append("mark_gdpr")
+        if obj.gdpr_applies:
+            actions.append("extend")
+        actions += ["reject", "withdraw_request", "note"]
         return actions
+
+    def workflow_form(self, name: str, obj: DataSubjectRequest, data=None):
+        form_class = self.ACTIONS[name]
+        if form_class is None:
+            return None
+        kwargs = {"request_type": obj.request_type} if issubclass(form_class, GroundForm) else {}
+        if form_class is KeepForm:
+            kwargs["datasets"] = fulfilment.consent_only_data(obj)
+        if form_class is SuspendForm:
+            kwargs["datasets"] = fulfilment.consent_only_data(obj, purposes=fulfilment.all_purposes())
+        if form_class is GdprForm and data is None:
+            kwargs["initial"] = {"applies": not obj.gdpr_applies}
+        return form_class(data, prefix=name, **kwargs)
 
     def _run(self, request: HttpRequest, obj: DataSubjectRequest, action: str, data: dict):
         user = request.user
@@ -390,13 +440,15 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                 return services.start_request(request=obj, actor=user)
             case "assign_to_me":
                 return services.assign_request(request=obj, assignee=user, actor=user)
+            case "mark_gdpr":
+                return services.mark_gdpr_overlay(
+                    request=obj, actor=user, applies=data.get("applies", False), note=data.get("note", "")
+                )
             case "extend":
-                return services.extend_deadline(
-                    request=obj,
-                    actor=user,
-                    days=data["days"],
-                    reason=data["reason"],
-                    postponement=data.get("postponement", False),
+                return services.extend_deadline(request=obj, actor=user, months=data["months"], reason=data["reason"])
+            case "postpone":
+                return services.postpone_access(
+                    request=obj, actor=user, ground=data["ground"], until=data["until"], note=data.get("note", "")
                 )
             case "build_package":
                 return services.build_access_package(
@@ -422,9 +474,15 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             case "carry_out_deletion":
                 return fulfilment.carry_out_deletion(request=obj, actor=user)
             case "suspend":
-                return fulfilment.suspend_processing(request=obj, actor=user, note=data.get("note", ""))
+                return fulfilment.suspend_processing(
+                    request=obj,
+                    actor=user,
+                    purposes=data.get("purposes") or [],
+                    keep=data.get("kept", {}),
+                    note=data.get("note", ""),
+                )
             case "withdraw_consents":
-                return fulfilment.withdraw_consents(request=obj, actor=user)
+                return fulfilment.withdraw_consents(request=obj, actor=user, keep=data.get("kept", {}))
             case "record_correction":
                 return services.record_correction(request=obj, actor=user, note=data.get("note", ""))
             case "complete_no_data":
@@ -432,7 +490,9 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             case "close":
                 return fulfilment.close_request(request=obj, actor=user)
             case "reject":
-                return services.reject_request(request=obj, actor=user, reason=data["reason"])
+                return services.reject_request(
+                    request=obj, actor=user, ground=data["ground"], note=data.get("note", "")
+                )
             case "withdraw_request":
                 return services.withdraw_request(request=obj, actor=user, note=data.get("note", ""))
             case "note":
@@ -456,12 +516,14 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             if action not in available:
                 self.message_user(request, _("That action is not available for this request now."), messages.ERROR)
                 return HttpResponseRedirect(url)
-            form_class = self.ACTIONS[action]
-            form = form_class(request.POST, prefix=action) if form_class else None
+            form = self.workflow_form(action, obj, request.POST)
             if form is None or form.is_valid():
                 waiting = {a.pk for a in services.pending_approvals(obj)}
                 try:
-                    self._run(request, obj, action, form.cleaned_data if form else {})
+                    cleaned = form.cleaned_data if form else {}
+                    if isinstance(form, KeepForm):
+                        cleaned = {**cleaned, "kept": form.kept()}
+                    self._run(request, obj, action, cleaned)
                 except services.RequestError as exc:
                     self.message_user(request, str(exc), messages.ERROR)
                 else:
@@ -482,7 +544,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             {
                 "name": name,
                 "label": ACTION_LABELS[name],
-                "form": bound.get(name) or (self.ACTIONS[name](prefix=name) if self.ACTIONS[name] else None),
+                "form": bound.get(name) or self.workflow_form(name, obj),
                 "danger": name in ("carry_out_deletion", "reject"),
             }
             for name in available
@@ -513,16 +575,18 @@ ACTION_LABELS = {
     "verify_identity": gettext_lazy("Record the identity check / accept the power of attorney"),
     "start": gettext_lazy("Start work"),
     "assign_to_me": gettext_lazy("Assign to me"),
-    "extend": gettext_lazy("Extend or postpone the deadline"),
+    "mark_gdpr": gettext_lazy("Mark as falling under the GDPR (or not)"),
+    "extend": gettext_lazy("Extend the GDPR deadline (art. 12(3))"),
+    "postpone": gettext_lazy("Postpone access on a statutory ground (PIPA art. 35(4))"),
     "build_package": gettext_lazy("Build the access package"),
     "release_package": gettext_lazy("Release the package to the requester"),
     "carry_out_deletion": gettext_lazy("Carry out the deletion"),
     "suspend": gettext_lazy("Suspend processing"),
-    "withdraw_consents": gettext_lazy("Withdraw all consents"),
+    "withdraw_consents": gettext_lazy("Withdraw all consents and destroy the data collected only on them"),
     "record_correction": gettext_lazy("Record the correction and tell the requester"),
     "complete_no_data": gettext_lazy("Complete: no data held about this person"),
     "close": gettext_lazy("Close (all processor jobs done)"),
-    "reject": gettext_lazy("Refuse the request"),
+    "reject": gettext_lazy("Refuse the request on a statutory ground"),
     "withdraw_request": gettext_lazy("The requester withdrew the request"),
     "note": gettext_lazy("Add a note"),
     "approve": gettext_lazy("Approve (second person)"),

@@ -7,7 +7,14 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from .models import RequestChannel, enabled_request_types
+from .models import (
+    ACCESS_GROUNDS,
+    SUSPENSION_GROUNDS,
+    RequestChannel,
+    StatutoryGround,
+    enabled_request_types,
+    grounds_for,
+)
 
 # Sniffed from the first bytes, not trusted from the name or the browser's content type.
 MAGIC_BYTES = {
@@ -163,16 +170,97 @@ class StaffRequestForm(forms.Form):
         return data
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason (sent to the requester)"), widget=forms.Textarea(attrs={"rows": 3}))
+class GroundForm(forms.Form):
+    """A refusal: the statutory ground for the request's type, and an optional note."""
+
+    ground = forms.ChoiceField(label=_("Statutory ground (sent to the requester)"))
+    note = forms.CharField(
+        label=_("Note added to the ground (sent to the requester)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, request_type: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        grounds = grounds_for(request_type) if request_type else StatutoryGround.values
+        self.fields["ground"].choices = [("", "---------")] + [
+            (value, label) for value, label in StatutoryGround.choices if value in grounds
+        ]
+
+
+class PostponeForm(GroundForm):
+    """PIPA art. 35(4): postpone access on a ground of the Act, until it ends."""
+
+    until = forms.DateField(
+        label=_("When the ground is expected to end"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Access is then due within 10 days of that date."),
+    )
+
+    def __init__(self, *args, request_type: str = "", **kwargs):
+        super().__init__(*args, request_type=request_type, **kwargs)
+        self.fields["ground"].choices = [("", "---------")] + [
+            (value, label) for value, label in StatutoryGround.choices if value in ACCESS_GROUNDS
+        ]
 
 
 class ExtendForm(forms.Form):
-    days = forms.IntegerField(label=_("Days"), min_value=1, max_value=60)
+    """GDPR art. 12(3), for a request marked as falling under the GDPR only."""
+
+    months = forms.TypedChoiceField(label=_("Further months"), choices=[(1, "1"), (2, "2")], coerce=int, initial=1)
     reason = forms.CharField(label=_("Reason (sent to the requester)"), widget=forms.Textarea(attrs={"rows": 3}))
-    postponement = forms.BooleanField(
-        label=_("Postponement of access (PIPA art. 35(4)): the notice says how to object"), required=False
+
+
+class GdprForm(forms.Form):
+    applies = forms.BooleanField(label=_("This request falls under the GDPR (EU or UK user)"), required=False)
+    note = forms.CharField(label=_("Why (recorded in the timeline)"), required=False)
+
+
+class KeepForm(forms.Form):
+    """A withdrawal or suspension destroys the data collected solely on the consents or purposes
+    concerned; the page lists it, and staff may keep a part on a ground of PIPA art. 37(2)."""
+
+    keep = forms.MultipleChoiceField(
+        label=_("Keep on another basis (otherwise destroyed now)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
+    ground = forms.ChoiceField(label=_("Ground of PIPA art. 37(2) for what is kept"), required=False)
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, datasets=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["keep"].choices = [
+            (d["model"], _("%(name)s: %(rows)d record(s)") % {"name": d["name"], "rows": d["rows"]}) for d in datasets
+        ]
+        self.fields["ground"].choices = [("", "---------")] + [
+            (value, label) for value, label in StatutoryGround.choices if value in SUSPENSION_GROUNDS
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("keep") and not data.get("ground"):
+            self.add_error("ground", _("Choose the ground on which the data is kept."))
+        return data
+
+    def kept(self) -> dict[str, str]:
+        return {label: self.cleaned_data["ground"] for label in self.cleaned_data.get("keep") or []}
+
+
+class SuspendForm(KeepForm):
+    """PIPA art. 37(1): all processing, or only the purposes ticked."""
+
+    purposes = forms.MultipleChoiceField(
+        label=_("Suspend only these purposes (none ticked: all processing)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from consent.models import Purpose  # here: forms load before the apps are ready
+
+        self.fields["purposes"].choices = [(p.key, p.localized_name) for p in Purpose.objects.all()]
 
 
 class NoteForm(forms.Form):

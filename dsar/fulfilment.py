@@ -19,14 +19,17 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from audit.models import Approval, ApprovalDecision, ApprovalKind
-from consent.services import withdraw_all_consents
+from consent.models import ConsentState, Purpose
+from consent.services import suspend_purposes, withdraw_all_consents
 from privacyops.lib import i18n
-from retention.services import erase_subject
+from privacyops.lib.actors import SYSTEM
+from retention.services import erase_consent_data, erase_subject
 from subjects.models import DataSubject
 from subjects.registry import registry
-from thirdparty.services import create_erasure_jobs, open_jobs
+from thirdparty.models import OAuthGrant, RevokedBy
+from thirdparty.services import create_erasure_jobs, open_jobs, revoke_youtube_grant
 
-from .models import DataSubjectRequest, EventKind, RequestStatus, RequestType
+from .models import SUSPENSION_GROUNDS, DataSubjectRequest, EventKind, RequestStatus, RequestType, StatutoryGround
 from .services import (
     RequestError,
     _ask_approval,
@@ -155,7 +158,7 @@ def deletion_context(request: DataSubjectRequest) -> dict:
     read in the requester's language at the time of writing, not stored with the outcome."""
     erasure = request.outcome.get("erasure") or {}
     language = i18n.language(request.language)
-    kept, removed = [], []
+    kept, removed, profile_reasons = [], [], []
     with translation.override(language):
         reasons = {
             "statute": _("a law requires us to keep it for a set period"),
@@ -171,7 +174,8 @@ def deletion_context(request: DataSubjectRequest) -> dict:
                 removed.append({"name": name, "count": model["erased"] + model["anonymised"]})
             for group in model["kept"]:
                 if model["model"] == "subjects.DataSubject":
-                    continue  # the restricted profile is stated separately
+                    profile_reasons.append(group["reason"])
+                    continue  # the restricted profile is stated after the rows it is kept for
                 due_on = date.fromisoformat(group["due_on"]) if group["due_on"] else None
                 if group["reason"] == "legal hold":
                     until = _("Destroyed when the legal matter ends.")
@@ -191,29 +195,102 @@ def deletion_context(request: DataSubjectRequest) -> dict:
                         "until": until,
                     }
                 )
-    return {"kept": kept, "removed": removed, "restricted": erasure.get("subject_restricted", False)}
+        profile = None
+        if erasure.get("subject_restricted"):
+            # The profile stays, restricted, as long as a kept record must stay linked to the person.
+            held = "legal hold" in profile_reasons or any(item["due_on"] is None for item in kept)
+            last = max((item["due_on"] for item in kept if item["due_on"]), default=None)
+            if held or last is None:
+                until = _("Destroyed with the last of the records kept above.")
+            else:
+                until = _("Destroyed with the last of the records kept above, by %(date)s.") % {
+                    "date": last.isoformat()
+                }
+            profile = {
+                "name": _("Your profile (name and contact details)"),
+                "reason": reasons["legal hold"]
+                if "legal hold" in profile_reasons and not kept
+                else _("the records kept above must stay linked to you; it is used for nothing else"),
+                "until": until,
+            }
+    return {
+        "kept": kept,
+        "removed": removed,
+        "restricted": erasure.get("subject_restricted", False),
+        "profile": profile,
+    }
 
 
 TIMELINE_MODELS = {"dsar.RequestEvent"}
 
 
 @transaction.atomic
-def suspend_processing(*, request: DataSubjectRequest, actor, note: str = "") -> DataSubjectRequest:
-    """PIPA art. 37: the person's records stay, but marketing, audience syncs and analytics exports
-    skip them (DataSubject.processing_restricted), and processors are told to suppress them."""
+def suspend_processing(
+    *,
+    request: DataSubjectRequest,
+    actor,
+    purposes: list[str] | None = None,
+    keep: dict[str, str] | None = None,
+    note: str = "",
+) -> DataSubjectRequest:
+    """PIPA art. 37(1), (4) (DSAR-06), all or part of the processing:
+
+    - no `purposes`: all processing is suspended (DataSubject.processing_restricted: marketing,
+      audience syncs and analytics exports skip the person) and the data collected solely on any
+      consent is destroyed;
+    - `purposes`: only those (consent.suspend_purposes; a consent held for one is withdrawn), and
+      the data collected solely for them is destroyed.
+
+    Destroyed without delay unless staff record a ground of art. 37(2) in `keep` (model label ->
+    ground). Processors are told to suppress the person."""
     request = _locked(request)
     _require_open(request)
     _require_verified(request)
     _require_type(request, RequestType.SUSPENSION)
     subject = _require_subject(request)
+    keep = _check_kept(keep)
+    purposes = sorted(set(purposes or []))
+    known = set(Purpose.objects.values_list("key", flat=True))
+    if set(purposes) - known:
+        raise RequestError(_("Unknown purpose."))
     if request.status == RequestStatus.VERIFIED:
         _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
-    restrict_subject(subject=subject, request=request, actor=actor, note=note)
+    if purposes:
+        suspend_purposes(
+            subject=subject, purposes=purposes, channel=consent_channel(request), reference=request.reference
+        )
+        record_event(
+            request, EventKind.RESTRICTED, actor=actor, note=note, data={"subject_id": subject.pk, "purposes": purposes}
+        )
+        destroy_for = purposes
+    else:
+        restrict_subject(subject=subject, request=request, actor=actor, note=note)
+        destroy_for = sorted(known)
     jobs = _create_vendor_jobs(request, subject, "suppress")
     record_event(request, EventKind.VENDOR_JOBS_CREATED, actor=actor, data={"count": jobs, "kind": "suppress"})
-    request.outcome = {**request.outcome, "restricted": True, "vendor_jobs": jobs}
+    _revoke_connections(subject, destroy_for, keep)
+    destroyed = _erase_consent_data(request, subject, destroy_for, actor=actor, keep=keep)
+    request.outcome = {
+        **request.outcome,
+        "restricted": not purposes,
+        "purposes": purposes,
+        "consent_data": destroyed,
+        "vendor_jobs": jobs,
+    }
     request.save(update_fields=["outcome"])
-    return _after_vendor_step(request, actor=actor, notice="suspended", context={"note": note})
+    return _after_vendor_step(request, actor=actor, notice="suspended", context=suspension_context(request, note))
+
+
+def all_purposes() -> list[str]:
+    return list(Purpose.objects.values_list("key", flat=True))
+
+
+def suspension_context(request: DataSubjectRequest, note: str = "") -> dict:
+    context = withdrawal_context(request)
+    purposes = request.outcome.get("purposes") or []
+    with translation.override(i18n.language(request.language)):
+        names = {p.key: p.localized_name for p in Purpose.objects.filter(key__in=purposes)}
+    return {**context, "note": note, "purposes": [names.get(key, key) for key in purposes]}
 
 
 def restrict_subject(*, subject: DataSubject, request: DataSubjectRequest, actor, note: str = "") -> None:
@@ -223,23 +300,145 @@ def restrict_subject(*, subject: DataSubject, request: DataSubjectRequest, actor
     record_event(request, EventKind.RESTRICTED, actor=actor, note=note, data={"subject_id": subject.pk})
 
 
+def consent_only_data(request: DataSubjectRequest, purposes=None) -> list[dict]:
+    """What a withdrawal (or a suspension of these purposes) would destroy, for the staff page:
+    per registered model collected solely on a consent the person holds, the rows it would
+    destroy and those a legal hold keeps. Nothing is written."""
+    if request.subject_id is None:
+        return []
+    if purposes is None:
+        purposes = set(
+            ConsentState.objects.filter(subject_id=request.subject_id, granted=True).values_list(
+                "purpose__key", flat=True
+            )
+        )
+    preview = erase_consent_data(
+        subject_id=request.subject_id, purposes=purposes, reference=request.reference, dry_run=True
+    )
+    names = _model_names()
+    return [
+        {
+            "model": m.model,
+            "name": names.get(m.model, m.verbose_name),
+            "rows": m.erased + m.anonymised,
+            "held": m.kept_count,
+        }
+        for m in preview.models
+        if m.erased or m.anonymised or m.kept_count
+    ]
+
+
+def _erase_consent_data(
+    request: DataSubjectRequest, subject: DataSubject, purposes, *, actor, keep: dict[str, str]
+) -> dict:
+    result = erase_consent_data(
+        subject_id=subject.pk, purposes=purposes, reference=request.reference, actor=actor, keep=keep
+    )
+    destroyed = {
+        "run_id": result.run_id,
+        "erased": result.erased,
+        "anonymised": result.anonymised,
+        "models": [
+            {
+                "model": m.model,
+                "name": m.verbose_name,
+                "erased": m.erased,
+                "anonymised": m.anonymised,
+                "kept": [
+                    {
+                        "reason": k.reason,
+                        "ground": keep.get(m.model, ""),
+                        "rule": k.rule,
+                        "count": k.count,
+                        "due_on": k.due_on.isoformat() if k.due_on else None,
+                    }
+                    for k in m.kept
+                ],
+            }
+            for m in result.models
+        ],
+    }
+    record_event(
+        request,
+        EventKind.ERASED,
+        actor=actor,
+        data={"run_id": result.run_id, "erased": result.erased, "kept": result.kept, "kept_on": keep},
+    )
+    return destroyed
+
+
+def _revoke_connections(subject: DataSubject, purposes, keep: dict[str, str]) -> None:
+    grants = registry.entry(OAuthGrant)
+    if grants.consent_only_q(purposes) is None or grants.label in keep:
+        return
+    for grant in OAuthGrant.objects.active().filter(subject=subject):
+        revoke_youtube_grant(grant=grant, by=RevokedBy.SUBJECT, actor=SYSTEM)
+
+
+def _check_kept(keep: dict[str, str] | None) -> dict[str, str]:
+    keep = dict(keep or {})
+    for label, ground in keep.items():
+        if registry.entry_by_label(label) is None or ground not in SUSPENSION_GROUNDS:
+            raise RequestError(_("Data kept after a withdrawal or suspension needs a ground of PIPA art. 37(2)."))
+    return keep
+
+
 @transaction.atomic
-def withdraw_consents(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
-    """PIPA art. 37(1): every consent withdrawn through the consent ledger; processors told to suppress."""
+def withdraw_consents(*, request: DataSubjectRequest, actor, keep: dict[str, str] | None = None) -> DataSubjectRequest:
+    """PIPA art. 37(1), (4) (DSAR-07): every consent withdrawn through the consent ledger, the data
+    collected solely on those consents destroyed without delay (subjects.registry
+    `collected_on_consent`: the YouTube connection and its statistics on the integration consent,
+    Meta's ids on the marketing consent), and processors told to suppress.
+
+    `keep` maps a model label to the art. 37(2) ground staff recorded for keeping it (the
+    workflow page shows what would go before they act); the result notice says what was kept and why."""
     request = _locked(request)
     _require_open(request)
     _require_verified(request)
     _require_type(request, RequestType.WITHDRAWAL)
     subject = _require_subject(request)
+    keep = _check_kept(keep)
     if request.status == RequestStatus.VERIFIED:
         _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
-    withdrawn = _withdraw_all(request, subject)
-    record_event(request, EventKind.CONSENTS_WITHDRAWN, actor=actor, data={"count": withdrawn})
+    events = withdraw_all_consents(subject=subject, channel=consent_channel(request))
+    purposes = sorted({event.purpose.key for event in events})
+    record_event(request, EventKind.CONSENTS_WITHDRAWN, actor=actor, data={"count": len(events), "purposes": purposes})
+    # The processors' jobs copy the identifiers they need before Meta's ids go; the YouTube tokens
+    # are revoked at Google while we still hold them.
     jobs = _create_vendor_jobs(request, subject, "suppress")
     record_event(request, EventKind.VENDOR_JOBS_CREATED, actor=actor, data={"count": jobs, "kind": "suppress"})
-    request.outcome = {**request.outcome, "consents_withdrawn": withdrawn, "vendor_jobs": jobs}
+    _revoke_connections(subject, purposes, keep)
+    destroyed = _erase_consent_data(request, subject, purposes, actor=actor, keep=keep)
+    request.outcome = {
+        **request.outcome,
+        "consents_withdrawn": len(events),
+        "purposes": purposes,
+        "consent_data": destroyed,
+        "vendor_jobs": jobs,
+    }
     request.save(update_fields=["outcome"])
-    return _after_vendor_step(request, actor=actor, notice="consents_withdrawn", context={"count": withdrawn})
+    return _after_vendor_step(request, actor=actor, notice="consents_withdrawn", context=withdrawal_context(request))
+
+
+def withdrawal_context(request: DataSubjectRequest) -> dict:
+    """What the withdrawal notice lists: how many consents, what was destroyed, what was kept and on
+    which ground of PIPA art. 37(2)."""
+    data = request.outcome.get("consent_data") or {}
+    language = i18n.language(request.language)
+    removed, kept = [], []
+    with translation.override(language):
+        names = _model_names()
+        for model in data.get("models", []):
+            name = names.get(model["model"], model["name"])
+            if model["erased"] or model["anonymised"]:
+                removed.append({"name": name, "count": model["erased"] + model["anonymised"]})
+            for group in model["kept"]:
+                if group.get("ground"):
+                    reason = str(StatutoryGround(group["ground"]).label)
+                else:
+                    reason = _("it is needed for a legal claim or an investigation (legal hold)")
+                kept.append({"name": name, "count": group["count"], "reason": reason})
+    return {"count": request.outcome.get("consents_withdrawn", 0), "removed": removed, "kept": kept}
 
 
 _NOTICE_FOR_TYPE = {
@@ -265,6 +464,13 @@ def close_request(*, request: DataSubjectRequest, actor=None) -> DataSubjectRequ
             % {"n": pending}
         )
     notice = _NOTICE_FOR_TYPE.get(request.request_type, "completed")
-    context = deletion_context(request) if request.request_type == RequestType.DELETION else {}
+    if request.request_type == RequestType.DELETION:
+        context = deletion_context(request)
+    elif request.request_type == RequestType.WITHDRAWAL:
+        context = withdrawal_context(request)
+    elif request.request_type == RequestType.SUSPENSION:
+        context = suspension_context(request)
+    else:
+        context = {}
     context.setdefault("count", request.outcome.get("consents_withdrawn", 0))
     return _close(request, RequestStatus.COMPLETED, actor=actor, notice=notice, context=context)

@@ -13,6 +13,7 @@ import os
 import secrets
 from datetime import date, timedelta
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
@@ -117,6 +118,99 @@ class VerificationMethod(models.TextChoices):
     POWER_OF_ATTORNEY = "power_of_attorney", _("Agent's power of attorney accepted by staff")
 
 
+class StatutoryGround(models.TextChoices):
+    """The grounds the Act gives for not doing (or not yet doing) what the person asked, worded as
+    the Act words them. A refusal or postponement names one; there are no free-text grounds."""
+
+    # PIPA art. 35(4): access may be limited or refused (or postponed, Decree art. 42(2)).
+    ACCESS_BARRED_BY_LAW = "35-4-1", _("Access is prohibited or limited by an Act (PIPA art. 35(4) 1)")
+    ACCESS_HARMS_OTHERS = (
+        "35-4-2",
+        _(
+            "Access may harm the life or body of another person, or unfairly infringe the property or other "
+            "interests of another person (PIPA art. 35(4) 2)"
+        ),
+    )
+    ACCESS_PUBLIC_DUTY = (
+        "35-4-3",
+        _("Access would seriously hinder a public institution in performing its duties (PIPA art. 35(4) 3)"),
+    )
+    # PIPA art. 36(1) proviso: erasure may not be requested.
+    ERASURE_COLLECTION_REQUIRED = (
+        "36-1",
+        _(
+            "Another statute specifies this personal data as data to be collected, so its erasure cannot be "
+            "requested (PIPA art. 36(1) proviso)"
+        ),
+    )
+    # PIPA art. 37(2): a suspension (or a withdrawal's destruction) may be refused.
+    SUSPENSION_LEGAL_DUTY = (
+        "37-2-1",
+        _(
+            "An Act specially provides for it, or it is unavoidable to comply with a statutory obligation "
+            "(PIPA art. 37(2) 1)"
+        ),
+    )
+    SUSPENSION_HARMS_OTHERS = (
+        "37-2-2",
+        _(
+            "Suspension may harm the life or body of another person, or unfairly infringe the property or other "
+            "interests of another person (PIPA art. 37(2) 2)"
+        ),
+    )
+    SUSPENSION_PUBLIC_DUTY = (
+        "37-2-3",
+        _(
+            "A public institution cannot perform its duties under another Act without processing the data "
+            "(PIPA art. 37(2) 3)"
+        ),
+    )
+    SUSPENSION_CONTRACT = (
+        "37-2-4",
+        _(
+            "Without processing the data the service agreed with the person cannot be provided, and the person has "
+            "not clearly said they end the contract (PIPA art. 37(2) 4)"
+        ),
+    )
+    # Any request: the requester is not shown to be the person or their agent (PIPA art. 38(1), Decree art. 46).
+    IDENTITY_NOT_VERIFIED = (
+        "38-1",
+        _(
+            "The requester could not be verified as the person or their authorised agent (PIPA art. 38(1), "
+            "Decree art. 46)"
+        ),
+    )
+    # Correction: the investigation of art. 36(2) found the recorded data correct.
+    CORRECTION_UNFOUNDED = "36-2", _("Our investigation found the recorded data to be correct (PIPA art. 36(2))")
+
+
+ACCESS_GROUNDS = (
+    StatutoryGround.ACCESS_BARRED_BY_LAW,
+    StatutoryGround.ACCESS_HARMS_OTHERS,
+    StatutoryGround.ACCESS_PUBLIC_DUTY,
+)
+SUSPENSION_GROUNDS = (
+    StatutoryGround.SUSPENSION_LEGAL_DUTY,
+    StatutoryGround.SUSPENSION_HARMS_OTHERS,
+    StatutoryGround.SUSPENSION_PUBLIC_DUTY,
+    StatutoryGround.SUSPENSION_CONTRACT,
+)
+
+
+def grounds_for(request_type: str) -> tuple[str, ...]:
+    """The grounds on which a request of this type may be refused."""
+    specific = {
+        RequestType.ACCESS: ACCESS_GROUNDS,
+        RequestType.PORTABILITY: ACCESS_GROUNDS,
+        RequestType.DELETION: (StatutoryGround.ERASURE_COLLECTION_REQUIRED,),
+        RequestType.CORRECTION: (StatutoryGround.CORRECTION_UNFOUNDED,),
+        RequestType.SUSPENSION: SUSPENSION_GROUNDS,
+        # DSAR-07: the data collected on a withdrawn consent is kept only on a 37(2) ground.
+        RequestType.WITHDRAWAL: SUSPENSION_GROUNDS,
+    }.get(request_type, ())
+    return (*specific, StatutoryGround.IDENTITY_NOT_VERIFIED)
+
+
 # ANCHORS (c)7 thresholds, scaled to the 10-day statutory clock: AT_RISK_DAYS or more days left is
 # on track, fewer is at risk, past the due date is a breach. The admin list and the desk both use it.
 AT_RISK_DAYS = 5
@@ -173,6 +267,15 @@ def seoul_today() -> date:
 def due_date_for(received_at) -> date:
     """PIPA Decree art. 41(4): within 10 days of receipt; calendar days in Seoul time."""
     return timezone.localdate(received_at) + timedelta(days=settings.DSAR_DUE_DAYS)
+
+
+GDPR_MONTHS = 1
+GDPR_MAX_EXTENSION_MONTHS = 2
+
+
+def gdpr_due_date_for(received_at, *, extension_months: int = 0) -> date:
+    """GDPR art. 12(3): within one month of receipt, extendable by two further months."""
+    return timezone.localdate(received_at) + relativedelta(months=GDPR_MONTHS + extension_months)
 
 
 class DataSubjectRequest(models.Model):
@@ -242,6 +345,15 @@ class DataSubjectRequest(models.Model):
         related_name="assigned_dsars",
     )
 
+    # DSAR-10: staff mark a request the GDPR governs (an EU/UK user); only such a request has the
+    # one-month clock and the extension by up to two months. Every other request runs on PIPA's 10 days.
+    gdpr_applies = models.BooleanField(
+        _("falls under the GDPR"),
+        default=False,
+        help_text=_("Set by the privacy officer for a request from an EU or UK user that the GDPR governs."),
+    )
+    gdpr_extension_months = models.PositiveSmallIntegerField(_("GDPR extension (months)"), default=0)
+
     # Reminders: the due date each was sent for, so an extension re-arms them.
     assignee_reminded_for = models.DateField(null=True, blank=True, editable=False)
     overdue_notified_on = models.DateField(null=True, blank=True, editable=False)
@@ -257,7 +369,9 @@ class DataSubjectRequest(models.Model):
 
     # What was done: counts, kept records with reasons and dates; no personal data.
     outcome = models.JSONField(_("outcome"), default=dict, blank=True)
-    refusal_reason = models.TextField(_("reason for refusal"), blank=True)
+    # A refusal or postponement names its statutory ground; the note only adds to it.
+    refusal_ground = models.CharField(_("statutory ground"), max_length=8, choices=StatutoryGround.choices, blank=True)
+    refusal_reason = models.TextField(_("note on the ground"), blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, db_index=True)
 
     objects = RequestQuerySet.as_manager()
@@ -314,6 +428,7 @@ class EventKind(models.TextChoices):
     ASSIGNED = "assigned", _("Assigned")
     STATUS_CHANGED = "status_changed", _("Status changed")
     EXTENDED = "extended", _("Deadline extended")
+    GDPR_MARKED = "gdpr_marked", _("Marked as falling under the GDPR")
     POSTPONED = "postponed", _("Access postponed")
     PACKAGE_BUILT = "package_built", _("Access package built")
     PACKAGE_RELEASED = "package_released", _("Access package released")

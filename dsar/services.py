@@ -6,7 +6,8 @@
     confirm_email            the requester follows the link
     verify_identity          staff accept an identity check or an agent's power of attorney
     link_subject             staff point a verified request at the right person
-    assign_request, start_request, extend_deadline (extension or postponement with a reason)
+    assign_request, start_request
+    mark_gdpr_overlay, extend_deadline (GDPR-marked requests only), postpone_access (art. 35(4))
     build_access_package, release_access_package, open_package_for_download, review_package
     record_correction, complete_request, reject_request, withdraw_request
 
@@ -24,7 +25,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
@@ -39,20 +40,27 @@ from audit.approvals import ApprovalError, can_approve, decide_approval, request
 from audit.models import Approval, ApprovalKind
 from audit.services import log_access
 from policy.contacts import complaint_institutions, privacy_officer
+from privacyops.lib.actors import require_permission
 from privacyops.lib.urls import absolute_url
 from subjects.models import DataSubject, normalise_email
 
 from . import tokens
 from .models import (
+    ACCESS_GROUNDS,
     CLOSED_STATUSES,
+    GDPR_MAX_EXTENSION_MONTHS,
     DataSubjectRequest,
     EventKind,
     RequestChannel,
     RequestEvent,
     RequestStatus,
     RequestType,
+    StatutoryGround,
     VerificationMethod,
+    due_date_for,
     enabled_request_types,
+    gdpr_due_date_for,
+    grounds_for,
     private_storage,
 )
 
@@ -71,7 +79,6 @@ class LinkAlreadyUsed(RequestError):
 CONSENT_CHANNEL_WEB = "web_form"
 CONSENT_CHANNEL_STAFF = "customer_service"
 
-MAX_EXTENSION_DAYS = 60
 MIN_REASON_CHARS = 10
 
 
@@ -558,33 +565,126 @@ def start_request(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
     return request
 
 
+def _ground(request: DataSubjectRequest, ground: str, allowed: tuple[str, ...] | None = None) -> str:
+    allowed = grounds_for(request.request_type) if allowed is None else allowed
+    if ground not in allowed:
+        raise RequestError(
+            _("Choose the statutory ground that applies to a request of type “%(type)s”.")
+            % {"type": request.get_request_type_display()}
+        )
+    return ground
+
+
 @transaction.atomic
-def extend_deadline(
-    *, request: DataSubjectRequest, actor, days: int, reason: str, postponement: bool = False
-) -> DataSubjectRequest:
-    """Move the due date with a reason the requester is told (ANCHORS (c)8, DSAR-04 postponement).
+def mark_gdpr_overlay(*, request: DataSubjectRequest, actor, applies: bool, note: str = "") -> DataSubjectRequest:
+    """DSAR-10: the privacy officer marks a request the GDPR governs (or unmarks it). A marked request
+    runs on GDPR art. 12(3)'s one month from receipt; every other request on PIPA's 10 days."""
+    require_permission(actor, "dsar.oversee_requests", error=RequestError)
+    request = _locked(request)
+    _require_open(request)
+    if request.gdpr_applies == bool(applies):
+        return request
+    if not applies and request.gdpr_extension_months:
+        raise RequestError(_("The GDPR deadline was extended and the person told: the request stays under the GDPR."))
+    previous = request.due_on
+    request.gdpr_applies = bool(applies)
+    request.due_on = gdpr_due_date_for(request.received_at) if applies else due_date_for(request.received_at)
+    request.original_due_on = request.due_on
+    request.overdue_notified_on = None
+    request.assignee_reminded_for = None
+    request.save(
+        update_fields=["gdpr_applies", "due_on", "original_due_on", "overdue_notified_on", "assignee_reminded_for"]
+    )
+    record_event(
+        request,
+        EventKind.GDPR_MARKED,
+        actor=actor,
+        note=note.strip(),
+        data={"applies": bool(applies), "from": previous.isoformat(), "to": request.due_on.isoformat()},
+    )
+    return request
+
+
+@transaction.atomic
+def extend_deadline(*, request: DataSubjectRequest, actor, months: int, reason: str) -> DataSubjectRequest:
+    """GDPR art. 12(3) (DSAR-10), for a request marked as falling under the GDPR only: extend by one
+    or two further months, told to the person with the reasons within the first month. PIPA has
+    no general extension: a PIPA request is answered in 10 days, or postponed on a ground of
+    art. 35(4) (postpone_access), or refused on a statutory ground (reject_request).
     Reminders are keyed by the due date, so they re-arm for the new one."""
     request = _locked(request)
     _require_open(request)
+    if not request.gdpr_applies:
+        raise RequestError(
+            _(
+                "PIPA allows no extension: answer within the 10 days, or postpone access or refuse on a statutory "
+                "ground."
+            )
+        )
     reason = _require_reason(reason)
-    if not 1 <= int(days) <= MAX_EXTENSION_DAYS:
-        raise RequestError(_("Extend by 1 to %(n)d days.") % {"n": MAX_EXTENSION_DAYS})
+    months = int(months)
+    total = request.gdpr_extension_months + months
+    if months < 1 or total > GDPR_MAX_EXTENSION_MONTHS:
+        raise RequestError(_("The GDPR allows at most %(n)d further months in all.") % {"n": GDPR_MAX_EXTENSION_MONTHS})
+    if timezone.localdate() > gdpr_due_date_for(request.received_at):
+        raise RequestError(_("The first month has passed: the GDPR requires the extension to be told within it."))
     previous = request.due_on
-    request.due_on = previous + timedelta(days=int(days))
+    request.gdpr_extension_months = total
+    request.due_on = gdpr_due_date_for(request.received_at, extension_months=total)
     request.overdue_notified_on = None
-    request.save(update_fields=["due_on", "overdue_notified_on"])
+    request.save(update_fields=["gdpr_extension_months", "due_on", "overdue_notified_on"])
     record_event(
         request,
-        EventKind.POSTPONED if postponement else EventKind.EXTENDED,
+        EventKind.EXTENDED,
         actor=actor,
         note=reason,
-        data={"from": previous.isoformat(), "to": request.due_on.isoformat(), "days": int(days)},
+        data={"from": previous.isoformat(), "to": request.due_on.isoformat(), "months": months, "law": "GDPR 12(3)"},
     )
     send_notice(
         request,
-        "postponed" if postponement else "extended",
+        "extended",
         actor=actor,
         context={"reason": reason, "previous_due_on": previous, "new_due_on": request.due_on},
+    )
+    return request
+
+
+@transaction.atomic
+def postpone_access(
+    *, request: DataSubjectRequest, actor, ground: str, until: date, note: str = ""
+) -> DataSubjectRequest:
+    """PIPA art. 35(4), Decree art. 42(2) (DSAR-04): postpone access on a statutory ground, with the
+    notice (the ground and how to object) inside the 10 days. Access is then given within 10 days of
+    the ground ending (Standard Guidelines art. 31): `until` is when staff expect it to end."""
+    request = _locked(request)
+    _require_open(request)
+    _require_type(request, RequestType.ACCESS, RequestType.PORTABILITY)
+    ground = _ground(request, ground, ACCESS_GROUNDS)
+    today = timezone.localdate()
+    if not request.gdpr_applies and today > request.original_due_on:
+        raise RequestError(
+            _("The 10 days have passed: a postponement had to be told within them. Give access now or refuse.")
+        )
+    if until <= today:
+        raise RequestError(_("Give the date the ground is expected to end; it must be in the future."))
+    previous = request.due_on
+    request.due_on = until + timedelta(days=settings.DSAR_DUE_DAYS)
+    request.refusal_ground = ground
+    request.refusal_reason = note.strip()
+    request.overdue_notified_on = None
+    request.save(update_fields=["due_on", "refusal_ground", "refusal_reason", "overdue_notified_on"])
+    record_event(
+        request,
+        EventKind.POSTPONED,
+        actor=actor,
+        note=note.strip(),
+        data={"ground": ground, "from": previous.isoformat(), "to": request.due_on.isoformat()},
+    )
+    send_notice(
+        request,
+        "postponed",
+        actor=actor,
+        context={"ground": StatutoryGround(ground).label, "note": note.strip(), "new_due_on": request.due_on},
     )
     return request
 
@@ -599,15 +699,24 @@ def _close(
 
 
 @transaction.atomic
-def reject_request(*, request: DataSubjectRequest, actor, reason: str) -> DataSubjectRequest:
-    """Refuse (DSAR-04/05/06): the notice carries the reason, how to object and where to complain."""
+def reject_request(*, request: DataSubjectRequest, actor, ground: str, note: str = "") -> DataSubjectRequest:
+    """Refuse (DSAR-04/05/06/07) on a statutory ground chosen from the Act's list for the request's
+    type (models.grounds_for); the note adds to it. The notice carries the ground, how to object
+    and where to complain."""
     request = _locked(request)
     _require_open(request)
-    reason = _require_reason(reason)
-    request.refusal_reason = reason
-    request.save(update_fields=["refusal_reason"])
+    ground = _ground(request, ground)
+    note = (note or "").strip()
+    request.refusal_ground = ground
+    request.refusal_reason = note
+    request.save(update_fields=["refusal_ground", "refusal_reason"])
     return _close(
-        request, RequestStatus.REJECTED, actor=actor, notice="refused", context={"reason": reason}, note=reason
+        request,
+        RequestStatus.REJECTED,
+        actor=actor,
+        notice="refused",
+        context={"ground": StatutoryGround(ground).label, "note": note},
+        note=f"{ground} {note}".strip(),
     )
 
 

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -19,9 +19,9 @@ def _warn_if_out_of_date(request) -> None:
         messages.warning(
             request,
             gettext(
-                "The published policy is out of date: processors, purposes, retention rules, data categories, "
-                "the officer or the institutions changed since the latest version was announced. "
-                "Announce a new version."
+                "The rules that run differ from the published policy: processors, purposes, retention rules, "
+                "data categories, the officer or the institutions changed, and no version stating them is in force. "
+                "The public page keeps the version in force until a new version is announced and takes effect."
             ),
         )
 
@@ -78,6 +78,7 @@ class PolicyVersionAdmin(OutOfDateWarningMixin, admin.ModelAdmin):
         "notices_queued_at",
         "fingerprint",
         "published_text",
+        "changes_against_version_in_force",
     ]
 
     def get_queryset(self, request):
@@ -93,7 +94,14 @@ class PolicyVersionAdmin(OutOfDateWarningMixin, admin.ModelAdmin):
         )
 
     def get_readonly_fields(self, request, obj=None):
-        base = ["announced_at", "published_by", "notices_queued_at", "fingerprint", "published_text"]
+        base = [
+            "announced_at",
+            "published_by",
+            "notices_queued_at",
+            "fingerprint",
+            "published_text",
+            "changes_against_version_in_force",
+        ]
         if obj is not None and obj.is_announced:
             # Published: frozen, every field is evidence of what was promised.
             return [f for f in self.fields if f not in base] + base
@@ -132,6 +140,34 @@ class PolicyVersionAdmin(OutOfDateWarningMixin, admin.ModelAdmin):
         if not obj.is_announced:
             return "-"
         return format_html('<a href="{}">{}</a>', f"/privacy/versions/{obj.label}/", gettext("Open the frozen text"))
+
+    @admin.display(description=_("changes against the version in force"))
+    def changes_against_version_in_force(self, obj: PolicyVersion) -> str:
+        """The draft is the live rendering of the records; this is what announcing it would change."""
+        if obj is None or obj.pk is None or obj.is_announced:
+            return "-"
+        parts = []
+        missing = services.missing_policy_items()
+        if missing:
+            parts.append(
+                format_html(
+                    '<p class="errornote">{}</p><ul>{}</ul>',
+                    gettext("Announcing is refused until these are recorded:"),
+                    format_html_join("", "<li>{}</li>", ((m,) for m in missing)),
+                )
+            )
+        changes = services.draft_changes()
+        if not changes:
+            parts.append(format_html("<p>{}</p>", gettext("The draft states the same as the version in force.")))
+        for change in changes:
+            parts.append(
+                format_html(
+                    '<h4>{}</h4><pre class="policy-diff" style="white-space:pre-wrap">{}</pre>',
+                    change["section"],
+                    "\n".join(change["lines"]),
+                )
+            )
+        return format_html_join("", "{}", ((p,) for p in parts))
 
     def has_publish_permission(self, request, obj=None):
         return request.user.has_perm(services.PUBLISH_PERMISSION)

@@ -69,6 +69,13 @@ PROCESSOR_FIELDS = (
     "country",
     "transfers_overseas",
     "overseas_transfer_details",
+    "transfer_contact",
+    "transfer_basis_ko",
+    "transfer_basis_en",
+    "transferred_items_ko",
+    "transferred_items_en",
+    "transfer_method_ko",
+    "transfer_method_en",
 )
 RETENTION_RULE_FIELDS = (
     "key",
@@ -80,6 +87,10 @@ RETENTION_RULE_FIELDS = (
     "legal_basis",
     "law_article",
     "set_by_company",
+    "public_name_ko",
+    "public_name_en",
+    "public_runs_from_ko",
+    "public_runs_from_en",
 )
 OFFICER_FIELDS = (
     "name_ko",
@@ -273,9 +284,10 @@ def _rule_rows(facts: dict[str, Any]) -> list[_Row]:
         rows.append(
             _Row(
                 key=rule.get("key", ""),
-                name=_text(rule, "name"),
+                name=i18n.pick(_Row(rule), "public_name") or _text(rule, "name"),
                 period=period_text(rule.get("period_value") or 0, rule.get("period_unit") or ""),
-                runs_from=_text({"runs_from": _FIELD_NAME.sub("", rule.get("runs_from") or "")}, "runs_from"),
+                runs_from=i18n.pick(_Row(rule), "public_runs_from")
+                or _text({"runs_from": _FIELD_NAME.sub("", rule.get("runs_from") or "")}, "runs_from"),
                 action=_choice(RetentionRule, "action", rule.get("action")),
                 # The rule's reasoning in words is for staff; the page cites the law and article.
                 law_article=_text(rule, "law_article") or _text(rule, "legal_basis"),
@@ -300,6 +312,10 @@ def _processor_rows(facts: dict[str, Any]) -> list[_Row]:
                 country=_text(p, "country"),
                 overseas=bool(p.get("transfers_overseas")),
                 overseas_details=_text(p, "overseas_transfer_details"),
+                contact=p.get("transfer_contact") or "",
+                basis=i18n.pick(_Row(p), "transfer_basis"),
+                items_sent=i18n.pick(_Row(p), "transferred_items"),
+                method=i18n.pick(_Row(p), "transfer_method"),
                 categories=[category_labels.get(k, k) for k in p.get("data_categories") or []],
                 re_entrustees=[line.strip() for line in (p.get("re_entrustees") or "").splitlines() if line.strip()],
             )

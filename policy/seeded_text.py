@@ -44,4 +44,12 @@ SEEDED_TEXT = [
     _("Protection of Communications Secrets Act art. 15-2(2); Enforcement Decree art. 41(2)2"),
     _("Act on Consumer Protection in Electronic Commerce art. 6(3); Enforcement Decree art. 6(1)4"),
     _("PIPA art. 21(1) (destroy once the purpose is achieved)"),
+    _("PIPA art. 22 (proof of consent); Civil Act art. 766(1)"),
+    _("PIPA art. 35-38, 45; Civil Act art. 766(1)"),
+    _("PIPA art. 30(2) (disclosure of changes); PIPA art. 21(1)"),
+    _("PIPA art. 26 (entrustment); PIPA art. 21(1)"),
+    _("YouTube API Services Developer Policies; PIPA art. 21(1)"),
+    _("YouTube API Services Developer Policies III.E.4"),
+    _("PIPA art. 18(4); Enforcement Decree art. 15"),
+    _("PIPA art. 34; Enforcement Decree art. 39-40; GDPR art. 33(5)"),
 ]

@@ -3,7 +3,9 @@ text, the "out of date" check, purposes needing new consent, and the change noti
 
 from __future__ import annotations
 
+import difflib
 import logging
+import re
 import smtplib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +19,7 @@ from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import strip_tags
 from django.utils.translation import gettext
 
 from privacyops.lib import outbox
@@ -103,14 +106,26 @@ def render_policy_document(*, facts: dict[str, Any], version: PolicyVersion | No
         )
 
 
-def policy_is_out_of_date() -> bool:
-    """True when what the page would state now differs from the latest announced version."""
-    latest = PolicyVersion.objects.announced().order_by("-effective_at", "-pk").first()
-    if latest is None:
+def policy_is_out_of_date(now: datetime | None = None) -> bool:
+    """True when the rules that run differ from the published policy in force.
+
+    Compared with the version in force, not the latest announced: an announced version that has
+    not taken effect yet does not cover the rules, the page still serves the old text. The seed
+    version (2025-01-02) has no facts, since it is the company's own text, so the rules always
+    differ from it.
+    """
+    version = current_version(now)
+    if version is None:
         return True
-    if not latest.fingerprint:
-        return False  # the seed's text is frozen on first use; nothing to compare yet
-    return fingerprint(collect_policy_facts()) != latest.fingerprint
+    if not version.fingerprint:
+        return False  # the text is frozen on first use; nothing to compare yet
+    return fingerprint(collect_policy_facts()) != version.fingerprint
+
+
+def covering_version(now: datetime | None = None) -> PolicyVersion | None:
+    """An announced, upcoming version whose facts are the rules that run now, if any."""
+    live = fingerprint(collect_policy_facts())
+    return upcoming_versions(now).filter(fingerprint=live).first()
 
 
 def purposes_needing_reconsent() -> dict[str, str]:
@@ -129,6 +144,39 @@ def purposes_needing_reconsent() -> dict[str, str]:
     return flagged
 
 
+# --- the draft beside the version in force ----------------------------------------------------
+
+_SECTION = re.compile(r'<section aria-labelledby="(s\d+)">(.*?)</section>', re.S)
+_BLOCK_END = re.compile(r"</(?:p|li|tr|h\d|dd|dt|caption)>|<br\s*/?>", re.I)
+
+
+def _text_lines(html: str) -> list[str]:
+    text = _BLOCK_END.sub("\n", html)
+    return [" ".join(line.split()) for line in strip_tags(text).splitlines() if line.strip()]
+
+
+def document_sections(html: str) -> dict[str, list[str]]:
+    """The text lines of each numbered section (the seed's text, which has none, as one)."""
+    sections = {key: _text_lines(body) for key, body in _SECTION.findall(html)}
+    return sections or {"text": _text_lines(html)}
+
+
+def draft_changes(*, language: str = "ko", now: datetime | None = None) -> list[dict[str, Any]]:
+    """What the live rendering (the draft) changes against the version in force, section by section."""
+    version = current_version(now)
+    published = document_sections(version.frozen_html(language) if version else "")
+    draft = document_sections(render_policy_document(facts=collect_policy_facts(), version=None, language=language))
+    if set(published) == {"text"}:
+        # The seed is one text: compare it with the whole draft.
+        draft = {"text": [line for lines in draft.values() for line in lines]}
+    changes = []
+    for key in list(dict.fromkeys([*published, *draft])):
+        diff = list(difflib.unified_diff(published.get(key, []), draft.get(key, []), lineterm="", n=1))[2:]
+        if diff:
+            changes.append({"section": key, "lines": diff})
+    return changes
+
+
 # --- what changed ---------------------------------------------------------------------------
 
 
@@ -143,7 +191,9 @@ def _purpose_keys(facts: dict[str, Any]) -> set[str]:
 def significant_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """The significant differences (policy 7: types or purposes of data, processors, overseas transfer)."""
     if not old:
-        return []
+        # The version before is the company's own text (the seed), not a rendering of records:
+        # everything a generated version states is new against it.
+        return [gettext("whole text: the first version generated from the records")]
     reasons = []
     if _data_types(old) != _data_types(new):
         reasons.append(gettext("types of data"))
@@ -163,6 +213,49 @@ def _reconsent_keys(old: dict[str, Any], new: dict[str, Any], requested: list[st
             keys |= {p.get("key", "") for p in new.get("purposes", []) if "consent" in str(p.get("legal_basis", ""))}
     keys.discard("")
     return sorted(keys)
+
+
+# --- the gate before announcing (PC-02) -----------------------------------------------------
+
+
+def missing_policy_items(facts: dict[str, Any] | None = None) -> list[str]:
+    """What the draft lacks that PIPA art. 30 and Decree art. 31 require the policy to state."""
+    facts = collect_policy_facts() if facts is None else facts
+    missing: list[str] = []
+    officers = [o for o in facts.get("officers", []) if o.get("phone") and o.get("email")]
+    if not officers:
+        missing.append(gettext("the privacy officer's phone and email"))
+    if not facts.get("institutions"):
+        missing.append(gettext("the institutions for reports and advice"))
+    for p in facts.get("processors", []):
+        if not p.get("transfers_overseas"):
+            continue
+        lacking = []
+        if not p.get("country"):
+            lacking.append(gettext("country"))
+        if not p.get("transfer_contact"):
+            lacking.append(gettext("contact"))
+        if not (p.get("transfer_basis_ko") and p.get("transfer_basis_en")):
+            lacking.append(gettext("legal basis in Korean and English"))
+        if not (p.get("transferred_items_ko") and p.get("transferred_items_en")):
+            lacking.append(gettext("items transferred in Korean and English"))
+        if not (p.get("transfer_method_ko") and p.get("transfer_method_en")):
+            lacking.append(gettext("time and method of transfer in Korean and English"))
+        if lacking:
+            missing.append(
+                gettext("overseas transfer to %(name)s: %(what)s")
+                % {"name": p.get("name", ""), "what": ", ".join(lacking)}
+            )
+    for rule in facts.get("retention_rules", []):
+        public = ("public_name_ko", "public_name_en", "public_runs_from_ko", "public_runs_from_en")
+        if not all(rule.get(f) for f in public):
+            missing.append(
+                gettext("the public Korean and English texts of retention rule %(key)s") % {"key": rule.get("key", "")}
+            )
+    document = render_policy_document(facts=facts, version=None, language="ko")
+    if 'id="s6-3"' not in document or dsar_url() not in document:
+        missing.append(gettext("the rights section with the request form"))
+    return missing
 
 
 # --- drafting and announcing ----------------------------------------------------------------
@@ -214,6 +307,12 @@ def announce_policy_version(*, version: PolicyVersion | str, actor, now: datetim
         )
         if error:
             raise PolicyError(error)
+        missing = missing_policy_items()
+        if missing:
+            raise PolicyError(
+                gettext("The policy cannot be announced while mandatory items are missing (PC-02): %(items)s.")
+                % {"items": "; ".join(missing)}
+            )
         previous = PolicyVersion.objects.announced().order_by("-effective_at", "-pk").first()
         if previous and version.effective_at <= previous.effective_at:
             raise PolicyError(
@@ -222,7 +321,7 @@ def announce_policy_version(*, version: PolicyVersion | str, actor, now: datetim
             )
         facts = collect_policy_facts()
         old_facts = previous.facts if previous else {}
-        reasons = significant_changes(old_facts, facts)
+        reasons = significant_changes(old_facts, facts) if previous else []
         if reasons and not version.is_significant:
             raise PolicyError(
                 gettext(

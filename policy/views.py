@@ -1,4 +1,4 @@
-"""The public policy pages: the current policy rendered live, and the archive of frozen versions."""
+"""The public policy pages: the frozen text of the version in force, and the archive of frozen versions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.views.decorators.http import require_safe
 from privacyops.lib import hooks, i18n
 
 from . import services
-from .content import collect_policy_facts, long_date
+from .content import long_date
 from .models import LABEL_PATTERN, PolicyVersion
 
 
@@ -26,10 +26,13 @@ def _page(request: HttpRequest, template: str, context: dict) -> HttpResponse:
 
 @require_safe
 def policy_page(request: HttpRequest) -> HttpResponse:
+    # Only the frozen text of the version in force: a record edited in the admin reaches this page
+    # when a version stating it has been announced and has taken effect (policy 7, PC-04).
     version = services.current_version()
-    document = services.render_policy_document(
-        facts=collect_policy_facts(), version=version, language=_language(request)
-    )
+    if version is not None and not version.fingerprint:
+        services.freeze_unfrozen_versions()
+        version.refresh_from_db()
+    document = version.frozen_html(_language(request)) if version else ""
     upcoming = [
         {"version": v, "effective_on": long_date(v.effective_at), "announced_on": long_date(v.announced_at)}
         for v in services.upcoming_versions()

@@ -100,6 +100,10 @@ class RetentionRuleAdmin(admin.ModelAdmin):
         (None, {"fields": ["key", "name", "covers", "active"]}),
         (_("Period"), {"fields": ["period_value", "period_unit", "runs_from", "action"]}),
         (_("Legal basis"), {"fields": ["legal_basis", "law_article", "set_by_company"]}),
+        (
+            _("On the public policy"),
+            {"fields": ["public_name_ko", "public_name_en", "public_runs_from_ko", "public_runs_from_en"]},
+        ),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
 

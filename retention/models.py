@@ -72,6 +72,13 @@ class RetentionRule(models.Model):
     action = models.CharField(_("action"), max_length=16, choices=RuleAction.choices, default=RuleAction.DELETE)
     legal_basis = models.TextField(_("legal basis"), help_text=_("Why the data is kept this long, in words."))
     law_article = models.CharField(_("law and article"), max_length=300, blank=True)
+    # What the public policy says (section 4), written for people in both languages: `name` and
+    # `runs_from` are staff's wording and may name fields. Announcing a policy is refused while
+    # an active rule lacks one of these (PC-02).
+    public_name_ko = models.CharField(_("name on the policy (Korean)"), max_length=200, blank=True)
+    public_name_en = models.CharField(_("name on the policy (English)"), max_length=200, blank=True)
+    public_runs_from_ko = models.CharField(_("period runs from, on the policy (Korean)"), max_length=300, blank=True)
+    public_runs_from_en = models.CharField(_("period runs from, on the policy (English)"), max_length=300, blank=True)
     set_by_company = models.BooleanField(
         _("set by the company, not the policy"),
         default=False,

@@ -763,3 +763,72 @@ def rules_with_last_run() -> list[tuple[RetentionRule, DestructionRun | None]]:
     rules = list(RetentionRule.objects.filter(active=True).annotate(last_run_id=Subquery(latest)).order_by("key"))
     runs = DestructionRun.objects.in_bulk([rule.last_run_id for rule in rules if rule.last_run_id])
     return [(rule, runs.get(rule.last_run_id)) for rule in rules]
+
+
+# --- data collected on a consent ----------------------------------------------------------
+
+OTHER_BASIS = "other basis"
+
+
+def erase_consent_data(
+    *,
+    subject_id: int,
+    purposes: list[str] | tuple[str, ...] | set[str],
+    reference: str,
+    actor=None,
+    keep: dict[str, str] | None = None,
+    dry_run: bool = False,
+) -> ErasureResult:
+    """Destroy the person's rows collected solely on these consents (registry `collected_on_consent`),
+    once the consents are withdrawn or the purposes suspended (PIPA art. 37(1), (4); DSAR-06/07).
+
+    `keep` maps a model label to the art. 37(2) ground staff recorded for keeping it: those rows
+    stay and say why. Rows under a legal hold stay too. One ledger row (trigger "dsar") under the
+    request's reference; `dry_run` only counts, for the staff page."""
+    keep = keep or {}
+    started = timezone.now()
+    rules = {rule.key: rule for rule in RetentionRule.objects.all()}
+    result = ErasureResult(subject_id=subject_id, reference=reference, dry_run=dry_run)
+    with transaction.atomic():
+        for entry in children_first(registry.entries()):
+            scope = entry.consent_only_q(purposes)
+            if scope is None:
+                continue
+            outcome = ModelErasure(entry.label, entry.verbose_name)
+            result.models.append(outcome)
+            rows = entry.rows_of(subject_id).filter(scope)
+            if entry.label in keep:
+                outcome.kept += _kept_groups(rules, entry, rows, OTHER_BASIS)
+                continue
+            outcome.kept += _kept_groups(rules, entry, only_held(rows), LEGAL_HOLD)
+            free = registry.destroyable(rows)
+            if entry.erase.method == EraseMethod.DELETE:
+                deletable = free.filter(unreferenced_q(entry.model, cascading=not dry_run))
+                outcome.erased = deletable.count() if dry_run else raw_delete(deletable)
+            else:
+                todo = free.exclude(anonymised_q(entry.erase.replacements))
+                outcome.anonymised = todo.count() if dry_run else todo.update(**entry.erase.replacements)
+        if not dry_run and result.models:
+            run = DestructionRun.objects.create(
+                trigger=Trigger.DSAR,
+                triggered_by_user=user_or_none(actor),
+                reference=reference,
+                status=RunStatus.SUCCEEDED,
+                method=DestructionMethod.DELETE_OVERWRITE,
+                started_at=started,
+                finished_at=timezone.now(),
+                counts={
+                    m.model: {"erased": m.erased, "anonymised": m.anonymised, "kept": m.kept_count}
+                    for m in result.models
+                },
+            )
+            result.run_id = run.pk
+    logger.info(
+        "erase_consent_data subject=%s run=%s erased=%s kept=%s dry_run=%s",
+        subject_id,
+        result.run_id,
+        result.erased,
+        result.kept,
+        dry_run,
+    )
+    return result

@@ -93,6 +93,16 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class ConsentBasis:
+    """These rows (all, or those in `scope`) are collected solely on the consent to `purpose`: when
+    the person withdraws it they are destroyed without delay (PIPA art. 37(1), (4); DSAR-07),
+    unless staff record another basis for keeping them (art. 37(2))."""
+
+    purpose: str
+    scope: models.Q | None = None
+
+
+@dataclass(frozen=True)
 class Entry:
     model: type[models.Model]
     # Path from the model to DataSubject ("subject", "account__subject"); "" for DataSubject itself.
@@ -105,6 +115,7 @@ class Entry:
     # PIPA art. 35(4): rows left out of the person's own access package unless the privacy officer
     # includes them (a disclosure whose notice is withheld, a draft nobody approved).
     withheld_from_package: models.Q | None = None
+    collected_on_consent: tuple[ConsentBasis, ...] = ()
 
     @property
     def label(self) -> str:
@@ -128,6 +139,16 @@ class Entry:
     def scoped(self, retention: Retention) -> models.QuerySet:
         queryset = self.model._default_manager.all()
         return queryset.filter(retention.scope) if retention.scope is not None else queryset
+
+    def consent_only_q(self, purposes: Iterable[str]) -> models.Q | None:
+        """The rows collected solely on one of these consents, or None when none of this model is."""
+        purposes = set(purposes)
+        found = None
+        for basis in self.collected_on_consent:
+            if basis.purpose in purposes:
+                q = basis.scope if basis.scope is not None else models.Q()
+                found = q if found is None else found | q
+        return found
 
     def kept_after_erasure_q(self) -> models.Q | None:
         """Rows a statute requires keeping after an erasure request, or None when there are none."""
@@ -167,6 +188,7 @@ class PersonalDataRegistry:
         erase: Erase,
         retention: Iterable[Retention],
         withheld_from_package: models.Q | None = None,
+        collected_on_consent: Iterable[ConsentBasis] = (),
     ) -> Entry:
         if model in self._entries:
             raise AlreadyRegistered(f"{model._meta.label} is already in the personal-data registry.")
@@ -182,6 +204,7 @@ class PersonalDataRegistry:
             erase=erase,
             retention=retention,
             withheld_from_package=withheld_from_package,
+            collected_on_consent=tuple(collected_on_consent),
         )
         self._validate(entry)
         self._entries[model] = entry

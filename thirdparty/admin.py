@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -9,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from privacyops.lib.admin import EncryptedValuesMixin, ReadOnlyAdmin
 from subjects.admin import PersonalDataAdmin
+from subjects.registry import DataCategory
 
 from . import services
 from .models import (
@@ -50,8 +52,24 @@ class InspectionInline(admin.TabularInline):
     extra = 0
 
 
+class ProcessorForm(forms.ModelForm):
+    # A multi-select of the registry's categories instead of a JSON text area: a free value
+    # would appear on the public policy's tables as typed.
+    data_categories = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("data categories shared"),
+        choices=DataCategory.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = Processor
+        exclude: list[str] = []  # the admin's fieldsets choose the fields
+
+
 @admin.register(Processor)
 class ProcessorAdmin(admin.ModelAdmin):
+    form = ProcessorForm
     list_display = [
         "name",
         "kind",
@@ -90,6 +108,13 @@ class ProcessorAdmin(admin.ModelAdmin):
                     "restricted_use",
                     "country",
                     "transfers_overseas",
+                    "transfer_contact",
+                    "transferred_items_ko",
+                    "transferred_items_en",
+                    "transfer_method_ko",
+                    "transfer_method_en",
+                    "transfer_basis_ko",
+                    "transfer_basis_en",
                     "overseas_transfer_details",
                 ]
             },

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from privacyops.lib.crypto import EncryptedTextField, reveal
 from subjects.models import DataSubject
+from subjects.registry import DataCategory
 
 DPA_MAX_BYTES = 10 * 1024 * 1024
 CONTRACT_EXPIRY_WARNING_DAYS = 60
@@ -116,6 +117,20 @@ class Processor(models.Model):
         blank=True,
         help_text=_("Items transferred, when and how, the recipient's contact (PIPA art. 28-8)."),
     )
+    # The overseas-transfer table of the policy (PIPA art. 28-8(2), Decree art. 31(1)2): written
+    # for the public in both languages; announcing a policy is refused while one is missing.
+    transfer_contact = models.CharField(
+        _("recipient's privacy contact (overseas transfer)"),
+        max_length=200,
+        blank=True,
+        help_text=_("How a person reaches the recipient about their data: an email address or a web form."),
+    )
+    transfer_basis_ko = models.CharField(_("legal basis of the transfer (Korean)"), max_length=300, blank=True)
+    transfer_basis_en = models.CharField(_("legal basis of the transfer (English)"), max_length=300, blank=True)
+    transferred_items_ko = models.CharField(_("items actually transferred (Korean)"), max_length=300, blank=True)
+    transferred_items_en = models.CharField(_("items actually transferred (English)"), max_length=300, blank=True)
+    transfer_method_ko = models.CharField(_("time and method of transfer (Korean)"), max_length=300, blank=True)
+    transfer_method_en = models.CharField(_("time and method of transfer (English)"), max_length=300, blank=True)
     contact_email = models.EmailField(_("privacy contact email"), blank=True)
     contract_start = models.DateField(_("contract start"), null=True, blank=True)
     contract_end = models.DateField(_("contract end"), null=True, blank=True)
@@ -174,6 +189,13 @@ class Processor(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # Only keys of the registry's categories: the policy page lists them by their labels.
+        known = {c.value for c in DataCategory}
+        value = self.data_categories
+        if not isinstance(value, list) or not all(isinstance(k, str) and k in known for k in value):
+            raise ValidationError({"data_categories": _("Choose data categories from the registry's list.")})
 
     def missing_clauses(self) -> list[str]:
         return [

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db.models import Q
 
 from subjects.models import CollectionSource
-from subjects.registry import DataCategory, Erase, Retention, registry
+from subjects.registry import ConsentBasis, DataCategory, Erase, Retention, registry
 
-from .models import DisclosedSubject, DisclosureStatus, OAuthGrant, VendorIdentity, YouTubeStatistics
+from .models import DisclosedSubject, DisclosureStatus, OAuthGrant, VendorIdentity, VendorName, YouTubeStatistics
 
 registry.register(
     VendorIdentity,
@@ -18,6 +18,9 @@ registry.register(
     # Deleted only after create_erasure_jobs copied what the vendors need onto the jobs.
     erase=Erase.delete(),
     retention=[Retention(rule="vendor_identities", runs_from="last_seen_at")],
+    # Meta's ids exist for the ad audiences of the marketing consent (policy 3.1.1); GA's come
+    # with the statistics cookie, which is a cookie choice, not a purpose consent.
+    collected_on_consent=[ConsentBasis("marketing", scope=Q(vendor=VendorName.META))],
 )
 registry.register(
     OAuthGrant,
@@ -36,6 +39,8 @@ registry.register(
     ],
     erase=Erase.delete(),
     retention=[Retention(rule="oauth_grants", runs_from="revoked_at")],
+    # Policy 3.1.2: connecting YouTube is the consent to the affiliated-service integration.
+    collected_on_consent=[ConsentBasis("third_party_integration")],
 )
 registry.register(
     YouTubeStatistics,
@@ -55,6 +60,7 @@ registry.register(
     erase=Erase.delete(),
     # YouTube API Services Developer Policies III.E.4: refreshed or deleted within 30 days.
     retention=[Retention(rule="youtube_data", runs_from="fetched_at")],
+    collected_on_consent=[ConsentBasis("third_party_integration")],
 )
 registry.register(
     DisclosedSubject,

@@ -102,9 +102,16 @@ def test_the_workflow_page_runs_actions_through_the_services_and_shows_the_timel
     assert client.post(url, {"action": "build_package"}).status_code == 302
     request.refresh_from_db()
     assert request.assignee == officer and request.status == RequestStatus.IN_PROGRESS and request.package_file
-    # An extension without a reason is refused with the message, nothing changes.
-    response = client.post(url, {"action": "extend", "extend-days": "5", "extend-reason": "short"}, follow=True)
-    assert b"reason" in response.content
+    # DSAR-04: PIPA has no extension: the action is not offered, and a forged post changes nothing.
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert b'data-action="extend"' not in page.content and b'data-action="postpone"' in page.content
+    response = client.post(
+        url,
+        {"action": "extend", "extend-months": "1", "extend-reason": "x" * 20},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert b"not available" in response.content
     request.refresh_from_db()
     assert request.due_on == request.original_due_on
 

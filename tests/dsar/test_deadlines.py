@@ -109,54 +109,45 @@ def test_the_command_has_a_dry_run_that_sends_nothing(assigned, mailoutbox, caps
 
 
 def test_closed_requests_get_no_reminders(assigned, mailoutbox, officer, committed):
-    services.reject_request(request=assigned, actor=officer, reason="We cannot identify the requester.")
+    services.reject_request(request=assigned, actor=officer, ground="38-1")
     mailoutbox.clear()
     with time_machine.travel(seoul(2026, 3, 20, 9, 0)), committed():
         result = jobs.send_dsar_reminders()
     assert (result.assignee_reminders, result.overdue_requests, mailoutbox) == (0, 0, [])
 
 
-def test_an_extension_needs_a_reason_tells_the_requester_and_rearms_the_reminders(
-    assigned, mailoutbox, support, committed
+def test_a_gdpr_extension_needs_a_reason_tells_the_requester_and_rearms_the_reminders(
+    assigned, mailoutbox, support, officer, committed
 ):
+    """DSAR-10: a request marked as under the GDPR runs on one month, extended by up to two with notice."""
+    services.mark_gdpr_overlay(request=assigned, actor=officer, applies=True, note="Resident in Germany.")
+    request = DataSubjectRequest.objects.get(pk=assigned.pk)
+    assert (request.original_due_on, request.due_on) == (date(2026, 4, 1), date(2026, 4, 1))
     with pytest.raises(services.RequestError, match="reason"):
-        services.extend_deadline(request=assigned, actor=support, days=5, reason=" ")
-    with time_machine.travel(seoul(2026, 3, 8, 9, 0)), committed():
+        services.extend_deadline(request=assigned, actor=support, months=1, reason=" ")
+    with pytest.raises(services.RequestError, match="at most 2"):
+        services.extend_deadline(request=assigned, actor=support, months=3, reason="Many requests at once.")
+    with time_machine.travel(seoul(2026, 3, 25, 9, 0)), committed():
         jobs.send_dsar_reminders()
     mailoutbox.clear()
-    with time_machine.travel(seoul(2026, 3, 9, 9, 0)), committed():
+    with time_machine.travel(seoul(2026, 3, 26, 9, 0)), committed():
         services.extend_deadline(
-            request=assigned, actor=support, days=10, reason="The records are in an archive we must retrieve."
+            request=assigned, actor=support, months=1, reason="The records are in an archive we must retrieve."
         )
     request = DataSubjectRequest.objects.get(pk=assigned.pk)
-    assert (request.original_due_on, request.due_on) == (date(2026, 3, 11), date(2026, 3, 21))
+    assert request.due_on == date(2026, 5, 1)
     notice = mailoutbox[0]
     assert notice.to == ["alice@example.com"]
-    assert "2026-03-21" in notice.body and "2026-03-11" in notice.body
+    assert "2026-05-01" in notice.body and "2026-04-01" in notice.body
     assert "archive we must retrieve" in notice.body
     event = request.events.get(kind=EventKind.EXTENDED)
-    assert event.data["to"] == "2026-03-21" and event.actor == support
+    assert event.data["to"] == "2026-05-01" and event.actor == support
+    with time_machine.travel(seoul(2026, 4, 2, 9, 0)):
+        with pytest.raises(services.RequestError, match="first month"):
+            services.extend_deadline(request=assigned, actor=support, months=1, reason="Still in the archive.")
     mailoutbox.clear()
-    with time_machine.travel(seoul(2026, 3, 12, 9, 0)), committed():
+    with time_machine.travel(seoul(2026, 4, 2, 9, 0)), committed():
         assert jobs.send_dsar_reminders().overdue_requests == 0
-    with time_machine.travel(seoul(2026, 3, 18, 9, 0)), committed():
-        assert jobs.send_dsar_reminders().assignee_reminders == 1
-
-
-def test_a_postponement_says_how_to_object(assigned, mailoutbox, support, committed):
-    mailoutbox.clear()
-    with committed():
-        services.extend_deadline(
-            request=assigned,
-            actor=support,
-            days=7,
-            reason="An investigation by the police concerns these records.",
-            postponement=True,
-        )
-    body = mailoutbox[0].body
-    assert "investigation by the police" in body
-    assert "How to object" in body or "이의" in body
-    assert DataSubjectRequest.objects.get(pk=assigned.pk).events.filter(kind=EventKind.POSTPONED).exists()
 
 
 @pytest.mark.parametrize(

@@ -127,6 +127,10 @@ def test_the_subject_is_told_what_was_kept_why_and_until_when(approve, deletion,
     assert "Visit logs: 3. Why: a law requires us to keep it for a set period. Destroyed by" in body
     assert "Destroyed when the legal matter ends." in body
     assert "Destroyed 3 years after this request is closed." in body
+    # DSAR-05: the profile itself is kept (restricted) for the kept records, and the email says so.
+    assert "Your profile (name and contact details). Why: the records kept above must stay linked to you" in body
+    assert "Destroyed with the last of the records kept above." in body  # a legal hold has no end date
+    assert "set apart" not in body
     for number in ("118", "1833-6972", "1301", "182"):
         assert number in body
     assert "How to object" in body

@@ -78,18 +78,18 @@ def test_a_correction_is_recorded_and_the_requester_told(verified, alice, office
 def test_a_refusal_carries_the_reason_how_to_object_and_where_to_complain(verified, officer, mailoutbox, committed):
     request = verified("alice@example.com", "deletion")
     DataSubjectRequest.objects.filter(pk=request.pk).update(language="en")
-    with pytest.raises(services.RequestError, match="reason"):
-        services.reject_request(request=request, actor=officer, reason="")
+    with pytest.raises(services.RequestError, match="statutory ground"):
+        services.reject_request(request=request, actor=officer, ground="", note="Evidence in a court case.")
     assert DataSubjectRequest.objects.get(pk=request.pk).is_open
     mailoutbox.clear()
     with committed():
         services.reject_request(
-            request=request, actor=officer, reason="The records are evidence in a court case (Civil Procedure Act)."
+            request=request, actor=officer, ground="36-1", note="The Commercial Act names these records."
         )
     request.refresh_from_db()
     assert request.status == RequestStatus.REJECTED and request.closed_at is not None
     body = mailoutbox[0].body
-    assert "court case" in body
+    assert "PIPA art. 36(1) proviso" in body and "Commercial Act names" in body
     assert "How to object" in body and request.reference in body
     assert all(number in body for number in INSTITUTION_NUMBERS)
     assert request.events.filter(kind=EventKind.NOTICE_SENT, data__notice="refused").exists()
@@ -99,9 +99,10 @@ def test_a_korean_refusal_is_in_korean(verified, officer, mailoutbox, committed)
     request = verified("alice@example.com", "deletion")
     mailoutbox.clear()
     with committed():
-        services.reject_request(request=request, actor=officer, reason="법원 소송의 증거로 보관해야 합니다.")
+        services.reject_request(request=request, actor=officer, ground="36-1", note="법원 소송의 증거입니다.")
     body = mailoutbox[0].body
     assert "이의" in body and "118" in body and "법원 소송" in body
+    assert "제36조제1항 단서" in body
 
 
 def test_a_withdrawn_request_is_closed_and_confirmed(verified, officer, mailoutbox, committed):
@@ -124,5 +125,5 @@ def test_the_institutions_come_from_the_policy_records_when_present(verified, of
     request = verified()
     mailoutbox.clear()
     with committed():
-        services.reject_request(request=request, actor=officer, reason="We cannot identify the requester.")
+        services.reject_request(request=request, actor=officer, ground="38-1")
     assert "118 (changed)" in mailoutbox[0].body

@@ -93,3 +93,56 @@ def seeded_database(seeded_rows, transactional_db) -> None:
             empty[model] = not model._default_manager.exists()
         if empty[model]:
             obj.save()
+
+
+# What the gate (PC-02) needs and no migration seeds: the recipients' privacy contacts.
+TRANSFER_CONTACTS = {
+    "Google Analytics": "https://support.google.com/policies/troubleshooter/7575787",
+    "Meta": "https://www.facebook.com/help/contact/540977946302970",
+}
+
+
+def complete_overseas_contacts() -> None:
+    from thirdparty.models import Processor
+
+    for name, contact in TRANSFER_CONTACTS.items():
+        Processor.objects.filter(name=name).update(transfer_contact=contact)
+
+
+def put_generated_version_in_force(label: str = "2025-06-01"):
+    """A generated version announced in May 2025 and in force since 1 June 2025: the state after
+    the first generated version replaced the seed text (the history a running install has)."""
+    from policy.content import collect_policy_facts, fingerprint
+    from policy.models import PolicyVersion
+    from policy.services import render_policy_document
+
+    complete_overseas_contacts()
+    facts = collect_policy_facts()
+    version = PolicyVersion(
+        label=label,
+        is_significant=True,
+        summary_en="First version generated from the records.",
+        announced_at=seoul(2025, 5, 1, 10, 0),
+        effective_at=seoul(2025, 6, 1),
+        notices_queued_at=seoul(2025, 5, 1, 10, 0),
+        facts=facts,
+        fingerprint=fingerprint(facts),
+    )
+    version.frozen_html_ko = render_policy_document(facts=facts, version=version, language="ko")
+    version.frozen_html_en = render_policy_document(facts=facts, version=version, language="en")
+    version.save()
+    return version
+
+
+@pytest.fixture(autouse=True)
+def generated_version_in_force(request):
+    """Most tests of this package start from a generated version in force; a module that sets
+    SEED_ONLY = True starts from the seed text alone (version 2025-01-02)."""
+    if getattr(request.module, "SEED_ONLY", False) or not request.node.get_closest_marker("django_db"):
+        yield None
+        return
+    if "seeded_database" in request.fixturenames:
+        request.getfixturevalue("seeded_database")
+    else:
+        request.getfixturevalue("db")
+    yield put_generated_version_in_force()

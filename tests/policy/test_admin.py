@@ -10,7 +10,7 @@ from .conftest import seoul
 
 pytestmark = pytest.mark.django_db
 
-OUT_OF_DATE = "The published policy is out of date"
+OUT_OF_DATE = "The rules that run differ from the published policy"
 VERSIONS = "/admin/policy/policyversion/"
 
 
@@ -35,7 +35,7 @@ def test_the_admin_says_when_the_published_policy_is_out_of_date(admin_login, of
     Processor.objects.filter(name="Google Analytics").update(entrusted_task="Usage analytics")
     assert OUT_OF_DATE not in client.get("/admin/policy/complaintinstitution/").content.decode()  # in Korean:
     assert (
-        "게시된 개인정보처리방침이 최신이 아닙니다"
+        "운영 중인 규칙이 게시된 개인정보처리방침과 다릅니다"
         in client.get("/admin/policy/complaintinstitution/").content.decode()
     )
     assert OUT_OF_DATE in client.get(VERSIONS, headers={"accept-language": "en"}).content.decode()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import html as html_module
 import re
 
 import pytest
@@ -52,7 +53,7 @@ def test_it_states_every_seeded_fact_in_korean_by_default(client):
     for fact in INSTITUTIONS_KO + PHONES_AND_SITES:
         assert fact in officer
     revisions = section(html, 7)
-    assert revisions.count("2025년 1월 2일") == 2  # announcement and effective date
+    assert "2025년 5월 1일" in revisions and "2025년 6월 1일" in revisions  # announcement and effective date
     assert "7일" in revisions and "30일" in revisions
 
 
@@ -68,7 +69,7 @@ def test_it_states_every_seeded_fact_in_english(client):
     officer = section(html, 6)
     for fact in ["Jongkeun Lee", "CEO", "02-568-9181", "hello@pltt.xyz", *INSTITUTIONS_EN, *PHONES_AND_SITES]:
         assert fact in officer
-    assert section(html, 7).count("January 2, 2025") == 2
+    assert "May 1, 2025" in section(html, 7) and "June 1, 2025" in section(html, 7)
 
 
 def test_the_language_switch_posts_to_setlang_and_the_page_follows(client):
@@ -116,13 +117,97 @@ def test_section_one_lists_the_categories_and_sources_from_the_registry(client):
     assert "Offline events and seminars" in collected  # a collection source (policy 1.2.2)
 
 
-def test_an_edited_institution_shows_without_a_deploy(client):
+def test_an_edited_institution_waits_for_a_version_that_states_it(client):
+    """PC-04: the page states what was announced; the edit is in the draft until then."""
     from policy.models import ComplaintInstitution
+    from policy.services import draft_changes
 
     ComplaintInstitution.objects.filter(phone="118").update(phone="118-1")
-    assert "118-1" in section(client.get("/privacy/").content.decode(), 6)
+    assert "118-1" not in section(client.get("/privacy/").content.decode(), 6)
+    assert any("118-1" in line for change in draft_changes() for line in change["lines"])
 
 
 def test_it_answers_only_get_and_head(client):
     assert client.post("/privacy/").status_code == 405
     assert client.head("/privacy/").status_code == 200
+
+
+# Proper names, product names and technical terms a Korean text keeps in Latin letters.
+LATIN_ALLOWED = [
+    "YouTube Data API",
+    "YouTube API",
+    "Google Analytics",
+    "Google API",
+    "Google",
+    "YouTube",
+    "Meta",
+    "Stibee",
+    "Chrome",
+    "Edge",
+    "Safari",
+    "Firefox",
+    "Jongkeun Lee",
+    "GDPR",
+    "SHA-256",
+    "SNS",
+    "GPC",
+    "API",
+    "IP",
+    "ID",
+    "PC",
+    "III.E.4",
+]
+URL_OR_EMAIL = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\b(?:[a-z0-9-]+\.)+(?:kr|com|xyz|org)\b")
+SNAKE_CASE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def korean_document_lines(facts=None) -> list[str]:
+    from django.utils.html import strip_tags
+
+    from policy.content import collect_policy_facts
+    from policy.services import render_policy_document
+
+    document = render_policy_document(facts=facts or collect_policy_facts(), version=None, language="ko")
+    text = html_module.unescape(strip_tags(re.sub(r"</(?:p|li|tr|td|th|h\d|dd|dt|caption)>|<br>", "\n", document)))
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
+def english_left(line: str) -> str:
+    line = URL_OR_EMAIL.sub("", line)
+    for name in LATIN_ALLOWED:
+        line = line.replace(name, "")
+    return line
+
+
+def test_the_korean_policy_has_no_english_sentence_and_no_internal_identifier():
+    """PC-01, PC-02: every line of the Korean document a person reads is Korean, apart from the
+    allow-listed proper names; no field name (snake_case) shows anywhere."""
+    offending = []
+    for line in korean_document_lines():
+        if SNAKE_CASE.search(URL_OR_EMAIL.sub("", line)):
+            offending.append(line)
+            continue
+        rest = english_left(line)
+        if re.search(r"[A-Za-z]{2,}", rest) and not HANGUL.search(rest):
+            offending.append(line)
+    assert offending == []
+
+
+def test_the_scan_catches_an_english_row_and_a_field_name():
+    from retention.models import RetentionRule
+
+    RetentionRule.objects.filter(key="visit_logs").update(
+        public_name_ko="Service visit logs", law_article="kept per visited_at"
+    )
+    lines = korean_document_lines()
+    assert any(SNAKE_CASE.search(line) for line in lines)
+    assert any(
+        re.search(r"[A-Za-z]{2,}", english_left(line)) and not HANGUL.search(english_left(line)) for line in lines
+    )
+
+
+def test_the_youtube_text_claims_no_consent_by_connecting():
+    """PV-08: the Korean text no longer says connecting an account counts as agreeing."""
+    text = " ".join(korean_document_lines())
+    assert "동의하게 되며" not in text and "요청한 경우에만 계정을 연결합니다" in text

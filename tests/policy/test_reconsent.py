@@ -57,10 +57,10 @@ def test_staff_may_flag_an_existing_purpose_and_unknown_keys_are_refused(english
 
 
 def test_the_consent_ledger_records_the_version_in_force(now, officer):
-    assert current_policy_version() == "2025-01-02"
+    assert current_policy_version() == "2025-06-01"
     services.announce_policy_version(
         version=services.draft_policy_version(label="2026-03-09", effective_at=seoul(2026, 3, 9)), actor=officer
     )
-    assert current_policy_version() == "2025-01-02"  # announced, not yet in force
+    assert current_policy_version() == "2025-06-01"  # announced, not yet in force
     now.move_to(seoul(2026, 3, 9, 0, 0, 1))
     assert current_policy_version() == "2026-03-09"

@@ -18,12 +18,8 @@ def draft(label: str, effective, significant: bool = False, **extra) -> PolicyVe
     return services.draft_policy_version(label=label, effective_at=effective, is_significant=significant, **extra)
 
 
-def test_the_seeded_version_is_in_force_and_recorded_with_consents():
-    version = services.current_version()
-    assert version.label == "2025-01-02"
-    assert version.announced_at == version.effective_at == seoul(2025, 1, 2)
-    assert version.frozen_html_ko and version.frozen_html_en and version.fingerprint
-    assert current_policy_version() == "2025-01-02"
+def test_the_version_in_force_is_recorded_with_consents():
+    assert current_policy_version() == services.current_version().label == "2025-06-01"
 
 
 @pytest.mark.parametrize(
@@ -79,7 +75,8 @@ def test_a_frozen_version_does_not_change_when_a_processor_is_renamed(now, offic
     assert (version.frozen_html_ko, version.frozen_html_en) == (frozen_ko, frozen_en)
     archived = client.get("/privacy/versions/next/", headers={"accept-language": "en"}).content.decode()
     assert "Stibee" in archived and "Stibee Mailer" not in archived
-    assert "Stibee Mailer" in client.get("/privacy/").content.decode()  # the live page follows the records
+    # The page serves the version in force; the rename waits for a version that states it.
+    assert "Stibee Mailer" not in client.get("/privacy/").content.decode()
 
 
 def test_the_out_of_date_flag_follows_the_records_until_a_new_version_is_announced(english, now, officer):
@@ -92,6 +89,10 @@ def test_the_out_of_date_flag_follows_the_records_until_a_new_version_is_announc
     with pytest.raises(services.PolicyError, match="significant"):
         services.announce_policy_version(version=draft("minor", seoul(2026, 3, 9)), actor=officer)
     services.announce_policy_version(version=draft("major", seoul(2026, 3, 31), significant=True), actor=officer)
+    # Announced, not in force: the rules that run still differ from the published policy.
+    assert services.policy_is_out_of_date() is True
+    assert services.covering_version().label == "major"
+    now.move_to(seoul(2026, 3, 31, 0, 0, 1))
     assert services.policy_is_out_of_date() is False
 
 
@@ -128,7 +129,7 @@ def test_upcoming_versions_are_shown_with_their_effective_date_and_take_over_on_
     archive = client.get("/privacy/versions/").content.decode()
     assert "2026년 3월 9일" in archive and "시행 예정" in archive and "2025년 1월 2일" in archive
     assert "문의 기록 보유 기간 명시" in archive
-    assert current_policy_version() == "2025-01-02"
+    assert current_policy_version() == "2025-06-01"
     now.move_to(seoul(2026, 3, 9, 0, 0, 1))
     assert current_policy_version() == "2026-03-09"
     assert "버전 2026-03-09" in client.get("/privacy/").content.decode()

@@ -62,6 +62,13 @@ def test_a_request_due_soon_is_amber_and_one_with_time_is_green(admin_login, off
 
 
 def test_the_desk_says_when_the_published_policy_is_out_of_date(admin_login, officer):
+    """PC-04: the seed text (2025-01-02) was not generated from the rules, so a fresh install's
+    desk says they differ; once a version stating them is in force, it says they match."""
+    from tests.policy.conftest import put_generated_version_in_force
+
+    fresh = admin_login(officer).get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "The rules that run differ from the published policy" in fresh
+    put_generated_version_in_force()
     first = admin_login(officer).get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "The published policy matches" in first
     Processor.objects.filter(name="Stibee").update(name="Stibee Mail")
