@@ -463,6 +463,11 @@ class OAuthGrant(models.Model):
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, db_index=True)
     revoked_by = models.CharField(_("revoked by"), max_length=16, choices=RevokedBy.choices, blank=True)
     revoke_response_code = models.PositiveIntegerField(_("revoke endpoint answer"), null=True, blank=True)
+    # Consent evidence: the notice the person saw and agreed to on the connect page, and when.
+    consent_text = models.TextField(_("notice shown"), blank=True)
+    consent_text_sha256 = models.CharField(_("notice hash (SHA-256)"), max_length=64, blank=True)
+    consented_at = models.DateTimeField(_("consented at"), null=True, blank=True)
+    consent_language = models.CharField(_("notice language"), max_length=8, blank=True)
 
     objects = OAuthGrantQuerySet.as_manager()
 
