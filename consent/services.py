@@ -35,7 +35,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from privacyops.lib.hooks import current_policy_version
+from privacyops.lib.hooks import current_policy_version, marketing_consent_ended
 from privacyops.lib.urls import absolute_url
 from subjects.models import DataSubject
 
@@ -60,6 +60,8 @@ logger = logging.getLogger(__name__)
 SEOUL = ZoneInfo("Asia/Seoul")
 NIGHT_STARTS_HOUR, NIGHT_ENDS_HOUR = 21, 8
 PREFERENCE_LINK_SALT = "consent.preferences"
+# The one-click opt-out in marketing mail: never expires, and can do nothing but opt out.
+OPT_OUT_LINK_SALT = "consent.opt_out"
 # How old a banner the cookie-choice endpoint may take from this process's memory (banner.current).
 BANNER_MAX_AGE_SECONDS = 10
 
@@ -172,6 +174,9 @@ def _record(
             from .tasks import send_result_notice
 
             send_result_notice.delay_on_commit(event.pk)
+            if not granted:
+                # The vendors must stop too (thirdparty queues their suppression jobs).
+                marketing_consent_ended(subject_id=subject.pk, purpose=purpose.key, channel=channel, event_id=event.pk)
     logger.info("consent %s: subject=%s purpose=%s event=%s", action, subject.pk, purpose.key, event.pk)
     return event
 
@@ -391,6 +396,27 @@ def subject_from_token(token: str) -> DataSubject:
     return subject
 
 
+def opt_out_link(subject: DataSubject, purpose: str = MARKETING) -> str:
+    """An absolute, signed link that withdraws one marketing consent in one click. It never expires
+    (a withdrawal must stay as easy as the consent was, Network Act art. 50(4)) and grants nothing."""
+    token = signing.dumps({"s": subject.pk, "p": purpose}, salt=OPT_OUT_LINK_SALT, compress=True)
+    return absolute_url(reverse("consent:opt_out", args=[token]))
+
+
+def opt_out_from_token(token: str) -> tuple[DataSubject, Purpose]:
+    """The subject and marketing purpose of an opt-out link (no expiry). Raises LinkInvalid."""
+    try:
+        data = signing.loads(token, salt=OPT_OUT_LINK_SALT)
+    except signing.BadSignature:
+        raise LinkInvalid("This link is not valid.") from None
+    data = data if isinstance(data, dict) else {}
+    subject = DataSubject.objects.filter(pk=data.get("s")).first()
+    purpose = Purpose.objects.filter(key=data.get("p") or "", consent_required=True).first()
+    if subject is None or purpose is None or not purpose.is_marketing:
+        raise LinkInvalid("This link is not valid.")
+    return subject, purpose
+
+
 # --- marketing notices -----------------------------------------------------------------------
 def _send_after_commit(subject: DataSubject, template: str, context: dict, *, forget: Callable[[], None]) -> None:
     """Render the notice now and send it once the caller's transaction commits: a rollback sends
@@ -398,7 +424,12 @@ def _send_after_commit(subject: DataSubject, template: str, context: dict, *, fo
     the record that it went out (so the sweep or the next run sends it again) and the error is
     raised (so a task retries)."""
     with translation.override(settings.LANGUAGE_CODE):
-        context = {"sender": settings.MARKETING_SENDER_NAME, "link": preference_link(subject), **context}
+        context = {
+            "sender": settings.MARKETING_SENDER_NAME,
+            "link": preference_link(subject),
+            "opt_out_link": opt_out_link(subject),
+            **context,
+        }
         title = render_to_string(f"consent/email/{template}_subject.txt", context).strip()
         body = render_to_string(f"consent/email/{template}.txt", context)
     recipient = subject.email

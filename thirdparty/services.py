@@ -332,15 +332,27 @@ def _run_meta_batch(jobs: list[tuple[VendorErasureJob, dict]]) -> Outcome:
             int((r.body or {}).get("num_received", 0)) for r in audience_responses if isinstance(r.body, dict)
         )
         sessions = [str((r.body or {}).get("session_id", "")) for r in audience_responses if isinstance(r.body, dict)]
+        invalid = sum(
+            int((r.body or {}).get("num_invalid_entries", 0)) for r in audience_responses if isinstance(r.body, dict)
+        )
         audiences.append(
             {
                 "audience_id": audience_id,
                 "calls": len(audience_responses),
                 "num_received": received,
+                "num_invalid_entries": invalid,
                 "session_ids": sessions,
             }
         )
-    return Outcome("done", responses, receipt={"audiences": audiences, "rows": len(rows)})
+    receipt = {
+        "audiences": audiences,
+        "rows": len(rows),
+        "num_invalid_entries": sum(a["num_invalid_entries"] for a in audiences),
+    }
+    if rows and audiences and all(a["num_invalid_entries"] >= len(rows) for a in audiences):
+        # Meta took none of the rows: nothing was removed, so the job is not done.
+        return Outcome("failed", responses, receipt=receipt, error="Meta rejected every entry as invalid")
+    return Outcome("done", responses, receipt=receipt)
 
 
 def _send_erasure_email(job: VendorErasureJob, ids: dict) -> Outcome:
