@@ -41,8 +41,8 @@ DEFAULT_COUNTRY_CALLING_CODE = "82"
 SIGNED_REQUEST_MAX_AGE_SECONDS = 3600
 # The SDK's own default (facebook_business/apiconfig.py of facebook-business 26.0.3).
 SDK_API_VERSION = "v26.0"
-# Graph error codes Meta documents as rate limiting ("Rate Limiting" and "Error Codes" pages):
-# 4 app, 17 user, 32 page, 613 custom rate limit, 80004 ads-management calls to one ad account.
+# Graph error codes for rate limiting: 4 app, 17 user, 32 page, 613 custom rate limit, 80004 too many
+# ads-management calls to one ad account (not confirmed against a stored Meta page: docs/THIRDPARTY.md).
 THROTTLING_CODES = frozenset({4, 17, 32, 613, 80004})
 # Custom audiences are a Marketing API edge, so the Marketing API's expiry dates apply (shorter
 # than the Graph API's). Source: Meta's "Marketing API version history" page
