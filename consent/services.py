@@ -49,6 +49,7 @@ from .models import (
     CookieChoice,
     CookieConsentRecord,
     MarketingNotice,
+    MarketingSuppression,
     NoticeKind,
     Purpose,
     RefusedOrigin,
@@ -103,6 +104,27 @@ def get_purpose(key: str) -> Purpose:
     if purpose is None:
         raise UnknownPurpose(f"There is no purpose {key!r}.")
     return purpose
+
+
+def address_hashes(email: str) -> list[str]:
+    """The keyed hashes of an address under SECRET_KEY and its fallbacks (so a key rotation keeps
+    the list); the first is the current one."""
+    from django.utils.crypto import salted_hmac
+
+    address = (email or "").strip().lower()
+    if not address:
+        return []
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [
+        salted_hmac("consent.marketing_suppression", address, secret=secret, algorithm="sha256").hexdigest()
+        for secret in secrets
+    ]
+
+
+def is_suppressed(email: str) -> bool:
+    """Did this address withdraw or refuse marketing (even as a person since erased)?"""
+    hashes = address_hashes(email)
+    return bool(hashes) and MarketingSuppression.objects.filter(address_hash__in=hashes).exists()
 
 
 def _check_channel(channel: str) -> None:
@@ -170,6 +192,12 @@ def _record(
             "ended_at": None if granted else at,
         }
         ConsentState.objects.update_or_create(subject=subject, purpose=purpose, defaults=values)
+        hashes = address_hashes(subject.email) if purpose.is_marketing else []
+        if hashes and not granted:
+            MarketingSuppression.objects.get_or_create(address_hash=hashes[0])
+        elif hashes and channel not in (ConsentChannel.IMPORT, ConsentChannel.PROCESSOR_WEBHOOK):
+            # The person's own new consent lifts the suppression.
+            MarketingSuppression.objects.filter(address_hash__in=hashes).delete()
         if purpose.is_marketing:
             from .tasks import send_result_notice
 
@@ -207,6 +235,11 @@ def grant_consent(
     if channel == ConsentChannel.GPC_SIGNAL:
         raise ConsentError("A Global Privacy Control signal can only withdraw consent.")
     target = _consent_purpose(purpose, channel)
+    if target.is_marketing and channel == ConsentChannel.IMPORT and is_suppressed(subject.email):
+        raise ConsentError(
+            "This address withdrew or refused marketing before; an import cannot consent for it. "
+            "Only the person can consent again."
+        )
     return _record(
         subject=subject,
         purpose=target,
