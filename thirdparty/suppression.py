@@ -15,17 +15,20 @@ A withdrawal that arrives through a processor's own webhook (Stibee's unsubscrib
 
 from __future__ import annotations
 
-from consent.models import ConsentChannel
 from subjects.models import DataSubject
 
 from .models import JobKind, VendorErasureJob
+
+# consent.models.ConsentChannel.PROCESSOR_WEBHOOK; the value, because thirdparty asks consent only
+# through consent.services (the one import the layers contract allows).
+PROCESSOR_WEBHOOK_CHANNEL = "processor_webhook"
 
 
 def queue_suppression_jobs(*, subject_id: int, purpose: str, channel: str, event_id: int) -> int:
     """The provider of `marketing_consent_ended`; returns the number of jobs created."""
     from .services import create_erasure_jobs
 
-    if channel == ConsentChannel.PROCESSOR_WEBHOOK:
+    if channel == PROCESSOR_WEBHOOK_CHANNEL:
         return 0
     subject = DataSubject.objects.filter(pk=subject_id).first()
     if subject is None:

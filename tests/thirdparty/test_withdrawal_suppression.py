@@ -195,3 +195,9 @@ def test_a_withdrawal_on_the_preference_page_reaches_stibee_and_meta_through_the
     stibee_call = paths["/v2/lists/4242/subscribers/unsubscribe"]
     assert stibee_call.headers["AccessToken"] == "stibee-secret-key"
     assert json.loads(stibee_call.get_data()) == ["alice@example.com"]
+
+
+def test_the_webhook_channel_value_the_hook_skips_is_consents():
+    from thirdparty.suppression import PROCESSOR_WEBHOOK_CHANNEL
+
+    assert PROCESSOR_WEBHOOK_CHANNEL == ConsentChannel.PROCESSOR_WEBHOOK
