@@ -281,6 +281,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(minute="*/5"),
         "options": {"expire_seconds": 240},
     },
+    # A disconnected YouTube grant's token is revoked at Google again until Google confirms.
+    "retry_youtube_revocations": {
+        "task": "thirdparty.tasks.retry_youtube_revocations",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expire_seconds": 540},
+    },
     # Policy 3.1.2.2 / PV-08: refresh YouTube statistics or delete them at 30 days, daily at 04:10.
     "refresh_youtube_data": {
         "task": "thirdparty.tasks.refresh_youtube_data",

@@ -382,6 +382,15 @@ class OAuthGrantAdmin(EncryptedValuesMixin, PersonalDataAdmin):
         "revoked_at",
         "revoked_by",
         "revoke_response_code",
+        "revoke_confirmed_at",
+        "revoke_attempts",
+        "revoke_next_attempt_at",
+        "revoke_error",
+        "last_checked_at",
+        "consented_at",
+        "consent_language",
+        "consent_text_sha256",
+        "consent_text",
         "encrypted_values",
     ]
     inlines = [StatisticsInline]

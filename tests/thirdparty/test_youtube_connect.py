@@ -19,6 +19,13 @@ SCOPE = "https://www.googleapis.com/auth/youtube.readonly"
 
 
 @pytest.fixture
+def client(client, settings):
+    """The pages in English (the msgids); the Korean default is tested on its own."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+@pytest.fixture
 def google(vendors, settings):
     settings.GOOGLE_OAUTH_AUTH_URL = vendors.url_for("/o/oauth2/v2/auth")
     return vendors
@@ -114,3 +121,10 @@ def test_a_forged_or_old_link_is_refused_with_a_clear_400(client, alice):
     answer = client.get("/thirdparty/youtube/connect/", {"t": "not-a-link"})
     assert answer.status_code == 400 and "not valid" in answer.content.decode()
     assert client.post("/thirdparty/youtube/connect/", {"t": ""}).status_code == 400
+
+
+def test_the_connect_page_speaks_korean_by_default(alice, settings):
+    from django.test import Client
+
+    page = Client().get("/thirdparty/youtube/connect/", {"t": youtube_connect.connect_link(subject=alice)})
+    assert "통계는 최대 30일간 보관" in page.content.decode() and "동의합니다: Google로 계속" in page.content.decode()
