@@ -380,3 +380,19 @@ class RefusedOrigin(models.Model):
 
     def __str__(self) -> str:
         return self.origin
+
+
+class MarketingSuppression(models.Model):
+    """An address that withdrew or refused marketing, kept as a keyed hash (HMAC-SHA256 with
+    SECRET_KEY) and nothing else: no link to the person, so it survives their erasure, and a later
+    import of the same address cannot consent for it. The person's own new consent removes it."""
+
+    address_hash = models.CharField(_("address hash"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("suppressed since"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("marketing suppression")
+        verbose_name_plural = _("marketing suppressions")
+
+    def __str__(self) -> str:
+        return f"suppression #{self.pk}"

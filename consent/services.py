@@ -35,7 +35,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from privacyops.lib.hooks import current_policy_version
+from privacyops.lib.hooks import current_policy_version, marketing_consent_ended
 from privacyops.lib.urls import absolute_url
 from subjects.models import DataSubject
 
@@ -49,6 +49,7 @@ from .models import (
     CookieChoice,
     CookieConsentRecord,
     MarketingNotice,
+    MarketingSuppression,
     NoticeKind,
     Purpose,
     PurposeSuspension,
@@ -61,6 +62,8 @@ logger = logging.getLogger(__name__)
 SEOUL = ZoneInfo("Asia/Seoul")
 NIGHT_STARTS_HOUR, NIGHT_ENDS_HOUR = 21, 8
 PREFERENCE_LINK_SALT = "consent.preferences"
+# The one-click opt-out in marketing mail: never expires, and can do nothing but opt out.
+OPT_OUT_LINK_SALT = "consent.opt_out"
 # How old a banner the cookie-choice endpoint may take from this process's memory (banner.current).
 BANNER_MAX_AGE_SECONDS = 10
 
@@ -102,6 +105,27 @@ def get_purpose(key: str) -> Purpose:
     if purpose is None:
         raise UnknownPurpose(f"There is no purpose {key!r}.")
     return purpose
+
+
+def address_hashes(email: str) -> list[str]:
+    """The keyed hashes of an address under SECRET_KEY and its fallbacks (so a key rotation keeps
+    the list); the first is the current one."""
+    from django.utils.crypto import salted_hmac
+
+    address = (email or "").strip().lower()
+    if not address:
+        return []
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [
+        salted_hmac("consent.marketing_suppression", address, secret=secret, algorithm="sha256").hexdigest()
+        for secret in secrets
+    ]
+
+
+def is_suppressed(email: str) -> bool:
+    """Did this address withdraw or refuse marketing (even as a person since erased)?"""
+    hashes = address_hashes(email)
+    return bool(hashes) and MarketingSuppression.objects.filter(address_hash__in=hashes).exists()
 
 
 def _check_channel(channel: str) -> None:
@@ -169,10 +193,19 @@ def _record(
             "ended_at": None if granted else at,
         }
         ConsentState.objects.update_or_create(subject=subject, purpose=purpose, defaults=values)
+        hashes = address_hashes(subject.email) if purpose.is_marketing else []
+        if hashes and not granted:
+            MarketingSuppression.objects.get_or_create(address_hash=hashes[0])
+        elif hashes and channel not in (ConsentChannel.IMPORT, ConsentChannel.PROCESSOR_WEBHOOK):
+            # The person's own new consent lifts the suppression.
+            MarketingSuppression.objects.filter(address_hash__in=hashes).delete()
         if purpose.is_marketing:
             from .tasks import send_result_notice
 
             send_result_notice.delay_on_commit(event.pk)
+            if not granted:
+                # The vendors must stop too (thirdparty queues their suppression jobs).
+                marketing_consent_ended(subject_id=subject.pk, purpose=purpose.key, channel=channel, event_id=event.pk)
     logger.info("consent %s: subject=%s purpose=%s event=%s", action, subject.pk, purpose.key, event.pk)
     return event
 
@@ -203,6 +236,11 @@ def grant_consent(
     if channel == ConsentChannel.GPC_SIGNAL:
         raise ConsentError("A Global Privacy Control signal can only withdraw consent.")
     target = _consent_purpose(purpose, channel)
+    if target.is_marketing and channel == ConsentChannel.IMPORT and is_suppressed(subject.email):
+        raise ConsentError(
+            "This address withdrew or refused marketing before; an import cannot consent for it. "
+            "Only the person can consent again."
+        )
     return _record(
         subject=subject,
         purpose=target,
@@ -416,6 +454,27 @@ def subject_from_token(token: str) -> DataSubject:
     return subject
 
 
+def opt_out_link(subject: DataSubject, purpose: str = MARKETING) -> str:
+    """An absolute, signed link that withdraws one marketing consent in one click. It never expires
+    (a withdrawal must stay as easy as the consent was, Network Act art. 50(4)) and grants nothing."""
+    token = signing.dumps({"s": subject.pk, "p": purpose}, salt=OPT_OUT_LINK_SALT, compress=True)
+    return absolute_url(reverse("consent:opt_out", args=[token]))
+
+
+def opt_out_from_token(token: str) -> tuple[DataSubject, Purpose]:
+    """The subject and marketing purpose of an opt-out link (no expiry). Raises LinkInvalid."""
+    try:
+        data = signing.loads(token, salt=OPT_OUT_LINK_SALT)
+    except signing.BadSignature:
+        raise LinkInvalid("This link is not valid.") from None
+    data = data if isinstance(data, dict) else {}
+    subject = DataSubject.objects.filter(pk=data.get("s")).first()
+    purpose = Purpose.objects.filter(key=data.get("p") or "", consent_required=True).first()
+    if subject is None or purpose is None or not purpose.is_marketing:
+        raise LinkInvalid("This link is not valid.")
+    return subject, purpose
+
+
 # --- marketing notices -----------------------------------------------------------------------
 def _send_after_commit(subject: DataSubject, template: str, context: dict, *, forget: Callable[[], None]) -> None:
     """Render the notice now and send it once the caller's transaction commits: a rollback sends
@@ -423,7 +482,12 @@ def _send_after_commit(subject: DataSubject, template: str, context: dict, *, fo
     the record that it went out (so the sweep or the next run sends it again) and the error is
     raised (so a task retries)."""
     with translation.override(settings.LANGUAGE_CODE):
-        context = {"sender": settings.MARKETING_SENDER_NAME, "link": preference_link(subject), **context}
+        context = {
+            "sender": settings.MARKETING_SENDER_NAME,
+            "link": preference_link(subject),
+            "opt_out_link": opt_out_link(subject),
+            **context,
+        }
         title = render_to_string(f"consent/email/{template}_subject.txt", context).strip()
         body = render_to_string(f"consent/email/{template}.txt", context)
     recipient = subject.email

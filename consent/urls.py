@@ -9,4 +9,5 @@ app_name = "consent"
 urlpatterns = [
     path("banner.js", views.banner_js, name="banner_js"),
     path("preferences/<str:token>/", views.preferences, name="preferences"),
+    path("opt-out/<str:token>/", views.opt_out, name="opt_out"),
 ]

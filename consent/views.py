@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
@@ -116,3 +117,23 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         "consent/preferences.html",
         {"rows": rows, "others": others, "restricted": subject.processing_restricted, "gpc": gpc},
     )
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def opt_out(request: HttpRequest, token: str) -> HttpResponse:
+    """The opt-out link in marketing mail. GET shows one button (mail scanners fetch links, so a
+    GET changes nothing); POST withdraws, also as RFC 8058's List-Unsubscribe-Post from a mail
+    client, which carries no CSRF token: the signed token is the credential, and it can only opt out."""
+    try:
+        subject, purpose = services.opt_out_from_token(token)
+    except services.LinkInvalid:
+        return render(request, "consent/link_invalid.html", {"message": _("This link is not valid.")}, status=400)
+    done = False
+    if request.method == "POST":
+        services.withdraw_consent(
+            subject=subject, purpose=purpose.key, channel=ConsentChannel.EMAIL_LINK, **_client(request)
+        )
+        done = True
+    return render(request, "consent/opt_out.html", {"purpose": purpose, "done": done})

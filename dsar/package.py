@@ -26,10 +26,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from consent.models import ConsentAction, ConsentEvent
+from consent.models import ConsentAction, ConsentEvent, Purpose
 from retention.models import RetentionRule
 from subjects.registry import DataCategory, registry
-from thirdparty.models import DataTransfer, Processor
+from thirdparty.models import DataTransfer, Processor, VendorErasureJob, VendorIdentity
 
 # The most rows per model in one package; a person with more (years of visit logs) gets the newest.
 MAX_ROWS_PER_MODEL = 100_000
@@ -149,20 +149,26 @@ def _is_field(model: type[models.Model], name: str) -> bool:
         return False
 
 
-def _processors(categories_held: set[str], purposes_granted: set[str]) -> list[dict]:
-    """Processors this person's data may have gone to (PIPA art. 35: third-party provision status).
+def _processors(subject_id: int, categories_held: set[str], purposes_granted: set[str]) -> list[dict]:
+    """Every processor that received this person's data (PIPA art. 35: third-party provision status).
 
-    The transfer log keeps counts, not people, so the answer is derived: a processor receives the
-    data categories named in its record, and a consent-gated processor only the data of people who
-    granted its purpose. Each comes with its latest logged transfer.
+    The transfer log keeps counts, not people, so the answer is derived, whatever the legal basis:
+    a processor that knows the person by an identifier we captured (a GA client id, a Meta user id)
+    or that a vendor job named them to received them; so did a processor whose data categories the
+    person has rows in, unless its syncs are gated on a consent the person never gave. A gate on a
+    purpose that needs no consent (Google Analytics: legitimate interest) holds nobody back. Each
+    comes with its latest logged transfer.
     """
+    identity_vendors = set(VendorIdentity.objects.filter(subject_id=subject_id).values_list("vendor", flat=True))
+    job_processors = set(VendorErasureJob.objects.filter(subject_id=subject_id).values_list("processor_id", flat=True))
+    consent_gates = set(Purpose.objects.filter(consent_required=True).values_list("key", flat=True))
     out = []
     for processor in Processor.objects.order_by("name"):
         shared = set(processor.data_categories or [])
-        if not shared & categories_held:
-            continue
+        named = bool(processor.connector and processor.connector in identity_vendors) or processor.pk in job_processors
         gate = processor.share_purpose
-        if gate and gate not in purposes_granted:
+        gate_open = not gate or gate not in consent_gates or gate in purposes_granted
+        if not named and not (shared & categories_held and gate_open):
             continue
         last = (
             DataTransfer.objects.filter(processor=processor)
@@ -176,7 +182,7 @@ def _processors(categories_held: set[str], purposes_granted: set[str]) -> list[d
                 "task": str(processor.entrusted_task),
                 "country": str(processor.country),
                 "retention": str(processor.retention_text),
-                "data_categories": sorted(shared & categories_held),
+                "data_categories": sorted(shared & categories_held) or sorted(shared),
                 "last_transfer_at": _plain(last) if last else None,
             }
         )
@@ -208,7 +214,7 @@ def collect(*, subject_id: int, reference: str, include_withheld: bool = False) 
             _model_section(entry, subject_id, rules, include_withheld=include_withheld, withheld=withheld)
         )
     held = {key for key, section in categories.items() if section.row_count}
-    processors = _processors(held, _purposes_granted(subject_id))
+    processors = _processors(subject_id, held, _purposes_granted(subject_id))
     ordered = [categories[key] for key in DataCategory.values if key in categories]
     ordered += [section for key, section in categories.items() if key not in DataCategory.values]
     counts = {m.label: len(m.rows) for c in ordered for m in c.models}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
@@ -21,7 +22,7 @@ from incidents.services import open_clocks
 from policy.services import policy_is_out_of_date
 from retention.models import LegalHold
 from retention.services import next_destruction_at, rules_with_last_run
-from thirdparty.models import JOB_LATE_AFTER_DAYS, Processor, VendorErasureJob
+from thirdparty.models import JOB_LATE_AFTER_DAYS, OAuthGrant, Processor, VendorErasureJob
 
 # The desk's colour classes for dsar.models.deadline_state (templates/admin/officer_desk.html).
 DEADLINE_COLOURS = {"overdue": "overdue", "at_risk": "soon", "on_track": "fine"}
@@ -33,6 +34,8 @@ class Desk:
     requests_shown: bool = False
     failing_jobs: list = field(default_factory=list)
     stale_jobs: int = 0
+    # Disconnected YouTube grants Google has not confirmed: retries given up, or our client refused.
+    unconfirmed_revocations: list = field(default_factory=list)
     late_after_days: int = JOB_LATE_AFTER_DAYS
     jobs_shown: bool = False
     rules: list[dict] = field(default_factory=list)
@@ -110,6 +113,11 @@ def build_desk(user, *, now: datetime | None = None) -> Desk:
             VendorErasureJob.objects.stuck().select_related("processor").order_by("created_at")[:20]
         )
         desk.stale_jobs = VendorErasureJob.objects.late(now).count()
+        desk.unconfirmed_revocations = list(
+            OAuthGrant.objects.revoke_unconfirmed()
+            .filter(Q(revoke_next_attempt_at__isnull=True) | Q(revoke_error__contains="invalid_client"))
+            .order_by("revoked_at")[:20]
+        )
         desk.jobs_shown = True
     if user.has_perm("retention.view_destructionrun"):
         desk.rules, desk.rules_shown = _rules(now), True

@@ -281,6 +281,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(minute="*/5"),
         "options": {"expire_seconds": 240},
     },
+    # A disconnected YouTube grant's token is revoked at Google again until Google confirms.
+    "retry_youtube_revocations": {
+        "task": "thirdparty.tasks.retry_youtube_revocations",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expire_seconds": 540},
+    },
     # Policy 3.1.2.2 / PV-08: refresh YouTube statistics or delete them at 30 days, daily at 04:10.
     "refresh_youtube_data": {
         "task": "thirdparty.tasks.refresh_youtube_data",
@@ -432,9 +438,9 @@ VENDOR_HTTP_TIMEOUT_SECONDS = _env(env.float, "VENDOR_HTTP_TIMEOUT_SECONDS", def
 VENDOR_JOB_BACKOFF_BASE_SECONDS = _env(env.int, "VENDOR_JOB_BACKOFF_BASE_SECONDS", default=60)
 VENDOR_JOB_BACKOFF_MAX_SECONDS = _env(env.int, "VENDOR_JOB_BACKOFF_MAX_SECONDS", default=6 * 3600)
 VENDOR_JOB_MAX_ATTEMPTS = _env(env.int, "VENDOR_JOB_MAX_ATTEMPTS", default=10)
-GA_API_BASE_URL = _env(env.str, "GA_API_BASE_URL", default="https://www.googleapis.com").rstrip("/")
+GA_API_BASE_URL = _env(env.str, "GA_API_BASE_URL", default="https://analytics.googleapis.com").rstrip("/")
 GA_PROPERTY_ID = _env(env.str, "GA_PROPERTY_ID", default="")
-GA_ACCESS_TOKEN = _env(env.str, "GA_ACCESS_TOKEN", default="")
+GOOGLE_SERVICE_ACCOUNT_FILE = _env(env.str, "GOOGLE_SERVICE_ACCOUNT_FILE", default="")
 # Google's quotas: 1.5 requests/s per property and 500/day (per property and per project).
 GA_REQUESTS_PER_SECOND = _env(env.float, "GA_REQUESTS_PER_SECOND", default=1.0)
 GA_REQUESTS_PER_DAY = _env(env.int, "GA_REQUESTS_PER_DAY", default=500)
@@ -443,16 +449,17 @@ if not 0 < GA_REQUESTS_PER_SECOND <= 1.5 or not 0 < GA_REQUESTS_PER_DAY <= 500:
 # How long a worker may wait in-process for the next GA slot before it reschedules the job instead.
 GA_MAX_INLINE_WAIT_SECONDS = _env(env.float, "GA_MAX_INLINE_WAIT_SECONDS", default=3.0)
 META_GRAPH_BASE_URL = _env(env.str, "META_GRAPH_BASE_URL", default="https://graph.facebook.com").rstrip("/")
-META_API_VERSION = _env(env.str, "META_API_VERSION", default="v21.0")
+META_API_VERSION = _env(env.str, "META_API_VERSION", default="v26.0")
 META_ACCESS_TOKEN = _env(env.str, "META_ACCESS_TOKEN", default="")
 META_APP_SECRET = _env(env.str, "META_APP_SECRET", default="")
 META_CUSTOM_AUDIENCE_IDS = _env(env.list, "META_CUSTOM_AUDIENCE_IDS", default=[])
-STIBEE_API_BASE_URL = _env(env.str, "STIBEE_API_BASE_URL", default="https://api.stibee.com/v1").rstrip("/")
+STIBEE_API_BASE_URL = _env(env.str, "STIBEE_API_BASE_URL", default="https://api.stibee.com/v2").rstrip("/")
 STIBEE_API_KEY = _env(env.str, "STIBEE_API_KEY", default="")
 STIBEE_LIST_ID = _env(env.str, "STIBEE_LIST_ID", default="")
 STIBEE_WEBHOOK_SECRET = _env(env.str, "STIBEE_WEBHOOK_SECRET", default="")
 GOOGLE_OAUTH_REVOKE_URL = _env(env.str, "GOOGLE_OAUTH_REVOKE_URL", default="https://oauth2.googleapis.com/revoke")
 GOOGLE_OAUTH_TOKEN_URL = _env(env.str, "GOOGLE_OAUTH_TOKEN_URL", default="https://oauth2.googleapis.com/token")
+GOOGLE_OAUTH_AUTH_URL = _env(env.str, "GOOGLE_OAUTH_AUTH_URL", default="https://accounts.google.com/o/oauth2/v2/auth")
 GOOGLE_OAUTH_CLIENT_ID = _env(env.str, "GOOGLE_OAUTH_CLIENT_ID", default="")
 GOOGLE_OAUTH_CLIENT_SECRET = _env(env.str, "GOOGLE_OAUTH_CLIENT_SECRET", default="")
 YOUTUBE_API_BASE_URL = _env(env.str, "YOUTUBE_API_BASE_URL", default="https://www.googleapis.com").rstrip("/")

@@ -15,6 +15,7 @@ from subjects.registry import DataCategory
 from . import services
 from .models import (
     JOB_LATE_AFTER_DAYS,
+    Connector,
     DataTransfer,
     DisclosedSubject,
     Disclosure,
@@ -85,6 +86,7 @@ class ProcessorAdmin(admin.ModelAdmin):
     list_filter = ["kind", "active", "transfers_overseas", "erasure_channel", ContractFilter]
     search_fields = ["name", "entrusted_task"]
     inlines = [InspectionInline]
+    readonly_fields = ["vendor_contract"]
     fieldsets = [
         (
             None,
@@ -125,9 +127,23 @@ class ProcessorAdmin(admin.ModelAdmin):
         ),
         (
             gettext_lazy("Supervision and erasure"),
-            {"fields": ["next_inspection_due", "contact_email", "erasure_channel", "connector"]},
+            {"fields": ["next_inspection_due", "contact_email", "erasure_channel", "connector", "vendor_contract"]},
         ),
     ]
+
+    @admin.display(description=gettext_lazy("API request shapes"))
+    def vendor_contract(self, obj: Processor):
+        """Where the connector's requests come from; a visible badge where the vendor's own
+        documentation does not confirm them (docs/THIRDPARTY.md)."""
+        if obj.connector == Connector.STIBEE:
+            return format_html(
+                '<span class="vendor-unconfirmed" style="background:#fff3cd;border:1px solid #b60;color:#6b4400;'
+                'padding:1px 6px;border-radius:8px">{}</span>',
+                _("endpoint shape not confirmed by the vendor's documentation"),
+            )
+        if obj.connector:
+            return _("taken from the vendor's documentation or SDK (docs/THIRDPARTY.md)")
+        return "-"
 
     @admin.display(description=gettext_lazy("contract"), ordering="contract_end")
     def contract_status(self, obj: Processor):
@@ -214,6 +230,7 @@ class VendorErasureJobAdmin(EncryptedValuesMixin, admin.ModelAdmin):
         "attempts",
         "last_response_code",
         "last_error",
+        "invalid_entries",
         "next_attempt_at",
         "created_at",
         "encrypted_values",
@@ -238,6 +255,7 @@ class VendorErasureJobAdmin(EncryptedValuesMixin, admin.ModelAdmin):
         "last_attempt_at",
         "last_response_code",
         "last_error",
+        "invalid_entries",
         "receipt",
         "identifiers_held",
         "encrypted_values",
@@ -260,6 +278,16 @@ class VendorErasureJobAdmin(EncryptedValuesMixin, admin.ModelAdmin):
         return format_html(
             '<span style="color:{}">{}</span>', colours.get(obj.status, "inherit"), obj.get_status_display()
         )
+
+    @admin.display(description=gettext_lazy("invalid entries"))
+    def invalid_entries(self, obj: VendorErasureJob):
+        """Meta's num_invalid_entries: rows of the removal call Meta could not match to its schema."""
+        count = (obj.receipt or {}).get("num_invalid_entries") if isinstance(obj.receipt, dict) else None
+        if count is None:
+            return "-"
+        if count:
+            return format_html('<strong style="color:#b00">{}</strong>', count)
+        return count
 
     @admin.display(description=gettext_lazy("identifiers held"), boolean=True)
     def identifiers_held(self, obj: VendorErasureJob):
@@ -379,6 +407,15 @@ class OAuthGrantAdmin(EncryptedValuesMixin, PersonalDataAdmin):
         "revoked_at",
         "revoked_by",
         "revoke_response_code",
+        "revoke_confirmed_at",
+        "revoke_attempts",
+        "revoke_next_attempt_at",
+        "revoke_error",
+        "last_checked_at",
+        "consented_at",
+        "consent_language",
+        "consent_text_sha256",
+        "consent_text",
         "encrypted_values",
     ]
     inlines = [StatisticsInline]

@@ -7,3 +7,11 @@ from django.utils.translation import gettext_lazy as _
 class ThirdpartyConfig(AppConfig):
     name = "thirdparty"
     verbose_name = _("Third parties (policy 3)")
+
+    def ready(self) -> None:
+        from privacyops.lib import hooks
+
+        from .connectors import meta  # noqa: F401  (registers the Meta API version check)
+        from .suppression import queue_suppression_jobs
+
+        hooks.marketing_consent_ended.provide(queue_suppression_jobs)

@@ -469,6 +469,12 @@ class OAuthGrantQuerySet(models.QuerySet):
     def active(self):
         return self.filter(revoked_at__isnull=True)
 
+    def revoke_unconfirmed(self):
+        """Disconnected here, not yet confirmed by Google's revoke endpoint (the token is kept)."""
+        return self.filter(revoked_at__isnull=False, revoke_confirmed_at__isnull=True).exclude(
+            refresh_token="", access_token=""
+        )
+
 
 class OAuthGrant(models.Model):
     """A person's authorisation for the YouTube Data API (policy 3.1.2.2); tokens encrypted at rest."""
@@ -485,6 +491,17 @@ class OAuthGrant(models.Model):
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, db_index=True)
     revoked_by = models.CharField(_("revoked by"), max_length=16, choices=RevokedBy.choices, blank=True)
     revoke_response_code = models.PositiveIntegerField(_("revoke endpoint answer"), null=True, blank=True)
+    # The encrypted token is kept until Google confirms the revocation; then it is wiped.
+    revoke_confirmed_at = models.DateTimeField(_("revocation confirmed by Google at"), null=True, blank=True)
+    revoke_attempts = models.PositiveIntegerField(_("revoke calls"), default=0)
+    revoke_next_attempt_at = models.DateTimeField(_("next revoke call"), null=True, blank=True, db_index=True)
+    revoke_error = models.CharField(_("last revoke error"), max_length=300, blank=True)
+    last_checked_at = models.DateTimeField(_("last checked at Google"), null=True, blank=True)
+    # Consent evidence: the notice the person saw and agreed to on the connect page, and when.
+    consent_text = models.TextField(_("notice shown"), blank=True)
+    consent_text_sha256 = models.CharField(_("notice hash (SHA-256)"), max_length=64, blank=True)
+    consented_at = models.DateTimeField(_("consented at"), null=True, blank=True)
+    consent_language = models.CharField(_("notice language"), max_length=8, blank=True)
 
     objects = OAuthGrantQuerySet.as_manager()
 

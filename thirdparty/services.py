@@ -8,9 +8,9 @@ Interface for the DSAR and consent apps (stable):
         ("erase"; or "suppress" for a marketing withdrawal: Stibee unsubscribe, Meta audience
         removal). Idempotent per (processor, reference, kind). The identifiers each job needs are
         copied onto it encrypted, so the subject row may be erased right after this returns.
-        For "erase", the person's active YouTube grants have their tokens and statistics deleted,
-        and are revoked at Google once the caller's transaction commits (an HTTP call per grant,
-        VENDOR_HTTP_TIMEOUT_SECONDS each).
+        For "erase", the person's active YouTube grants have their statistics deleted and are
+        revoked at Google once the caller's transaction commits (an HTTP call per grant,
+        VENDOR_HTTP_TIMEOUT_SECONDS each); the encrypted token is wiped when Google confirms.
         Sending is enqueued on commit (thirdparty.tasks.send_vendor_erasure_jobs).
     open_jobs(reference: str) -> QuerySet[VendorErasureJob]
         The request's jobs not yet confirmed and not closed by staff with a note; a request is
@@ -332,15 +332,27 @@ def _run_meta_batch(jobs: list[tuple[VendorErasureJob, dict]]) -> Outcome:
             int((r.body or {}).get("num_received", 0)) for r in audience_responses if isinstance(r.body, dict)
         )
         sessions = [str((r.body or {}).get("session_id", "")) for r in audience_responses if isinstance(r.body, dict)]
+        invalid = sum(
+            int((r.body or {}).get("num_invalid_entries", 0)) for r in audience_responses if isinstance(r.body, dict)
+        )
         audiences.append(
             {
                 "audience_id": audience_id,
                 "calls": len(audience_responses),
                 "num_received": received,
+                "num_invalid_entries": invalid,
                 "session_ids": sessions,
             }
         )
-    return Outcome("done", responses, receipt={"audiences": audiences, "rows": len(rows)})
+    receipt = {
+        "audiences": audiences,
+        "rows": len(rows),
+        "num_invalid_entries": sum(a["num_invalid_entries"] for a in audiences),
+    }
+    if rows and audiences and all(a["num_invalid_entries"] >= len(rows) for a in audiences):
+        # Meta took none of the rows: nothing was removed, so the job is not done.
+        return Outcome("failed", responses, receipt=receipt, error="Meta rejected every entry as invalid")
+    return Outcome("done", responses, receipt=receipt)
 
 
 def _send_erasure_email(job: VendorErasureJob, ids: dict) -> Outcome:
@@ -793,52 +805,99 @@ def connect_youtube_grant(
 
 
 def revoke_youtube_grant(*, grant: OAuthGrant, by: str, actor) -> OAuthGrant:
-    """Delete the stored tokens and every statistic fetched through the grant, then revoke the
-    token at Google (refresh token first: it takes the access token with it), whatever Google says.
+    """Disconnect a grant: delete every statistic fetched through it at once, mark it revoked, and
+    revoke the token at Google (refresh token first: it takes the access token with it).
 
-    The call to Google is made after the caller's transaction commits (at once when there is
-    none): a rollback, e.g. of a DSAR erasure, never leaves a token revoked that we still hold,
-    and a slow Google holds no lock. The token is kept in memory for it, never in the broker."""
+    The encrypted token is kept until Google confirms (200, or 400 invalid_token: already dead);
+    a timeout, 5xx or 429 is retried with backoff by `retry_youtube_revocations`, and after
+    VENDOR_JOB_MAX_ATTEMPTS the grant waits on the officer's desk. A 401 invalid_client is our
+    OAuth client's configuration, shown as such. The first call is made after the caller's
+    transaction commits: a rollback never leaves a token revoked that we still hold."""
     require_permission(actor, REVOKE_GRANT_PERMISSION, error=ThirdPartyError)
     if by not in RevokedBy.values:
         raise ThirdPartyError(_("Unknown revocation source."))
+    now = timezone.now()
     with transaction.atomic():
         grant = OAuthGrant.objects.select_for_update().get(pk=grant.pk)
-        token = (grant.refresh_token or grant.access_token) if by != RevokedBy.DETECTED else ""
-        try:
-            token = reveal(token) if token else ""
-        except DecryptionError:
-            # We cannot tell Google which token to revoke; what we hold is deleted all the same.
-            logger.warning("youtube grant=%s: its tokens cannot be decrypted; not revoked at Google", grant.pk)
-            token = ""
+        revocable = by != RevokedBy.DETECTED and bool(grant.refresh_token or grant.access_token)
+        token = ""
+        if revocable:
+            try:
+                token = reveal(grant.refresh_token or grant.access_token)
+            except DecryptionError:
+                # We cannot tell Google which token to revoke; what we hold is deleted all the same.
+                logger.warning("youtube grant=%s: its tokens cannot be decrypted; not revoked at Google", grant.pk)
+                revocable = False
         deleted, _counts = YouTubeStatistics.objects.filter(grant=grant).delete()
-        grant.access_token = ""
-        grant.refresh_token = ""
-        grant.access_token_expires_at = None
         if grant.revoked_at is None:
-            grant.revoked_at, grant.revoked_by = timezone.now(), by
+            grant.revoked_at, grant.revoked_by = now, by
+        grant.access_token_expires_at = None
         grant.revoke_response_code = None
-        grant.save(
-            update_fields=[
-                "access_token",
-                "refresh_token",
-                "access_token_expires_at",
-                "revoked_at",
-                "revoked_by",
-                "revoke_response_code",
-            ]
-        )
-        if token:
-            transaction.on_commit(lambda pk=grant.pk: _revoke_at_google(grant_id=pk, token=token))
+        if revocable:
+            grant.revoke_attempts, grant.revoke_next_attempt_at, grant.revoke_error = 0, now, ""
+        else:
+            # Revoked at Google already (detected), or nothing usable to revoke with.
+            grant.access_token = grant.refresh_token = ""
+            grant.revoke_next_attempt_at = None
+        grant.save()
+        if revocable:
+            # The token rides along in memory for a DSAR erasure, which deletes the row in the same
+            # transaction: then this one call is all there is (the grant is gone, nothing to retry).
+            transaction.on_commit(lambda pk=grant.pk: _revoke_at_google(grant_id=pk, erased_token=token))
     logger.info("youtube grant revoked grant=%s by=%s statistics_deleted=%d", grant.pk, by, deleted)
     return grant
 
 
-def _revoke_at_google(*, grant_id: int, token: str) -> None:
-    response_code = google_oauth.revoke(token).status
-    # The row is gone when a DSAR erasure deleted it in the same transaction.
-    OAuthGrant.objects.filter(pk=grant_id).update(revoke_response_code=response_code)
-    logger.info("youtube grant revoke call grant=%s revoke_status=%s", grant_id, response_code)
+def _revoke_at_google(*, grant_id: int, now: datetime | None = None, erased_token: str = "") -> str:
+    """One revoke call for a disconnected grant: "confirmed", "retry", "gave_up" or "gone"."""
+    grant = OAuthGrant.objects.filter(pk=grant_id, revoke_confirmed_at__isnull=True).first()
+    if grant is None and erased_token and not OAuthGrant.objects.filter(pk=grant_id).exists():
+        status = google_oauth.revoke(erased_token).status
+        logger.info("youtube grant revoke call grant=%s revoke_status=%s outcome=erased", grant_id, status)
+        return "gone"
+    if grant is None or not (grant.refresh_token or grant.access_token):
+        return "gone"
+    try:
+        token = reveal(grant.refresh_token or grant.access_token)
+    except DecryptionError:
+        logger.warning("youtube grant=%s: its tokens cannot be decrypted; not revoked at Google", grant_id)
+        OAuthGrant.objects.filter(pk=grant_id).update(access_token="", refresh_token="", revoke_next_attempt_at=None)
+        return "gone"
+    response = google_oauth.revoke(token)
+    now = now or timezone.now()
+    body_error = response.body.get("error") if isinstance(response.body, dict) else None
+    update: dict = {"revoke_response_code": response.status, "revoke_attempts": F("revoke_attempts") + 1}
+    if response.ok or (response.status == 400 and body_error == "invalid_token"):
+        update |= {"access_token": "", "refresh_token": "", "revoke_confirmed_at": now}
+        update |= {"revoke_next_attempt_at": None, "revoke_error": ""}
+        outcome = "confirmed"
+    else:
+        attempts = grant.revoke_attempts + 1
+        if google_oauth.is_invalid_client(response):
+            error = _("Google refused our OAuth client (invalid_client): check GOOGLE_OAUTH_CLIENT_ID and SECRET.")
+        else:
+            error = response.short_error()
+        delay = min(
+            settings.VENDOR_JOB_BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), settings.VENDOR_JOB_BACKOFF_MAX_SECONDS
+        )
+        gave_up = attempts >= settings.VENDOR_JOB_MAX_ATTEMPTS
+        update |= {"revoke_error": error[:300]}
+        update |= {"revoke_next_attempt_at": None if gave_up else now + timedelta(seconds=delay)}
+        outcome = "gave_up" if gave_up else "retry"
+    OAuthGrant.objects.filter(pk=grant_id).update(**update)
+    logger.info("youtube grant revoke call grant=%s revoke_status=%s outcome=%s", grant_id, response.status, outcome)
+    return outcome
+
+
+def retry_youtube_revocations(*, now: datetime | None = None) -> dict:
+    """Call Google's revoke endpoint again for disconnected grants whose revocation is due."""
+    now = now or timezone.now()
+    counts = {"confirmed": 0, "retry": 0, "gave_up": 0, "gone": 0}
+    due = OAuthGrant.objects.revoke_unconfirmed().filter(revoke_next_attempt_at__lte=now).order_by("pk")
+    for grant_id in due.values_list("pk", flat=True)[:500]:
+        counts[_revoke_at_google(grant_id=grant_id, now=now)] += 1
+    logger.info("retry_youtube_revocations %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+    return counts
 
 
 @dataclass
@@ -871,7 +930,8 @@ def _valid_access_token(grant: OAuthGrant, now: datetime) -> tuple[str | None, b
         return None, False
     grant.access_token = body["access_token"]
     grant.access_token_expires_at = now + timedelta(seconds=int(body.get("expires_in", 3600)))
-    grant.save(update_fields=["access_token", "access_token_expires_at"])
+    grant.last_checked_at = now
+    grant.save(update_fields=["access_token", "access_token_expires_at", "last_checked_at"])
     return grant.access_token, False
 
 
@@ -922,6 +982,33 @@ def _refresh_grant(
     summary.grants_refreshed += 1
 
 
+def _check_youtube_grants(now: datetime, summary: YouTubeRefreshSummary) -> None:
+    """Notice within a day a grant the person revoked at Google (myaccount.google.com): every
+    active grant not checked for 20 hours exchanges its refresh token once; `invalid_grant`
+    disconnects it and deletes its statistics at once (the policy allows 7 days)."""
+    due = OAuthGrant.objects.active().exclude(refresh_token="")
+    due = due.exclude(last_checked_at__gte=now - timedelta(hours=20)).order_by("pk")
+    for grant in due[:1000]:
+        try:
+            refresh_token = reveal(grant.refresh_token)
+        except DecryptionError:
+            continue
+        response = google_oauth.refresh_access_token(refresh_token)
+        if google_oauth.is_invalid_grant(response):
+            revoke_youtube_grant(grant=grant, by=RevokedBy.DETECTED, actor=SYSTEM)
+            summary.grants_revoked += 1
+            continue
+        if google_oauth.is_invalid_client(response):
+            logger.error("youtube grant check: Google refused our OAuth client (invalid_client)")
+            return
+        body = response.body if isinstance(response.body, dict) else {}
+        if response.ok and body.get("access_token"):
+            grant.access_token = body["access_token"]
+            grant.access_token_expires_at = now + timedelta(seconds=int(body.get("expires_in", 3600)))
+            grant.last_checked_at = now
+            grant.save(update_fields=["access_token", "access_token_expires_at", "last_checked_at"])
+
+
 def refresh_youtube_data(*, now: datetime | None = None, dry_run: bool = False) -> YouTubeRefreshSummary:
     """Refresh statistics older than YOUTUBE_REFRESH_AFTER_DAYS through each active grant, then
     delete every statistic older than 30 days (YouTube Developer Policies III.E.4), whatever the
@@ -941,6 +1028,7 @@ def refresh_youtube_data(*, now: datetime | None = None, dry_run: bool = False) 
     for grant in OAuthGrant.objects.filter(pk__in=list(grant_ids)).order_by("pk"):
         stale = list(YouTubeStatistics.objects.filter(grant=grant, fetched_at__lt=refresh_cutoff))
         _refresh_grant(grant, stale, now, summary)
+    _check_youtube_grants(now, summary)
     deleted, _counts = YouTubeStatistics.objects.filter(fetched_at__lt=delete_cutoff).delete()
     summary.statistics_deleted += deleted
     logger.info("refresh_youtube_data %s", " ".join(f"{k}={v}" for k, v in summary.as_dict().items()))

@@ -16,3 +16,9 @@ def send_vendor_erasure_jobs() -> dict:
 @shared_task(name="thirdparty.tasks.refresh_youtube_data")
 def refresh_youtube_data() -> dict:
     return services.refresh_youtube_data().as_dict()
+
+
+@shared_task(name="thirdparty.tasks.retry_youtube_revocations")
+def retry_youtube_revocations() -> dict:
+    """Revoke again at Google the disconnected grants whose previous call failed; idempotent."""
+    return services.retry_youtube_revocations()

@@ -25,6 +25,10 @@ installs a stand-in and puts back `hook.provider` afterwards); `provide(None)` r
 - `live_incident_postings(language)`: the breach notices posted on the website right now (PIPA
   art. 34(3), Decree art. 39(3)), as a list of {"title", "url"} in that language, which the public
   policy page links to. Asked by policy, provided by incidents; none until provided.
+- `marketing_consent_ended(subject_id=, purpose=, channel=, event_id=)`: a marketing consent was
+  withdrawn or refused (any door), called inside the transaction that records it. Asked by consent,
+  provided by thirdparty, which queues the suppression jobs at the processors that market to
+  people (created in the same transaction, sent after commit); does nothing until provided.
 
 Django signals are not used between apps: a signal with no receiver is silent, where a hook has a
 default and a name to grep for.
@@ -62,3 +66,6 @@ download_reason_names_a_request = Hook(
     "download_reason_names_a_request", default=lambda reason: bool(_DSAR_REASON.match(reason))
 )
 live_incident_postings = Hook("live_incident_postings", default=lambda language=None: [])
+marketing_consent_ended = Hook(
+    "marketing_consent_ended", default=lambda *, subject_id, purpose, channel, event_id: None
+)

@@ -2,7 +2,8 @@
 
 The links emailed to people carry their secret in the path: verification, status and download
 links (/dsar/verify/<token>/ ...), the preference link (/consent/preferences/<token>/, which can
-change a person's consents for 90 days) and Meta's deletion status page. Django logs the path of
+change a person's consents for 90 days), the one-click opt-out link (/consent/opt-out/<token>/) and
+Meta's deletion status page. Django logs the path of
 every 4xx answer (`django.request`: "Not Found: /dsar/verify/<token>/") and of every CSRF failure
 (`django.security.csrf`); gunicorn logs the request line of a request that failed or did not parse.
 
@@ -34,6 +35,7 @@ SECRET_ROUTES = (
     "dsar/status",
     "dsar/download",
     "consent/preferences",
+    "consent/opt-out",
     "thirdparty/meta/deletion",
 )
 SECRET_QUERY_NAMES = (
@@ -52,6 +54,7 @@ SECRET_QUERY_NAMES = (
     "password",
     "email",
     "q",
+    "t",  # the YouTube connect link's signed token
 )
 
 _SEGMENT = r"[^/?#&\s\"'<>]+"

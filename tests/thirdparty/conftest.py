@@ -5,15 +5,38 @@ from __future__ import annotations
 
 import pytest
 
+from thirdparty.connectors import google_analytics
 from thirdparty.models import Connector, Processor
+
+from .google_contract import google_api_for, validate_request
+from .google_token_server import GoogleTokenServer, write_service_account_key
+
+
+@pytest.fixture(scope="session")
+def google_tokens():
+    """A stand-in for oauth2.googleapis.com/token: checks the service account's signed JWT and
+    hands out access tokens (`expires_in` settable, 3,600 s by default)."""
+    server = GoogleTokenServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def vendors(settings, httpserver):
+def service_account_key(tmp_path, google_tokens):
+    google_tokens.reset()
+    path = write_service_account_key(tmp_path / "service-account.json", token_uri=google_tokens.token_uri)
+    google_analytics.forget_clients()
+    yield path
+    google_analytics.forget_clients()
+
+
+@pytest.fixture
+def vendors(settings, httpserver, service_account_key):
     base = httpserver.url_for("").rstrip("/")
     settings.GA_API_BASE_URL = base
     settings.GA_PROPERTY_ID = "123456789"
-    settings.GA_ACCESS_TOKEN = "ya29.ga-secret-token"
+    settings.GOOGLE_SERVICE_ACCOUNT_FILE = str(service_account_key)
     settings.GA_REQUESTS_PER_SECOND = 1.5
     settings.GA_REQUESTS_PER_DAY = 500
     settings.GA_MAX_INLINE_WAIT_SECONDS = 0
@@ -34,11 +57,20 @@ def vendors(settings, httpserver):
     settings.VENDOR_HTTP_TIMEOUT_SECONDS = 2
     settings.VENDOR_JOB_BACKOFF_BASE_SECONDS = 60
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    return httpserver
+    yield httpserver
+    # Every Google request the test made must hold to the discovery document it was built from.
+    violations = [
+        f"{request.method} {request.path}: {error}"
+        for request, _response in httpserver.log
+        if (api := google_api_for(request))
+        for error in validate_request(request, *api)
+    ]
+    assert violations == []
 
 
 SECRETS = [
-    "ya29.ga-secret-token",
+    "ya29.sa-token-",
+    "PRIVATE KEY",
     "EAAB-meta-secret-token",
     "meta-app-secret",
     "stibee-secret-key",

@@ -12,6 +12,8 @@ from werkzeug import Response
 from thirdparty import services
 from thirdparty.models import IdentityKind, JobStatus, Processor, RateLimitState, VendorErasureJob, VendorName
 
+from .google_token_server import CLIENT_EMAIL
+
 UPSERT = "/analytics/v3/userDeletion/userDeletionRequests:upsert"
 
 
@@ -27,7 +29,7 @@ def _ga_job(alice, ga, reference="DSAR-1"):
 
 
 def test_it_sends_one_upsert_per_identifier_and_keeps_deletion_request_time_as_receipt(
-    alice, ga, vendors, no_secrets_in_logs
+    alice, ga, vendors, google_tokens, no_secrets_in_logs
 ):
     _identities(alice, (IdentityKind.CLIENT_ID, "1197596843.1673515603"), (IdentityKind.USER_ID, "member-77"))
     job = _ga_job(alice, ga)
@@ -54,7 +56,10 @@ def test_it_sends_one_upsert_per_identifier_and_keeps_deletion_request_time_as_r
             "propertyId": "123456789",
         },
     ]
-    assert all(r.headers["Authorization"] == "Bearer ya29.ga-secret-token" for r, _ in vendors.log)
+    # The service account's token, obtained from the key file's token URI with its client_email.
+    assert all(r.headers["Authorization"] == "Bearer ya29.sa-token-1" for r, _ in vendors.log)
+    assert [claims["iss"] for claims in google_tokens.assertions] == [CLIENT_EMAIL]
+    assert google_tokens.assertions[0]["scope"] == "https://www.googleapis.com/auth/analytics.user.deletion"
     job.refresh_from_db()
     assert job.status == JobStatus.CONFIRMED
     assert job.receipt["deletions"] == [

@@ -5,9 +5,9 @@ import hashlib
 import hmac
 import json
 import time
-from urllib.parse import parse_qs
 
 import pytest
+import time_machine
 
 from thirdparty import services
 from thirdparty.connectors import meta
@@ -21,7 +21,10 @@ from thirdparty.models import (
     VendorName,
 )
 
+from .meta_contract import validate
+
 AUDIENCE_PATH = "/v21.0/23850000000000001/users"
+TOKEN, APP_SECRET = "EAAB-meta-secret-token", "meta-app-secret"
 
 
 def _sha(value: str) -> str:
@@ -29,8 +32,8 @@ def _sha(value: str) -> str:
 
 
 def _payload(request) -> dict:
-    form = parse_qs(request.get_data(as_text=True))
-    return {"payload": json.loads(form["payload"][0]), "appsecret_proof": form.get("appsecret_proof", [""])[0]}
+    """The request's parameters, after checking them against the SDK's names and shape."""
+    return validate(request, token=TOKEN, app_secret=APP_SECRET)
 
 
 def test_it_removes_a_withdrawn_person_from_every_audience_with_sha256_of_normalised_email_and_phone(
@@ -48,17 +51,16 @@ def test_it_removes_a_withdrawn_person_from_every_audience_with_sha256_of_normal
 
     request, _ = vendors.log[0]
     assert request.method == "DELETE"
-    assert request.headers["Authorization"] == "Bearer EAAB-meta-secret-token"
+    # access_token and appsecret_proof as the SDK's session sends them, no Bearer header (validate).
     sent = _payload(request)
     # Email lower-cased and trimmed; Korean national number 010-1111-2222 becomes 821011112222.
     assert sent["payload"] == {
         "schema": ["EMAIL", "PHONE"],
+        "is_raw": True,
         "data": [[_sha("alice@example.com"), _sha("821011112222")]],
     }
-    assert (
-        sent["appsecret_proof"] == hmac.new(b"meta-app-secret", b"EAAB-meta-secret-token", hashlib.sha256).hexdigest()
-    )
-    # Nothing identifying travels in the URL.
+    assert sent["session"] is None
+    # Nothing identifying, and no token, travels in the URL.
     assert request.query_string == b""
     job.refresh_from_db()
     assert job.status == JobStatus.CONFIRMED
@@ -90,8 +92,15 @@ def test_it_sends_at_most_10000_rows_per_call(vendors):
     responses = meta.remove_users("23850000000000001", rows)
 
     assert [r.extra["rows"] for r in responses] == [10_000, 1]
-    sizes = [len(_payload(r)["payload"]["data"]) for r, _ in vendors.log]
-    assert sizes == [10_000, 1]
+    sent = [_payload(r) for r, _ in vendors.log]
+    assert [len(s["payload"]["data"]) for s in sent] == [10_000, 1]
+    # One upload session across the calls, as Meta's batch protocol wants.
+    sessions = [s["session"] for s in sent]
+    assert sessions[0]["session_id"] == sessions[1]["session_id"]
+    assert [(x["batch_seq"], x["last_batch_flag"], x["estimated_num_total"]) for x in sessions] == [
+        (1, False, 10_001),
+        (2, True, 10_001),
+    ]
 
 
 def test_a_meta_failure_retries_every_job_of_the_batch(alice, meta_processor, only, vendors):
@@ -103,6 +112,89 @@ def test_a_meta_failure_retries_every_job_of_the_batch(alice, meta_processor, on
     services.send_vendor_erasure_jobs()
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.next_attempt_at is not None and job.last_response_code == 500
+
+
+@pytest.mark.parametrize("code", [4, 17, 32, 613, 80004])
+def test_a_throttled_removal_waits_and_retries_instead_of_failing_for_good(alice, meta_processor, only, vendors, code):
+    only(meta_processor)
+    vendors.expect_oneshot_request(AUDIENCE_PATH, method="DELETE").respond_with_json(
+        {"error": {"message": "Too many calls", "type": "OAuthException", "code": code, "fbtrace_id": "A1"}},
+        status=400,
+    )
+    [job] = services.create_erasure_jobs(subject=alice, reference="R", kind=JobKind.SUPPRESS)
+    services.send_vendor_erasure_jobs()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.last_response_code == 400
+    assert job.next_attempt_at is not None, "a throttled job must be tried again later"
+
+
+def test_an_invalid_parameter_is_a_permanent_failure(alice, meta_processor, only, vendors):
+    only(meta_processor)
+    vendors.expect_oneshot_request(AUDIENCE_PATH, method="DELETE").respond_with_json(
+        {"error": {"message": "Invalid parameter", "type": "OAuthException", "code": 100}}, status=400
+    )
+    [job] = services.create_erasure_jobs(subject=alice, reference="R", kind=JobKind.SUPPRESS)
+    services.send_vendor_erasure_jobs()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.next_attempt_at is None
+
+
+def test_num_invalid_entries_is_kept_on_the_job_and_shown_in_the_admin(
+    alice, bob, meta_processor, only, vendors, officer, admin_login
+):
+    only(meta_processor)
+    vendors.expect_oneshot_request(AUDIENCE_PATH, method="DELETE").respond_with_json(
+        {"audience_id": "23850000000000001", "session_id": "1", "num_received": 2, "num_invalid_entries": 1}
+    )
+    services.create_erasure_jobs(subject=alice, reference="R", kind=JobKind.SUPPRESS)
+    [job2] = services.create_erasure_jobs(subject=bob, reference="R2", kind=JobKind.SUPPRESS)
+    services.send_vendor_erasure_jobs()
+    job2.refresh_from_db()
+    assert job2.status == JobStatus.CONFIRMED
+    assert job2.receipt["num_invalid_entries"] == 1
+    client = admin_login(officer)
+    page = client.get("/admin/thirdparty/vendorerasurejob/").content.decode()
+    assert '<strong style="color:#b00">1</strong>' in page
+
+
+def test_a_removal_meta_rejected_entirely_is_not_confirmed(alice, meta_processor, only, vendors):
+    only(meta_processor)
+    vendors.expect_oneshot_request(AUDIENCE_PATH, method="DELETE").respond_with_json(
+        {"audience_id": "23850000000000001", "session_id": "1", "num_received": 1, "num_invalid_entries": 1}
+    )
+    [job] = services.create_erasure_jobs(subject=alice, reference="R", kind=JobKind.SUPPRESS)
+    services.send_vendor_erasure_jobs()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.last_error == "Meta rejected every entry as invalid"
+
+
+def test_the_default_api_version_is_the_sdks_own_and_not_expired():
+    from datetime import date
+    from pathlib import Path
+
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    assert f"META_API_VERSION={meta.SDK_API_VERSION}\n" in example
+    expires = meta.VERSION_EXPIRES[meta.SDK_API_VERSION]
+    assert expires is None or expires > date(2026, 12, 1)
+
+
+def _check_ids(settings, version, today):
+    from django.core.checks import run_checks
+
+    settings.META_API_VERSION = version
+    with time_machine.travel(today, tick=False):
+        return {m.id for m in run_checks() if m.id and m.id.startswith("thirdparty.")}
+
+
+def test_the_system_check_warns_90_days_before_the_version_expires_and_errors_after(settings, db):
+    # v25.0 ends 2027-02-23 (Meta's Marketing API version history).
+    assert _check_ids(settings, "v25.0", "2026-11-01") == set()
+    assert _check_ids(settings, "v25.0", "2026-12-01") == {"thirdparty.W011"}
+    assert _check_ids(settings, "v25.0", "2027-02-23") == {"thirdparty.E010"}
+    assert _check_ids(settings, "v21.0", "2026-12-01") == {"thirdparty.E010"}
+    assert _check_ids(settings, "v26.0", "2026-12-01") == set()
+    assert _check_ids(settings, "v99.0", "2026-12-01") == {"thirdparty.W010"}
 
 
 # --- data-deletion callback -------------------------------------------------------------------

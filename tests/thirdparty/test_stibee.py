@@ -128,3 +128,57 @@ def test_an_unconfigured_webhook_answers_404(client, settings, db):
 def test_a_nul_byte_in_a_webhook_email_is_ignored_not_a_server_error(client, vendors, db):
     response = _hook(client, {"event": "UNSUBSCRIBED", "email": "a\x00@example.com"})
     assert response.status_code == 200 and response.json() == {"received": 1, "withdrawn": 0}
+
+
+def test_the_default_base_url_is_stibees_v2_api():
+    from pathlib import Path
+
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    assert "STIBEE_API_BASE_URL=https://api.stibee.com/v2\n" in example
+
+
+def test_a_400_names_stibees_documented_error_code_and_is_not_retried(alice, stibee_processor, only, vendors):
+    only(stibee_processor)
+    vendors.expect_oneshot_request(LIST + "/unsubscribe", method="PUT").respond_with_json(
+        {"code": "Errors.Data.InvalidRequest", "message": "invalid request"}, status=400
+    )
+    [job] = services.create_erasure_jobs(subject=alice, reference="W-1", kind=JobKind.SUPPRESS)
+    services.send_vendor_erasure_jobs()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.next_attempt_at is None
+    assert job.last_error == "HTTP 400: Errors.Data.InvalidRequest"
+
+
+def test_a_stibee_outage_is_retried(alice, stibee_processor, only, vendors):
+    only(stibee_processor)
+    # Stibee's documentation: any 5xx is an outage, to be retried.
+    vendors.expect_oneshot_request(LIST + "/unsubscribe", method="PUT").respond_with_data("", status=503)
+    [job] = services.create_erasure_jobs(subject=alice, reference="W-1", kind=JobKind.SUPPRESS)
+    services.send_vendor_erasure_jobs()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.next_attempt_at is not None
+
+
+def test_calls_are_paced_under_1000_a_minute(vendors, settings):
+    import time
+
+    from thirdparty.connectors import stibee
+
+    vendors.expect_request(LIST + "/unsubscribe", method="PUT").respond_with_json(OK)
+    started = time.monotonic()
+    for _ in range(11):
+        stibee.unsubscribe(["alice@example.com"])
+    # Ten gaps of 60 ms at least.
+    assert time.monotonic() - started >= 0.6
+
+
+def test_the_stibee_processor_page_says_its_endpoint_shape_is_not_confirmed(stibee_processor, officer, admin_login):
+    client = admin_login(officer)
+    page = client.get(
+        f"/admin/thirdparty/processor/{stibee_processor.pk}/change/", HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "vendor-unconfirmed" in page
+    meta_page = client.get(
+        f"/admin/thirdparty/processor/{stibee_processor.__class__.objects.get(name='Meta').pk}/change/"
+    ).content.decode()
+    assert "vendor-unconfirmed" not in meta_page

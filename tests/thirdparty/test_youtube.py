@@ -56,12 +56,27 @@ def test_revoking_a_grant_calls_google_and_deletes_tokens_and_statistics(
     no_secrets_in_logs("ya29.youtube-access", "1//youtube-refresh")
 
 
-def test_a_failed_revoke_call_still_deletes_what_we_hold(grant, vendors, settings):
+def test_a_failed_revoke_call_deletes_the_statistics_but_keeps_the_token_until_google_confirms(
+    grant, vendors, settings, django_capture_on_commit_callbacks
+):
+    revoke_url = settings.GOOGLE_OAUTH_REVOKE_URL
     settings.GOOGLE_OAUTH_REVOKE_URL = "http://127.0.0.1:9/revoke"  # nothing listens on the discard port
-    services.revoke_youtube_grant(grant=grant, by=RevokedBy.STAFF, actor=SYSTEM)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.revoke_youtube_grant(grant=grant, by=RevokedBy.STAFF, actor=SYSTEM)
     grant.refresh_from_db()
-    assert grant.refresh_token == "" and grant.revoke_response_code is None
-    assert not YouTubeStatistics.objects.exists()
+    assert not YouTubeStatistics.objects.exists() and grant.revoked_at is not None
+    # Still held, encrypted, so the revocation can be made when Google answers.
+    assert grant.refresh_token == "1//youtube-refresh" and grant.revoke_confirmed_at is None
+    assert grant.revoke_attempts == 1 and grant.revoke_next_attempt_at is not None
+    assert "connection failed" in grant.revoke_error
+
+    settings.GOOGLE_OAUTH_REVOKE_URL = revoke_url
+    vendors.expect_oneshot_request("/revoke", method="POST").respond_with_data("", status=200)
+    with time_machine.travel(grant.revoke_next_attempt_at + timedelta(seconds=1), tick=False):
+        call_command("retry_youtube_revocations")
+    grant.refresh_from_db()
+    assert grant.refresh_token == "" and grant.access_token == "" and grant.revoke_confirmed_at is not None
+    assert parse_qs(vendors.log[0][0].get_data(as_text=True)) == {"token": ["1//youtube-refresh"]}
 
 
 def test_the_daily_job_refreshes_statistics_before_30_days(grant, vendors):

@@ -33,6 +33,8 @@ class VendorResponse:
     error: str = ""
     duration_ms: int = 0
     extra: dict = field(default_factory=dict)
+    # Set by a connector that recognises the vendor's own "slow down" answer (Meta's throttling codes).
+    throttled: bool = False
 
     @property
     def ok(self) -> bool:
@@ -41,7 +43,7 @@ class VendorResponse:
     @property
     def retryable(self) -> bool:
         """A timeout, a dropped connection, 429 or 5xx: worth trying again later."""
-        if self.status is None:
+        if self.status is None or self.throttled:
             return True
         if self.status in RETRYABLE_STATUSES:
             return True

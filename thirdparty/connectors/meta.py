@@ -1,9 +1,21 @@
 """Meta: custom-audience member removal and the data-deletion callback's signed_request.
 
-Removal: `DELETE {META_GRAPH_BASE_URL}/{META_API_VERSION}/{audience_id}/users` with form field
-`payload` = {"schema": ["EMAIL", "PHONE"], "data": [[sha256(email), sha256(phone)], ...]}, at
-most 10,000 rows per call. The token goes in the Authorization header (not the URL, which proxies
-and urllib3's debug log record), with `appsecret_proof` when the app secret is known.
+Removal takes its shape from the `facebook-business` SDK (26.0.3: `CustomAudienceMixin.remove_users`
+and `FacebookAdsApi.call`, `FacebookSession`): `DELETE {META_GRAPH_BASE_URL}/{META_API_VERSION}/
+{audience_id}/users` with the parameters `payload` = {"schema": ["EMAIL", "PHONE"], "is_raw": true,
+"data": [[sha256(email), sha256(phone)], ...]} (JSON, compact, sorted keys, as the SDK's
+`_top_level_param_json_encode`), `session` when a removal takes more than one call (Meta's batch
+session: session_id, batch_seq, last_batch_flag, estimated_num_total), and the session parameters
+`access_token` and `appsecret_proof` (HMAC-SHA256 of the token keyed with the app secret, as
+`FacebookSession._gen_appsecret_proof`). No Authorization header.
+
+One deliberate difference: the SDK sends a DELETE's parameters in the query string. We send the
+same parameters form-encoded in the body, which the Graph API reads for every method: a query
+string would put the token in every proxy's and urllib3's request-line log, and 10,000 hashed
+rows do not fit in a URL.
+
+Throttling (Graph error codes 4, 17, 32, 613, 80004) is retried with backoff; the answer's
+`num_invalid_entries` is kept on the job.
 """
 
 from __future__ import annotations
@@ -14,8 +26,11 @@ import hmac
 import json
 import re
 import time
+from datetime import date
 
 from django.conf import settings
+from django.core.checks import Error, Warning, register
+from django.utils import timezone
 
 from .http import VendorResponse, call
 
@@ -24,6 +39,31 @@ SCHEMA = ["EMAIL", "PHONE"]
 # Korean numbers are stored in national form (010-...); Meta wants the country code, no leading 0.
 DEFAULT_COUNTRY_CALLING_CODE = "82"
 SIGNED_REQUEST_MAX_AGE_SECONDS = 3600
+# The SDK's own default (facebook_business/apiconfig.py of facebook-business 26.0.3).
+SDK_API_VERSION = "v26.0"
+# Graph error codes for rate limiting: 4 app, 17 user, 32 page, 613 custom rate limit, 80004 too many
+# ads-management calls to one ad account (not confirmed against a stored Meta page: docs/THIRDPARTY.md).
+THROTTLING_CODES = frozenset({4, 17, 32, 613, 80004})
+# Custom audiences are a Marketing API edge, so the Marketing API's expiry dates apply (shorter
+# than the Graph API's). Source: Meta's "Marketing API version history" page
+# (developers.facebook.com/documentation/ads-commerce/marketing-api/marketing-api-changelog/versions),
+# read 2026-12-01. None: "TBD" on that page. v24.0's end is given as 2026-11-10 there and as
+# 2026-10-06 on an older copy of the same page; the earlier date is kept.
+VERSION_EXPIRES = {
+    "v16.0": date(2024, 2, 6),
+    "v17.0": date(2024, 5, 14),
+    "v18.0": date(2024, 8, 13),
+    "v19.0": date(2025, 2, 4),
+    "v20.0": date(2025, 5, 6),
+    "v21.0": date(2025, 9, 9),
+    "v22.0": date(2026, 2, 19),
+    "v23.0": date(2026, 6, 9),
+    "v24.0": date(2026, 10, 6),
+    "v25.0": date(2027, 2, 23),
+    "v26.0": None,
+    "v27.0": None,
+}
+VERSION_WARN_DAYS = 90
 
 
 def configured() -> str:
@@ -59,22 +99,83 @@ def appsecret_proof() -> str:
     return hmac.new(settings.META_APP_SECRET.encode(), settings.META_ACCESS_TOKEN.encode(), hashlib.sha256).hexdigest()
 
 
+def _encode(value) -> str:
+    # The SDK's _top_level_param_json_encode: containers as compact JSON with sorted keys.
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def error_code(body) -> int | None:
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, int) else None
+
+
 def remove_users(audience_id: str, rows: list[list[str]]) -> list[VendorResponse]:
     """Remove hashed rows from one audience, 10,000 per call; one response per call."""
     responses = []
     url = f"{settings.META_GRAPH_BASE_URL}/{settings.META_API_VERSION}/{audience_id}/users"
-    headers = {"Authorization": f"Bearer {settings.META_ACCESS_TOKEN}"}
-    for start in range(0, len(rows), MAX_ROWS_PER_CALL):
+    calls = max(1, -(-len(rows) // MAX_ROWS_PER_CALL))
+    session_id = int(time.time() * 1000)
+    for seq, start in enumerate(range(0, len(rows), MAX_ROWS_PER_CALL), start=1):
         chunk = rows[start : start + MAX_ROWS_PER_CALL]
-        form = {"payload": json.dumps({"schema": SCHEMA, "data": chunk}, separators=(",", ":"))}
+        form = {
+            "access_token": settings.META_ACCESS_TOKEN,
+            "payload": _encode({"schema": SCHEMA, "is_raw": True, "data": chunk}),
+        }
+        if calls > 1:
+            form["session"] = _encode(
+                {
+                    "session_id": session_id,
+                    "batch_seq": seq,
+                    "last_batch_flag": seq == calls,
+                    "estimated_num_total": len(rows),
+                }
+            )
         if settings.META_APP_SECRET:
             form["appsecret_proof"] = appsecret_proof()
-        response = call("meta", "DELETE", url, headers=headers, data=form)
+        response = call("meta", "DELETE", url, data=form)
         response.extra["rows"] = len(chunk)
+        if not response.ok and error_code(response.body) in THROTTLING_CODES:
+            response.throttled = True
         responses.append(response)
         if not response.ok:
             break
     return responses
+
+
+@register("thirdparty")
+def check_api_version(app_configs=None, **kwargs):
+    """Warn 90 days before the configured Marketing API version expires; an error after."""
+    version = settings.META_API_VERSION
+    if version not in VERSION_EXPIRES:
+        return [
+            Warning(
+                f"META_API_VERSION {version} is not in the table of Meta API versions; its end date is unknown.",
+                hint="Add it to thirdparty/connectors/meta.py VERSION_EXPIRES from Meta's changelog.",
+                id="thirdparty.W010",
+            )
+        ]
+    expires = VERSION_EXPIRES[version]
+    if expires is None:
+        return []
+    today = timezone.localdate()
+    if today >= expires:
+        return [
+            Error(
+                f"META_API_VERSION {version} expired on {expires:%Y-%m-%d}: Meta refuses calls to it.",
+                hint=f"Set META_API_VERSION to a supported version (the SDK's default is {SDK_API_VERSION}).",
+                id="thirdparty.E010",
+            )
+        ]
+    if (expires - today).days <= VERSION_WARN_DAYS:
+        return [
+            Warning(
+                f"META_API_VERSION {version} expires on {expires:%Y-%m-%d}.",
+                hint=f"Move to a newer version (the SDK's default is {SDK_API_VERSION}).",
+                id="thirdparty.W011",
+            )
+        ]
+    return []
 
 
 class InvalidSignedRequest(Exception):
