@@ -17,6 +17,3 @@ class DsarConfig(AppConfig):
 
         # The monthly access-log review accepts a download whose reason names a real request.
         hooks.download_reason_names_a_request.provide(download_reason_names_a_request)
-        # The rate limits (here and in consent's cookie API) count in the default cache: the check
-        # warns under `check --deploy` when that cache is per process.
-        from privacyops.lib import cache  # noqa: F401

@@ -9,3 +9,9 @@ from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
 
 class AdminConfig(DjangoAdminConfig):
     default_site = "privacyops.admin_site.AdminSite"
+
+    def ready(self) -> None:
+        super().ready()
+        # The project's own checks: the rate limits (request form, cookie API) count in the default
+        # cache, and `check --deploy` warns when that cache is per process.
+        from privacyops.lib import cache  # noqa: F401
