@@ -3,599 +3,95 @@ disclosures to authorities.
 
 Interface for the DSAR and consent apps (stable):
 
-    create_erasure_jobs(*, subject, reference: str, kind: str = "erase") -> list[VendorErasureJob]
-        One job per active processor whose erasure channel applies to the subject and the kind
-        ("erase"; or "suppress" for a marketing withdrawal: Stibee unsubscribe, Meta audience
-        removal). Idempotent per (processor, reference, kind). The identifiers each job needs are
-        copied onto it encrypted, so the subject row may be erased right after this returns.
-        For "erase", the person's active YouTube grants have their statistics deleted and are
-        revoked at Google once the caller's transaction commits (an HTTP call per grant,
-        VENDOR_HTTP_TIMEOUT_SECONDS each); the encrypted token is wiped when Google confirms.
-        Sending is enqueued on commit (thirdparty.tasks.send_vendor_erasure_jobs).
-    open_jobs(reference: str) -> QuerySet[VendorErasureJob]
-        The request's jobs not yet confirmed and not closed by staff with a note; a request is
-        finished with its processors when this is empty.
-    send_vendor_erasure_jobs(*, now=None, limit=200) -> SendSummary
-        Sends due jobs (new, or failed and past their backoff) within vendor quotas.
+    create_erasure_jobs, open_jobs, send_vendor_erasure_jobs, retry_job_now,
+    confirm_job_received, close_job_manually
+        The erasure-job engine, in `thirdparty.jobs` (re-exported here); each vendor's run
+        function is beside its connector in `thirdparty/connectors/<vendor>.py`.
     may_share(*, subject, processor, purpose) -> ShareDecision(allowed: bool, reason: str)
     revoke_youtube_grant(*, grant, by: str, actor) -> OAuthGrant
-        `actor` holds thirdparty.revoke_oauthgrant, or is SYSTEM (erasure, detected revocation).
+        `actor` holds thirdparty.revoke_oauthgrant, or is SYSTEM (erasure, detected revocation,
+        the person's own "disconnect" on the preference page).
     refresh_youtube_data(*, now=None, dry_run=False) -> YouTubeRefreshSummary
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.services import may_process, withdraw_consent
-from privacyops.lib.actors import SYSTEM, require_permission, user_or_none
+from privacyops.lib.actors import SYSTEM, require_permission
 from privacyops.lib.crypto import DecryptionError, reveal
 from subjects.models import CollectionSource, DataSubject
 
-from .connectors import google_analytics, google_oauth, meta, stibee, youtube
-from .connectors.http import VendorResponse
+from .connectors import google_oauth, meta, youtube
+from .connectors.google_analytics import GOOGLE_QUOTA_TZ, Slot, reserve_ga_slot
+from .errors import ThirdPartyError
+from .jobs import (
+    CONFIRM_RECEIPT_PERMISSION,
+    JOB_LEASE_SECONDS,
+    RETRY_JOB_PERMISSION,
+    UNDECRYPTABLE_IDENTIFIERS,
+    SendSummary,
+    backoff_seconds,
+    close_job_manually,
+    confirm_job_received,
+    create_erasure_jobs,
+    open_jobs,
+    retry_job_now,
+    send_vendor_erasure_jobs,
+)
 from .models import (
     Connector,
     DataTransfer,
     DisclosedSubject,
     Disclosure,
     DisclosureStatus,
-    ErasureChannel,
     IdentityKind,
     JobKind,
-    JobStatus,
     MetaDeletionRequest,
     MetaDeletionStatus,
     OAuthGrant,
     Processor,
-    RateLimitState,
     RestrictedUse,
     RevokedBy,
     TransferBasis,
-    VendorErasureAttempt,
-    VendorErasureJob,
     VendorIdentity,
     VendorName,
     YouTubeStatistics,
 )
 
+__all__ = [
+    "CONFIRM_RECEIPT_PERMISSION",
+    "GOOGLE_QUOTA_TZ",
+    "JOB_LEASE_SECONDS",
+    "RETRY_JOB_PERMISSION",
+    "UNDECRYPTABLE_IDENTIFIERS",
+    "SendSummary",
+    "Slot",
+    "ThirdPartyError",
+    "backoff_seconds",
+    "close_job_manually",
+    "confirm_job_received",
+    "create_erasure_jobs",
+    "open_jobs",
+    "reserve_ga_slot",
+    "retry_job_now",
+    "send_vendor_erasure_jobs",
+]
+
 logger = logging.getLogger(__name__)
 
-# A claimed job is not picked by another worker for this long (a crashed worker's job comes back).
-JOB_LEASE_SECONDS = 600
-UNDECRYPTABLE_IDENTIFIERS = (
-    "The identifiers stored for this job cannot be decrypted with the configured keys "
-    "(FIELD_ENCRYPTION_KEYS); nothing was sent."
-)
-# Google's daily quotas reset at midnight Pacific time.
-GOOGLE_QUOTA_TZ = ZoneInfo("America/Los_Angeles")
-
-
-RETRY_JOB_PERMISSION = "thirdparty.change_vendorerasurejob"
-CONFIRM_RECEIPT_PERMISSION = "thirdparty.confirm_erasure_receipt"
 REVOKE_GRANT_PERMISSION = "thirdparty.revoke_oauthgrant"
 APPROVE_DISCLOSURE_PERMISSION = "thirdparty.approve_disclosure"
 MARK_DISCLOSED_PERMISSION = "thirdparty.mark_disclosed"
-
-
-class ThirdPartyError(Exception):
-    """A rule refused the action; the message is safe to show."""
-
-
-# --- erasure jobs -------------------------------------------------------------------------------
-
-
-def _collect_identifiers(subject: DataSubject) -> dict:
-    identities = VendorIdentity.objects.filter(subject=subject).values_list("vendor", "kind", "value")
-    ga_ids = [
-        {"type": kind, "id": value} for vendor, kind, value in identities if vendor == VendorName.GOOGLE_ANALYTICS
-    ]
-    return {
-        "email": subject.email or "",
-        "phone": subject.phone or "",
-        "name": subject.name or "",
-        "ga_ids": sorted(ga_ids, key=lambda item: (item["type"], item["id"])),
-        "meta_user_ids": [value for vendor, kind, value in identities if vendor == VendorName.META],
-    }
-
-
-def _job_plan(processor: Processor, ids: dict, kind: str) -> tuple[str, dict] | None:
-    """(initial status, identifiers the job needs) or None when nothing applies."""
-    if processor.erasure_channel == ErasureChannel.NONE:
-        return None
-    if kind == JobKind.SUPPRESS and processor.share_purpose != "marketing":
-        # Suppression is a marketing withdrawal: only processors that market to people take part.
-        return None
-    if processor.erasure_channel == ErasureChannel.API:
-        if processor.connector == Connector.GOOGLE_ANALYTICS:
-            # Nothing to suppress in analytics, and nothing to delete without an identifier.
-            if kind != JobKind.ERASE or not ids["ga_ids"]:
-                return None
-            return JobStatus.PENDING, {"ga_pending": ids["ga_ids"]}
-        if processor.connector == Connector.META:
-            if not (ids["email"] or ids["phone"]):
-                return None
-            return JobStatus.PENDING, {"email": ids["email"], "phone": ids["phone"]}
-        if processor.connector == Connector.STIBEE:
-            if not ids["email"]:
-                return None
-            return JobStatus.PENDING, {"email": ids["email"]}
-        return None
-    needed = {"email": ids["email"], "phone": ids["phone"], "name": ids["name"]}
-    if processor.erasure_channel == ErasureChannel.EMAIL:
-        if not processor.contact_email:
-            return JobStatus.MANUAL, needed
-        return JobStatus.PENDING, needed
-    return JobStatus.MANUAL, needed
-
-
-def create_erasure_jobs(
-    *, subject: DataSubject, reference: str, kind: str = JobKind.ERASE, skip_processors=()
-) -> list[VendorErasureJob]:
-    """See the module docstring. `skip_processors`: processors already done (e.g. Stibee, when the
-    person unsubscribed inside Stibee)."""
-    if kind not in JobKind.values:
-        raise ThirdPartyError(_("Unknown erasure job kind."))
-    reference = (reference or "").strip()
-    if not reference or len(reference) > 100:
-        raise ThirdPartyError(_("An erasure job needs a request reference of at most 100 characters."))
-    skip = {getattr(p, "pk", p) for p in skip_processors}
-    if kind == JobKind.ERASE:
-        # The tokens go with the subject's rows, so revoke them at Google while we still hold them.
-        for grant in OAuthGrant.objects.active().filter(subject=subject):
-            revoke_youtube_grant(grant=grant, by=RevokedBy.ERASURE, actor=SYSTEM)
-    ids = _collect_identifiers(subject)
-    now = timezone.now()
-    jobs = []
-    with transaction.atomic():
-        for processor in Processor.objects.active().exclude(pk__in=skip).order_by("pk"):
-            plan = _job_plan(processor, ids, kind)
-            if plan is None:
-                continue
-            status, needed = plan
-            job, created = VendorErasureJob.objects.get_or_create(
-                processor=processor,
-                reference=reference,
-                kind=kind,
-                defaults={
-                    "subject_id": subject.pk,
-                    "channel": processor.erasure_channel,
-                    "status": status,
-                    "next_attempt_at": now if status == JobStatus.PENDING else None,
-                },
-            )
-            if created:
-                job.store_identifiers(needed)
-                job.save(update_fields=["identifiers"])
-            jobs.append(job)
-        if any(job.status == JobStatus.PENDING for job in jobs):
-            from .tasks import send_vendor_erasure_jobs
-
-            send_vendor_erasure_jobs.delay_on_commit()
-    logger.info("vendor erasure jobs reference_len=%d kind=%s jobs=%d", len(reference), kind, len(jobs))
-    return jobs
-
-
-def open_jobs(reference: str) -> QuerySet[VendorErasureJob]:
-    return VendorErasureJob.objects.filter(reference=reference).open()
-
-
-def backoff_seconds(attempts: int) -> int:
-    """Exponential: base * 2**(attempts-1), capped (60 s, 2 min, 4 min, ... 6 h by default)."""
-    exponent = max(0, attempts - 1)
-    return int(min(settings.VENDOR_JOB_BACKOFF_MAX_SECONDS, settings.VENDOR_JOB_BACKOFF_BASE_SECONDS * 2**exponent))
-
-
-@dataclass
-class Slot:
-    granted: bool
-    at: datetime
-    reason: str = ""
-
-
-def _next_google_quota_day(now: datetime) -> datetime:
-    local = now.astimezone(GOOGLE_QUOTA_TZ)
-    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=GOOGLE_QUOTA_TZ)
-    return midnight.astimezone(ZoneInfo("UTC"))
-
-
-def reserve_ga_slot(*, now: datetime | None = None) -> Slot:
-    """Reserve the next Google Analytics request slot of the property, shared by every worker.
-
-    The row is locked (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers), so two
-    workers never take the same slot. Slots are spaced 1/GA_REQUESTS_PER_SECOND apart and at most
-    GA_REQUESTS_PER_DAY are handed out per Google quota day. A slot further away than
-    GA_MAX_INLINE_WAIT_SECONDS is not reserved: the caller reschedules the job to `at`.
-    """
-    now = now or timezone.now()
-    interval = timedelta(seconds=1 / settings.GA_REQUESTS_PER_SECOND)
-    quota_day = now.astimezone(GOOGLE_QUOTA_TZ).date()
-    key = google_analytics.quota_key()
-    RateLimitState.objects.get_or_create(key=key)
-    with transaction.atomic():
-        # Write first: on SQLite this takes the database write lock before anything is read (a
-        # read-then-write transaction would fail with SQLITE_BUSY under contention); on
-        # PostgreSQL it locks the row like SELECT ... FOR UPDATE.
-        RateLimitState.objects.filter(key=key).update(sent_today=F("sent_today"))
-        state = RateLimitState.objects.select_for_update().get(key=key)
-        if state.quota_day != quota_day:
-            state.quota_day, state.sent_today = quota_day, 0
-        if state.sent_today >= settings.GA_REQUESTS_PER_DAY:
-            state.save(update_fields=["quota_day", "sent_today"])
-            return Slot(False, _next_google_quota_day(now), "daily quota used")
-        slot = max(now, state.next_slot_at or now)
-        if (slot - now).total_seconds() > settings.GA_MAX_INLINE_WAIT_SECONDS:
-            state.save(update_fields=["quota_day", "sent_today"])
-            return Slot(False, slot, "rate limit")
-        state.next_slot_at = slot + interval
-        state.sent_today += 1
-        state.save(update_fields=["quota_day", "sent_today", "next_slot_at"])
-    return Slot(True, slot)
-
-
-@dataclass
-class Outcome:
-    """What one send run did for one job."""
-
-    state: str  # "done", "retry", "failed" (permanent), "deferred" (quota; no attempt counted)
-    responses: list[VendorResponse] = field(default_factory=list)
-    receipt: dict = field(default_factory=dict)
-    error: str = ""
-    retry_at: datetime | None = None
-    identifiers: dict | None = None  # what is left to do, when partly done
-
-
-def _outcome_from_failure(response: VendorResponse, responses: list[VendorResponse], **extra) -> Outcome:
-    state = "retry" if response.retryable else "failed"
-    retry_at = None
-    if response.retry_after_seconds is not None:
-        retry_at = timezone.now() + timedelta(seconds=response.retry_after_seconds)
-    return Outcome(state, responses, error=response.short_error(), retry_at=retry_at, **extra)
-
-
-def _run_ga(job: VendorErasureJob, ids: dict) -> Outcome:
-    missing = google_analytics.configured()
-    if missing:
-        return Outcome("retry", error=missing)
-    pending = list(ids.get("ga_pending", []))
-    receipt = dict(job.receipt)
-    deletions = list(receipt.get("deletions", []))
-    responses: list[VendorResponse] = []
-    while pending:
-        slot = reserve_ga_slot()
-        if not slot.granted:
-            receipt["deletions"] = deletions
-            return Outcome(
-                "deferred", responses, receipt=receipt, retry_at=slot.at, identifiers={"ga_pending": pending}
-            )
-        wait = (slot.at - timezone.now()).total_seconds()
-        if wait > 0:
-            time.sleep(wait)
-        item = pending[0]
-        response = google_analytics.delete_user(item["type"], item["id"])
-        responses.append(response)
-        if not response.ok:
-            receipt["deletions"] = deletions
-            return _outcome_from_failure(response, responses, receipt=receipt, identifiers={"ga_pending": pending})
-        body = response.body if isinstance(response.body, dict) else {}
-        # The receipt names the kind of identifier, never its value.
-        deletions.append(
-            {"type": google_analytics.ID_TYPES[item["type"]], "deletionRequestTime": body.get("deletionRequestTime")}
-        )
-        pending.pop(0)
-    receipt["deletions"] = deletions
-    return Outcome("done", responses, receipt=receipt)
-
-
-def _run_stibee(job: VendorErasureJob, ids: dict) -> Outcome:
-    missing = stibee.configured()
-    if missing:
-        return Outcome("retry", error=missing)
-    send = stibee.unsubscribe if job.kind == JobKind.SUPPRESS else stibee.purge
-    response = send([ids["email"]])
-    if not response.ok:
-        return _outcome_from_failure(response, [response])
-    return Outcome(
-        "done",
-        [response],
-        receipt={"operation": "unsubscribe" if job.kind == JobKind.SUPPRESS else "purge", **stibee.receipt(response)},
-    )
-
-
-def _run_meta_batch(jobs: list[tuple[VendorErasureJob, dict]]) -> Outcome:
-    """Remove the jobs' people from every configured audience, batched (<= 10,000 rows a call)."""
-    missing = meta.configured()
-    if missing:
-        return Outcome("retry", error=missing)
-    rows = [meta.hashed_row(email=ids.get("email", ""), phone=ids.get("phone", "")) for _, ids in jobs]
-    audiences = []
-    responses: list[VendorResponse] = []
-    for audience_id in settings.META_CUSTOM_AUDIENCE_IDS:
-        audience_responses = meta.remove_users(audience_id, rows)
-        responses.extend(audience_responses)
-        failed = next((r for r in audience_responses if not r.ok), None)
-        if failed is not None:
-            return _outcome_from_failure(failed, responses)
-        received = sum(
-            int((r.body or {}).get("num_received", 0)) for r in audience_responses if isinstance(r.body, dict)
-        )
-        sessions = [str((r.body or {}).get("session_id", "")) for r in audience_responses if isinstance(r.body, dict)]
-        invalid = sum(
-            int((r.body or {}).get("num_invalid_entries", 0)) for r in audience_responses if isinstance(r.body, dict)
-        )
-        audiences.append(
-            {
-                "audience_id": audience_id,
-                "calls": len(audience_responses),
-                "num_received": received,
-                "num_invalid_entries": invalid,
-                "session_ids": sessions,
-            }
-        )
-    receipt = {
-        "audiences": audiences,
-        "rows": len(rows),
-        "num_invalid_entries": sum(a["num_invalid_entries"] for a in audiences),
-    }
-    if rows and audiences and all(a["num_invalid_entries"] >= len(rows) for a in audiences):
-        # Meta took none of the rows: nothing was removed, so the job is not done.
-        return Outcome("failed", responses, receipt=receipt, error="Meta rejected every entry as invalid")
-    return Outcome("done", responses, receipt=receipt)
-
-
-def _send_erasure_email(job: VendorErasureJob, ids: dict) -> Outcome:
-    processor = job.processor
-    with translation.override("ko"):
-        context = {"job": job, "processor": processor, "identifiers": ids, "kind": job.get_kind_display()}
-        subject_line = _("[Palette] Request to erase personal data (reference %(ref)s)") % {"ref": job.reference}
-        body = render_to_string("thirdparty/erasure_email.txt", context)
-    EmailMessage(subject_line, body, settings.DEFAULT_FROM_EMAIL, [processor.contact_email]).send()
-    return Outcome("sent")
-
-
-def _claim(job_id: int, now: datetime) -> VendorErasureJob | None:
-    """Take a due job for this worker: a conditional UPDATE, so only one worker wins it."""
-    lease_until = now + timedelta(seconds=JOB_LEASE_SECONDS)
-    claimed = VendorErasureJob.objects.due(now).filter(pk=job_id).update(next_attempt_at=lease_until)
-    if not claimed:
-        return None
-    return VendorErasureJob.objects.select_related("processor").get(pk=job_id)
-
-
-def _wipe(job: VendorErasureJob, now: datetime) -> list[str]:
-    job.identifiers = ""
-    job.identifiers_wiped_at = now
-    return ["identifiers", "identifiers_wiped_at"]
-
-
-def _apply(job: VendorErasureJob, outcome: Outcome, now: datetime) -> None:
-    for response in outcome.responses:
-        VendorErasureAttempt.objects.create(
-            job=job,
-            attempted_at=now,
-            response_code=response.status,
-            outcome="ok" if response.ok else ("retryable" if response.retryable else "error"),
-            detail=response.short_error(),
-            duration_ms=response.duration_ms,
-        )
-    fields = ["status", "next_attempt_at", "last_attempt_at", "last_response_code", "last_error", "receipt", "attempts"]
-    if outcome.responses:
-        job.last_attempt_at = now
-        job.last_response_code = outcome.responses[-1].status
-    if outcome.receipt:
-        job.receipt = outcome.receipt
-    if outcome.identifiers is not None:
-        job.store_identifiers({**job.load_identifiers(), **outcome.identifiers})
-        fields.append("identifiers")
-    if outcome.state == "done":
-        job.status, job.next_attempt_at, job.last_error = JobStatus.CONFIRMED, None, ""
-        job.confirmed_at = now
-        fields += ["confirmed_at", *_wipe(job, now)]
-        DataTransfer.objects.create(
-            processor=job.processor,
-            purpose="suppression" if job.kind == JobKind.SUPPRESS else "erasure",
-            basis=TransferBasis.ERASURE,
-            record_count=1,
-            reference=job.reference,
-            transferred_at=now,
-        )
-    elif outcome.state == "sent":
-        job.status, job.next_attempt_at, job.last_error = JobStatus.SENT, None, ""
-        job.email_sent_at = now
-        job.attempts += 1
-        fields.append("email_sent_at")
-    elif outcome.state == "deferred":
-        job.next_attempt_at = outcome.retry_at
-    else:
-        job.attempts += 1
-        job.status = JobStatus.FAILED
-        job.last_error = outcome.error[:500]
-        if outcome.state == "retry" and job.attempts < settings.VENDOR_JOB_MAX_ATTEMPTS:
-            retry_at = now + timedelta(seconds=backoff_seconds(job.attempts))
-            job.next_attempt_at = max(retry_at, outcome.retry_at) if outcome.retry_at else retry_at
-        else:
-            # Permanent refusal or out of attempts: staff see it in the admin and use "retry now".
-            job.next_attempt_at = None
-    job.save(update_fields=fields)
-
-
-@dataclass
-class SendSummary:
-    confirmed: int = 0
-    sent: int = 0
-    failed: int = 0
-    deferred: int = 0
-    skipped: int = 0
-
-    def as_dict(self) -> dict:
-        return self.__dict__.copy()
-
-
-def send_vendor_erasure_jobs(*, now: datetime | None = None, limit: int = 200) -> SendSummary:
-    """Send due jobs: GA one identifier at a time inside its quota, Meta batched per audience,
-    Stibee one call per job, email-channel jobs as an email to the processor's contact."""
-    summary = SendSummary()
-    now = now or timezone.now()
-    due_ids = list(
-        VendorErasureJob.objects.due(now).order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit]
-    )
-    meta_batch: list[tuple[VendorErasureJob, dict]] = []
-    for job_id in due_ids:
-        job = _claim(job_id, now)
-        if job is None:
-            summary.skipped += 1
-            continue
-        try:
-            ids = job.load_identifiers()
-        except DecryptionError:
-            # Encrypted under a key no longer configured: nothing is sent; staff see the job stuck.
-            outcome = Outcome("failed", error=UNDECRYPTABLE_IDENTIFIERS)
-            _apply(job, outcome, timezone.now())
-            _count(summary, outcome)
-            logger.warning("vendor job=%s: its identifiers cannot be decrypted; nothing sent", job.pk)
-            continue
-        if job.channel == ErasureChannel.API and job.processor.connector == Connector.META:
-            meta_batch.append((job, ids))
-            if len(meta_batch) == meta.MAX_ROWS_PER_CALL:
-                _finish_meta(meta_batch, summary)
-                meta_batch = []
-            continue
-        outcome = _run_one(job, ids)
-        _apply(job, outcome, timezone.now())
-        _count(summary, outcome)
-    if meta_batch:
-        _finish_meta(meta_batch, summary)
-    logger.info("vendor erasure send %s", " ".join(f"{k}={v}" for k, v in summary.as_dict().items()))
-    return summary
-
-
-def _finish_meta(batch: list[tuple[VendorErasureJob, dict]], summary: SendSummary) -> None:
-    outcome = _run_meta_batch(batch)
-    applied_at = timezone.now()
-    for index, (job, _ids) in enumerate(batch):
-        # The calls are recorded once, on the first job of the batch; each job gets the receipt.
-        single = Outcome(
-            outcome.state,
-            outcome.responses if index == 0 else [],
-            receipt=outcome.receipt,
-            error=outcome.error,
-            retry_at=outcome.retry_at,
-        )
-        if index and outcome.responses:
-            job.last_attempt_at, job.last_response_code = applied_at, outcome.responses[-1].status
-        _apply(job, single, applied_at)
-        _count(summary, outcome)
-
-
-def _run_one(job: VendorErasureJob, ids: dict) -> Outcome:
-    if job.channel == ErasureChannel.EMAIL:
-        if not job.processor.contact_email:
-            return Outcome("failed", error="The processor has no contact email.")
-        return _send_erasure_email(job, ids)
-    if job.channel != ErasureChannel.API:
-        return Outcome("failed", error="This job is handled by staff.")
-    if job.processor.connector == Connector.GOOGLE_ANALYTICS:
-        return _run_ga(job, ids)
-    if job.processor.connector == Connector.STIBEE:
-        return _run_stibee(job, ids)
-    return Outcome("failed", error="The processor has no API connector.")
-
-
-def _count(summary: SendSummary, outcome: Outcome) -> None:
-    if outcome.state == "done":
-        summary.confirmed += 1
-    elif outcome.state == "sent":
-        summary.sent += 1
-    elif outcome.state == "deferred":
-        summary.deferred += 1
-    else:
-        summary.failed += 1
-
-
-def retry_job_now(*, job: VendorErasureJob, actor) -> VendorErasureJob:
-    """Staff's "retry now": a failed or stuck job becomes due at once (attempts start over)."""
-    require_permission(actor, RETRY_JOB_PERMISSION, error=ThirdPartyError)
-    if job.status in (JobStatus.CONFIRMED, JobStatus.MANUAL) or (job.status == JobStatus.SENT):
-        raise ThirdPartyError(_("Only pending or failed jobs can be retried."))
-    with transaction.atomic():
-        updated = VendorErasureJob.objects.filter(pk=job.pk, status__in=[JobStatus.PENDING, JobStatus.FAILED]).update(
-            next_attempt_at=timezone.now(), attempts=0
-        )
-        if updated:
-            from .tasks import send_vendor_erasure_jobs as task
-
-            task.delay_on_commit()
-    job.refresh_from_db()
-    return job
-
-
-def confirm_job_received(*, job: VendorErasureJob, user, note: str = "") -> VendorErasureJob:
-    """Staff record that the processor confirmed the erasure (email or manual channel); the
-    identifiers held for the job are wiped. Officer-only: the job can never be retried after."""
-    require_permission(user, CONFIRM_RECEIPT_PERMISSION, error=ThirdPartyError)
-    note = (note or "").strip()
-    if job.status == JobStatus.CONFIRMED:
-        raise ThirdPartyError(_("This job is already confirmed."))
-    if job.channel == ErasureChannel.API and job.status != JobStatus.FAILED:
-        raise ThirdPartyError(_("API jobs are confirmed by the vendor's answer."))
-    now = timezone.now()
-    with transaction.atomic():
-        job = VendorErasureJob.objects.select_for_update().get(pk=job.pk)
-        job.status, job.confirmed_at, job.next_attempt_at, job.closed_by = (
-            JobStatus.CONFIRMED,
-            now,
-            None,
-            user_or_none(user),
-        )
-        job.manual_note = note or job.manual_note
-        job.receipt = {**job.receipt, "confirmed_by_staff": True}
-        job.save(
-            update_fields=[
-                "status",
-                "confirmed_at",
-                "next_attempt_at",
-                "closed_by",
-                "manual_note",
-                "receipt",
-                *_wipe(job, now),
-            ]
-        )
-    logger.info("vendor job confirmed by staff job=%s user=%s", job.pk, getattr(user, "pk", None))
-    return job
-
-
-def close_job_manually(*, job: VendorErasureJob, user, note: str) -> VendorErasureJob:
-    """Close a job that cannot be completed (e.g. the processor holds nothing), with the reason.
-    Like a confirmation it wipes the identifiers for good, so it asks the same permission."""
-    require_permission(user, CONFIRM_RECEIPT_PERMISSION, error=ThirdPartyError)
-    note = (note or "").strip()
-    if not note:
-        raise ThirdPartyError(_("Say why the job is closed without the processor's confirmation."))
-    if job.status == JobStatus.CONFIRMED:
-        raise ThirdPartyError(_("This job is already confirmed."))
-    now = timezone.now()
-    with transaction.atomic():
-        job = VendorErasureJob.objects.select_for_update().get(pk=job.pk)
-        job.status, job.manual_note, job.next_attempt_at, job.closed_by = (
-            JobStatus.MANUAL,
-            note,
-            None,
-            user_or_none(user),
-        )
-        job.save(update_fields=["status", "manual_note", "next_attempt_at", "closed_by", *_wipe(job, now)])
-    return job
 
 
 # --- vendor identities ---------------------------------------------------------------------------
@@ -804,9 +300,13 @@ def connect_youtube_grant(
     )
 
 
-def revoke_youtube_grant(*, grant: OAuthGrant, by: str, actor) -> OAuthGrant:
+def revoke_youtube_grant(*, grant: OAuthGrant, by: str, actor, in_worker: bool = False) -> OAuthGrant:
     """Disconnect a grant: delete every statistic fetched through it at once, mark it revoked, and
     revoke the token at Google (refresh token first: it takes the access token with it).
+
+    `in_worker`: the call to Google is left to the worker (`retry_youtube_revocations`, enqueued
+    on commit) instead of being made in this process after commit: a public page (the person's
+    own "disconnect") answers at once whatever Google's latency.
 
     The encrypted token is kept until Google confirms (200, or 400 invalid_token: already dead);
     a timeout, 5xx or 429 is retried with backoff by `retry_youtube_revocations`, and after
@@ -840,7 +340,11 @@ def revoke_youtube_grant(*, grant: OAuthGrant, by: str, actor) -> OAuthGrant:
             grant.access_token = grant.refresh_token = ""
             grant.revoke_next_attempt_at = None
         grant.save()
-        if revocable:
+        if revocable and in_worker:
+            from .tasks import retry_youtube_revocations as revoke_task
+
+            revoke_task.delay_on_commit()
+        elif revocable:
             # The token rides along in memory for a DSAR erasure, which deletes the row in the same
             # transaction: then this one call is all there is (the grant is gone, nothing to retry).
             transaction.on_commit(lambda pk=grant.pk: _revoke_at_google(grant_id=pk, erased_token=token))

@@ -26,7 +26,7 @@ PROCESSOR_WEBHOOK_CHANNEL = "processor_webhook"
 
 def queue_suppression_jobs(*, subject_id: int, purpose: str, channel: str, event_id: int) -> int:
     """The provider of `marketing_consent_ended`; returns the number of jobs created."""
-    from .services import create_erasure_jobs
+    from .jobs import create_erasure_jobs
 
     if channel == PROCESSOR_WEBHOOK_CHANNEL:
         return 0

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.utils import timezone
 
+from .base import Outcome, outcome_from_failure
 from .http import VendorResponse, call
 
 MAX_ROWS_PER_CALL = 10_000
@@ -141,6 +142,47 @@ def remove_users(audience_id: str, rows: list[list[str]]) -> list[VendorResponse
         if not response.ok:
             break
     return responses
+
+
+def run_batch(jobs: list[tuple]) -> Outcome:
+    """Remove the jobs' people from every configured audience, batched (<= 10,000 rows a call)."""
+    missing = configured()
+    if missing:
+        return Outcome("retry", error=missing)
+    rows = [hashed_row(email=ids.get("email", ""), phone=ids.get("phone", "")) for _, ids in jobs]
+    audiences = []
+    responses: list[VendorResponse] = []
+    for audience_id in settings.META_CUSTOM_AUDIENCE_IDS:
+        audience_responses = remove_users(audience_id, rows)
+        responses.extend(audience_responses)
+        failed = next((r for r in audience_responses if not r.ok), None)
+        if failed is not None:
+            return outcome_from_failure(failed, responses)
+        received = sum(
+            int((r.body or {}).get("num_received", 0)) for r in audience_responses if isinstance(r.body, dict)
+        )
+        sessions = [str((r.body or {}).get("session_id", "")) for r in audience_responses if isinstance(r.body, dict)]
+        invalid = sum(
+            int((r.body or {}).get("num_invalid_entries", 0)) for r in audience_responses if isinstance(r.body, dict)
+        )
+        audiences.append(
+            {
+                "audience_id": audience_id,
+                "calls": len(audience_responses),
+                "num_received": received,
+                "num_invalid_entries": invalid,
+                "session_ids": sessions,
+            }
+        )
+    receipt = {
+        "audiences": audiences,
+        "rows": len(rows),
+        "num_invalid_entries": sum(a["num_invalid_entries"] for a in audiences),
+    }
+    if rows and audiences and all(a["num_invalid_entries"] >= len(rows) for a in audiences):
+        # Meta took none of the rows: nothing was removed, so the job is not done.
+        return Outcome("failed", responses, receipt=receipt, error="Meta rejected every entry as invalid")
+    return Outcome("done", responses, receipt=receipt)
 
 
 @register("thirdparty")

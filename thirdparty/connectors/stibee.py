@@ -23,6 +23,8 @@ import time
 
 from django.conf import settings
 
+from ..models import JobKind
+from .base import Outcome, outcome_from_failure
 from .http import VendorResponse, call
 
 # What the admin badge and docs/THIRDPARTY.md say about these request shapes.
@@ -91,3 +93,19 @@ def receipt(response: VendorResponse) -> dict:
         "fail_count": len(value.get("fail") or []),
         "status": response.status,
     }
+
+
+def run(job, ids: dict) -> Outcome:
+    """One job: unsubscribe (suppress) or purge (erase) the address."""
+    missing = configured()
+    if missing:
+        return Outcome("retry", error=missing)
+    send = unsubscribe if job.kind == JobKind.SUPPRESS else purge
+    response = send([ids["email"]])
+    if not response.ok:
+        return outcome_from_failure(response, [response])
+    return Outcome(
+        "done",
+        [response],
+        receipt={"operation": "unsubscribe" if job.kind == JobKind.SUPPRESS else "purge", **receipt(response)},
+    )
