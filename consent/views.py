@@ -10,9 +10,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from privacyops.lib import hooks
 from privacyops.lib.http import client_ip
 
 from . import banner, services
@@ -52,6 +53,16 @@ def gpc_json(request: HttpRequest) -> JsonResponse:
 
 def _client(request: HttpRequest) -> dict:
     return {"ip": client_ip(request), "user_agent": request.headers.get("User-Agent", "")[:512]}
+
+
+def _subject_or_error(token: str):
+    """(subject, None) for a valid preference link, else (None, the error page)."""
+    try:
+        return services.subject_from_token(token), None
+    except services.LinkExpired:
+        return None, {"message": _("This link has expired. Use the link in a more recent email."), "status": 410}
+    except services.LinkInvalid:
+        return None, {"message": _("This link is not valid."), "status": 400}
 
 
 @never_cache
@@ -112,11 +123,35 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         for purpose in Purpose.objects.filter(consent_required=True)
     ]
     others = Purpose.objects.filter(consent_required=False)
-    return render(
+    context = {"rows": rows, "others": others, "restricted": subject.processing_restricted, "gpc": gpc}
+    context["accounts"] = hooks.connected_accounts(subject_id=subject.pk)
+    context["token"] = token
+    return render(request, "consent/preferences.html", context)
+
+
+@never_cache
+@require_POST
+def disconnect_account(request: HttpRequest, token: str, account_id: int) -> HttpResponse:
+    """Disconnect an outside account (YouTube) from the person's own preference page: a first
+    POST asks for confirmation, the second (confirm=yes) disconnects. Only the link's own
+    person's accounts: any other id is a 404, whoever's it is."""
+    subject, error = _subject_or_error(token)
+    if error:
+        return render(request, "consent/link_invalid.html", {"message": error["message"]}, status=error["status"])
+    not_found = {"message": _("This connected account was not found.")}
+    if request.POST.get("confirm") != "yes":
+        accounts = hooks.connected_accounts(subject_id=subject.pk)
+        account = next((a for a in accounts if a["id"] == account_id), None)
+        if account is None:
+            return render(request, "consent/link_invalid.html", not_found, status=404)
+        return render(request, "consent/disconnect_confirm.html", {"account": account, "token": token})
+    if not hooks.disconnect_account(subject_id=subject.pk, account_id=account_id):
+        return render(request, "consent/link_invalid.html", not_found, status=404)
+    messages.success(
         request,
-        "consent/preferences.html",
-        {"rows": rows, "others": others, "restricted": subject.processing_restricted, "gpc": gpc},
+        _("Your account is disconnected: we deleted the statistics read through it and revoke our access at Google."),
     )
+    return redirect("consent:preferences", token=token)
 
 
 @csrf_exempt

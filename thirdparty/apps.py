@@ -13,5 +13,8 @@ class ThirdpartyConfig(AppConfig):
 
         from .connectors import meta  # noqa: F401  (registers the Meta API version check)
         from .suppression import queue_suppression_jobs
+        from .youtube_connect import connected_accounts, disconnect_account
 
         hooks.marketing_consent_ended.provide(queue_suppression_jobs)
+        hooks.connected_accounts.provide(connected_accounts)
+        hooks.disconnect_account.provide(disconnect_account)

@@ -20,11 +20,12 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from privacyops.lib.actors import SYSTEM
 from subjects.models import DataSubject
 
 from .connectors import google_oauth
-from .models import OAuthGrant
-from .services import connect_youtube_grant
+from .models import OAuthGrant, RevokedBy
+from .services import connect_youtube_grant, revoke_youtube_grant
 
 logger = logging.getLogger("thirdparty.youtube")
 
@@ -120,3 +121,27 @@ def finish_youtube_connect(*, pending: dict | None, state: str, code: str, error
         grant.save(update_fields=["consent_text", "consent_text_sha256", "consent_language", "consented_at"])
     logger.info("youtube grant connected grant=%s refresh_token=%s", grant.pk, bool(grant.refresh_token))
     return grant
+
+
+# --- the person's own "disconnect" (consent's preference page, through privacyops.lib.hooks) ------
+
+
+def connected_accounts(*, subject_id: int) -> list[dict]:
+    """Provider of hooks.connected_accounts: the person's YouTube grants still connected."""
+    grants = OAuthGrant.objects.active().filter(subject_id=subject_id).order_by("granted_at", "pk")
+    return [
+        {"id": grant.pk, "service": "YouTube", "account": grant.channel_id, "connected_at": grant.granted_at}
+        for grant in grants
+    ]
+
+
+def disconnect_account(*, subject_id: int, account_id: int) -> bool:
+    """Provider of hooks.disconnect_account. Only a grant of this person: any other id, however
+    obtained, is False. A grant already disconnected is left as it is (a second click)."""
+    grant = OAuthGrant.objects.filter(subject_id=subject_id, pk=account_id).first()
+    if grant is None:
+        return False
+    if grant.revoked_at is None:
+        revoke_youtube_grant(grant=grant, by=RevokedBy.SUBJECT, actor=SYSTEM, in_worker=True)
+        logger.info("youtube grant disconnected by the person grant=%s", grant.pk)
+    return True

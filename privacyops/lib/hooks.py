@@ -30,6 +30,16 @@ installs a stand-in and puts back `hook.provider` afterwards); `provide(None)` r
   provided by thirdparty, which queues the suppression jobs at the processors that market to
   people (created in the same transaction, sent after commit); does nothing until provided.
 
+- `connected_accounts(subject_id=)`: the person's accounts at outside services connected to us
+  and still connected (today: YouTube grants), as a list of {"id", "service", "account",
+  "connected_at"}, which the person's preference page lists with a "disconnect" button. Asked by
+  consent, provided by thirdparty; none until provided.
+- `disconnect_account(subject_id=, account_id=)`: the person disconnects one of those accounts
+  from their own preference page; True when the account is that person's (disconnected now, or
+  already), False for any other id (the page answers 404). Asked by consent, provided by
+  thirdparty, which revokes the grant (statistics deleted at once, the revocation at Google made
+  by the worker after commit); False until provided.
+
 Django signals are not used between apps: a signal with no receiver is silent, where a hook has a
 default and a name to grep for.
 """
@@ -69,3 +79,5 @@ live_incident_postings = Hook("live_incident_postings", default=lambda language=
 marketing_consent_ended = Hook(
     "marketing_consent_ended", default=lambda *, subject_id, purpose, channel, event_id: None
 )
+connected_accounts = Hook("connected_accounts", default=lambda *, subject_id: [])
+disconnect_account = Hook("disconnect_account", default=lambda *, subject_id, account_id: False)
