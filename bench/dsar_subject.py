@@ -398,7 +398,7 @@ def unindexed_subject_paths() -> list[str]:
     missing = []
     for entry in registry.entries():
         model = entry.model
-        for hop in [h for h in entry.subject_path.split("__") if h]:
+        for hop in [h for h in (entry.subject_path or "").split("__") if h]:
             field = model._meta.get_field(hop)
             if (model._meta.db_table, field.column) not in leading:
                 missing.append(f"{model._meta.db_table}.{field.column}")

@@ -385,10 +385,13 @@ class RefusedOrigin(models.Model):
 class MarketingSuppression(models.Model):
     """An address that withdrew or refused marketing, kept as a keyed hash (HMAC-SHA256 with
     SECRET_KEY) and nothing else: no link to the person, so it survives their erasure, and a later
-    import of the same address cannot consent for it. The person's own new consent removes it."""
+    import of the same address cannot consent for it. The person's own new consent removes it.
+    Kept 5 years from the last withdrawal or refusal (retention rule "marketing_suppression")."""
 
     address_hash = models.CharField(_("address hash"), max_length=64, unique=True)
     created_at = models.DateTimeField(_("suppressed since"), default=timezone.now)
+    # Each later withdrawal or refusal of the same address moves it: the retention period runs from here.
+    last_refused_at = models.DateTimeField(_("last withdrawal or refusal"), default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = _("marketing suppression")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from subjects.models import CollectionSource
 from subjects.registry import DataCategory, Erase, Retention, registry
 
-from .models import ConsentEvent, ConsentState, MarketingNotice, PurposeSuspension
+from .models import ConsentEvent, ConsentState, MarketingNotice, MarketingSuppression, PurposeSuspension
 
 # Consent evidence is kept for the life of the consent plus a proof period (rule
 # "consent_records", set by the company: 3 years after the answer stopped being current;
@@ -77,4 +77,16 @@ registry.register(
     erase=Erase.delete(),
     # Kept while it is in force (it is what stops the processing), then as consent evidence.
     retention=[Retention(rule="consent_records", runs_from="lifted_at")],
+)
+registry.register(
+    MarketingSuppression,
+    # Linked to no one: a keyed hash of an address that said no to marketing, kept after the person's
+    # erasure so that a later import or sync cannot market to the address again. No person's package,
+    # erasure or legal hold reaches it; its retention rule does (5 years from the last refusal).
+    subject_path=None,
+    category=DataCategory.CONSENT_RECORDS,
+    sources=[CollectionSource.DATA_SUBJECT_REQUEST],
+    export_fields=[],
+    erase=Erase.delete(),
+    retention=[Retention(rule="marketing_suppression", runs_from="last_refused_at")],
 )

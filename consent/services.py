@@ -195,7 +195,7 @@ def _record(
         ConsentState.objects.update_or_create(subject=subject, purpose=purpose, defaults=values)
         hashes = address_hashes(subject.email) if purpose.is_marketing else []
         if hashes and not granted:
-            MarketingSuppression.objects.get_or_create(address_hash=hashes[0])
+            MarketingSuppression.objects.update_or_create(address_hash=hashes[0], defaults={"last_refused_at": at})
         elif hashes and channel not in (ConsentChannel.IMPORT, ConsentChannel.PROCESSOR_WEBHOOK):
             # The person's own new consent lifts the suppression.
             MarketingSuppression.objects.filter(address_hash__in=hashes).delete()

@@ -201,7 +201,8 @@ def _purposes_granted(subject_id: int) -> set[str]:
 def collect(*, subject_id: int, reference: str, include_withheld: bool = False) -> Package:
     """`include_withheld`: the officer's explicit choice to include the rows the registry withholds
     from the person's own package (PIPA art. 35(4)); without it they are left out and counted."""
-    entries = registry.entries()
+    # Rows held about no one we can name (the suppression list's keyed hashes) belong to no package.
+    entries = [entry for entry in registry.entries() if entry.linked_to_subject]
     withheld: dict[str, int] = {}
     rules = _retention_rules(registry.rule_keys())
     categories: dict[str, CategorySection] = {}

@@ -151,6 +151,8 @@ def find_affected_subjects(
     for entry in registry.entries():
         if entry.category not in wanted | processor_categories or entry.model is AffectedPerson:
             continue
+        if not entry.linked_to_subject:
+            continue  # held about no one we can name (a keyed hash): nobody to notify through it
         rows = entry.model._default_manager.all()
         stamp = _timestamp_field(entry.model)
         if stamp and rows_from:

@@ -52,4 +52,5 @@ SEEDED_TEXT = [
     _("YouTube API Services Developer Policies III.E.4"),
     _("PIPA art. 18(4); Enforcement Decree art. 15"),
     _("PIPA art. 34; Enforcement Decree art. 39-40; GDPR art. 33(5)"),
+    _("Network Act art. 50(2), (4); PIPA art. 21(1), 37(1)"),
 ]

@@ -45,7 +45,8 @@ def held_q(model: type[models.Model], now: datetime | None = None) -> Q:
             )
     if registry.is_registered(model):
         entry = registry.entry(model)
-        conditions.append(Exists(holds.filter(scope=HoldScope.SUBJECT, subject_id=OuterRef(entry.subject_field))))
+        if entry.linked_to_subject:
+            conditions.append(Exists(holds.filter(scope=HoldScope.SUBJECT, subject_id=OuterRef(entry.subject_field))))
         for retention in entry.retention:
             rule_held = Exists(holds.filter(scope=HoldScope.RULE, rule__key=retention.rule))
             conditions.append(Q(rule_held) & retention.scope if retention.scope is not None else Q(rule_held))

@@ -210,7 +210,7 @@ def _kept_groups(rules: dict[str, RetentionRule], entry: Entry, rows: models.Que
 
 def _subject_field_cleared(entry: Entry) -> bool:
     """Does this entry's anonymisation cut the row loose from the subject?"""
-    first_hop = entry.subject_path.split("__")[0]
+    first_hop = (entry.subject_path or "").split("__")[0]
     return (
         entry.erase.method == EraseMethod.ANONYMISE
         and first_hop in entry.erase.replacements
@@ -233,7 +233,8 @@ def erase_subject(
         # Serialises two erasures of one person (and an erasure against the profile purge).
         if not DataSubject.objects.select_for_update().filter(pk=subject_id).exists():
             raise RetentionError("No data subject with this id.")
-        for entry in children_first([e for e in registry.entries() if e is not subject_entry]):
+        linked = [e for e in registry.entries() if e is not subject_entry and e.linked_to_subject]
+        for entry in children_first(linked):
             outcome = ModelErasure(entry.label, entry.verbose_name)
             result.models.append(outcome)
             rows = entry.rows_of(subject_id)

@@ -44,7 +44,7 @@ def subject_ids_of(model, pks, entry=None) -> list[int]:
     """The subject ids behind some rows of a registered model, through its subject path."""
     entry = entry or registry_entry(model)
     pks = [pk for pk in pks if pk is not None]
-    if entry is None or not pks:
+    if entry is None or not pks or not entry.linked_to_subject:
         return []
     if not entry.subject_path:
         return [int(pk) for pk in pks]
@@ -134,8 +134,8 @@ def instrument(model_admin) -> None:
         entry = registry_entry(model)
         if entry is None:
             return _single[0](request, _single[1]) if _single else delete_queryset(request, queryset)
-        field = entry.subject_field
-        before = dict(queryset.values_list("pk", field))
+        field = entry.subject_field or "pk"
+        before = dict(queryset.values_list("pk", field)) if entry.linked_to_subject else {}
         if _single:
             _single[0](request, _single[1])
         else:

@@ -105,8 +105,11 @@ class ConsentBasis:
 @dataclass(frozen=True)
 class Entry:
     model: type[models.Model]
-    # Path from the model to DataSubject ("subject", "account__subject"); "" for DataSubject itself.
-    subject_path: str
+    # Path from the model to DataSubject ("subject", "account__subject"); "" for DataSubject itself;
+    # None for rows held about no one we can name (a keyed hash of an address kept so that the
+    # address is never marketed to again): no row belongs to a person, so a person's package,
+    # erasure or legal hold never reaches them; only their retention rule does.
+    subject_path: str | None
     category: str
     sources: tuple[str, ...]
     export_fields: tuple[str, ...]
@@ -126,12 +129,20 @@ class Entry:
         return str(self.model._meta.verbose_name_plural)
 
     @property
-    def subject_field(self) -> str:
-        """The lookup that yields the subject id ("pk" for DataSubject itself)."""
+    def linked_to_subject(self) -> bool:
+        return self.subject_path is not None
+
+    @property
+    def subject_field(self) -> str | None:
+        """The lookup that yields the subject id ("pk" for DataSubject itself; None when unlinked)."""
+        if self.subject_path is None:
+            return None
         return f"{self.subject_path}_id" if self.subject_path else "pk"
 
     def rows_of(self, subject_ids: Iterable[int] | int) -> models.QuerySet:
         """This model's rows that belong to the given subject(s), through `subject_path`."""
+        if self.subject_path is None:
+            return self.model._default_manager.none()
         if isinstance(subject_ids, int):
             return self.model._default_manager.filter(**{self.subject_field: subject_ids})
         return self.model._default_manager.filter(**{f"{self.subject_field}__in": list(subject_ids)})
@@ -181,7 +192,7 @@ class PersonalDataRegistry:
         self,
         model: type[models.Model],
         *,
-        subject_path: str,
+        subject_path: str | None,
         category: str,
         sources: Iterable[str],
         export_fields: Iterable[str],
