@@ -135,11 +135,16 @@ class ProcessorAdmin(admin.ModelAdmin):
     def vendor_contract(self, obj: Processor):
         """Where the connector's requests come from; a visible badge where the vendor's own
         documentation does not confirm them (docs/THIRDPARTY.md)."""
+        badge = (
+            '<span class="vendor-unconfirmed" style="background:#fff3cd;border:1px solid #b60;color:#6b4400;'
+            'padding:1px 6px;border-radius:8px">{}</span>'
+        )
         if obj.connector == Connector.STIBEE:
+            return format_html(badge, _("endpoint shape not confirmed by the vendor's documentation"))
+        if obj.connector == Connector.META:
             return format_html(
-                '<span class="vendor-unconfirmed" style="background:#fff3cd;border:1px solid #b60;color:#6b4400;'
-                'padding:1px 6px;border-radius:8px">{}</span>',
-                _("endpoint shape not confirmed by the vendor's documentation"),
+                badge,
+                _("batch session keys and throttling codes 32 and 80003 not confirmed by the vendor's documentation"),
             )
         if obj.connector:
             return _("taken from the vendor's documentation or SDK (docs/THIRDPARTY.md)")

@@ -114,11 +114,24 @@ def test_a_meta_failure_retries_every_job_of_the_batch(alice, meta_processor, on
     assert job.status == JobStatus.FAILED and job.next_attempt_at is not None and job.last_response_code == 500
 
 
-@pytest.mark.parametrize("code", [4, 17, 32, 613, 80004])
-def test_a_throttled_removal_waits_and_retries_instead_of_failing_for_good(alice, meta_processor, only, vendors, code):
+# The codes and subcodes as Meta's pages give them (docs/THIRDPARTY.md); 32 and 80003 unconfirmed.
+THROTTLED = [
+    {"code": 4, "error_subcode": 1504022},
+    {"code": 17, "error_subcode": 2446079},
+    {"code": 613, "error_subcode": 1487742},
+    {"code": 80004},
+    {"code": 32},
+    {"code": 80003},
+    {"code": 2},  # "API Service: temporary issue due to downtime"
+    {"code": 1, "is_transient": True},  # Meta marks it transient, as the SDK reads it
+]
+
+
+@pytest.mark.parametrize("error", THROTTLED, ids=lambda e: f"code-{e['code']}")
+def test_a_throttled_removal_waits_and_retries_instead_of_failing_for_good(alice, meta_processor, only, vendors, error):
     only(meta_processor)
     vendors.expect_oneshot_request(AUDIENCE_PATH, method="DELETE").respond_with_json(
-        {"error": {"message": "Too many calls", "type": "OAuthException", "code": code, "fbtrace_id": "A1"}},
+        {"error": {"message": "Too many calls", "type": "OAuthException", "fbtrace_id": "A1", **error}},
         status=400,
     )
     [job] = services.create_erasure_jobs(subject=alice, reference="R", kind=JobKind.SUPPRESS)
@@ -128,10 +141,19 @@ def test_a_throttled_removal_waits_and_retries_instead_of_failing_for_good(alice
     assert job.next_attempt_at is not None, "a throttled job must be tried again later"
 
 
-def test_an_invalid_parameter_is_a_permanent_failure(alice, meta_processor, only, vendors):
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"code": 100},
+        {"code": 1, "error_subcode": 99},  # "An unknown error occurred" (e.g. too many rows): not retried blindly
+        {"code": 100, "is_transient": False},
+    ],
+    ids=["invalid-parameter", "unknown-99", "not-transient"],
+)
+def test_an_invalid_parameter_is_a_permanent_failure(alice, meta_processor, only, vendors, error):
     only(meta_processor)
     vendors.expect_oneshot_request(AUDIENCE_PATH, method="DELETE").respond_with_json(
-        {"error": {"message": "Invalid parameter", "type": "OAuthException", "code": 100}}, status=400
+        {"error": {"message": "Invalid parameter", "type": "OAuthException", **error}}, status=400
     )
     [job] = services.create_erasure_jobs(subject=alice, reference="R", kind=JobKind.SUPPRESS)
     services.send_vendor_erasure_jobs()
@@ -316,3 +338,13 @@ def test_a_signed_request_is_accepted_once_and_a_replay_within_its_hour_starts_n
     later = _signed_request({"algorithm": "HMAC-SHA256", "user_id": facebook_user, "issued_at": now + 1})
     assert _callback(client, later).status_code == 200
     assert MetaDeletionRequest.objects.count() == 2
+
+
+def test_the_meta_processor_page_names_what_meta_does_not_confirm(meta_processor, officer, admin_login):
+    page = (
+        admin_login(officer)
+        .get(f"/admin/thirdparty/processor/{meta_processor.pk}/change/", HTTP_ACCEPT_LANGUAGE="en")
+        .content.decode()
+    )
+    assert "vendor-unconfirmed" in page
+    assert "batch session keys and throttling codes 32 and 80003" in page

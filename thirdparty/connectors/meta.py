@@ -14,8 +14,10 @@ same parameters form-encoded in the body, which the Graph API reads for every me
 string would put the token in every proxy's and urllib3's request-line log, and 10,000 hashed
 rows do not fit in a URL.
 
-Throttling (Graph error codes 4, 17, 32, 613, 80004) is retried with backoff; the answer's
-`num_invalid_entries` is kept on the job.
+Throttling and temporary errors (Graph error codes 4, 17, 613, 80004 and 2 from Meta's pages; 32
+and 80003 kept though unconfirmed here; any error Meta marks `is_transient`, which the SDK's
+`FacebookRequestError.api_transient_error()` reads) are retried with backoff; anything else is
+permanent. The answer's `num_invalid_entries` is kept on the job. Sources: docs/THIRDPARTY.md.
 """
 
 from __future__ import annotations
@@ -42,9 +44,24 @@ DEFAULT_COUNTRY_CALLING_CODE = "82"
 SIGNED_REQUEST_MAX_AGE_SECONDS = 3600
 # The SDK's own default (facebook_business/apiconfig.py of facebook-business 26.0.3).
 SDK_API_VERSION = "v26.0"
-# Graph error codes for rate limiting: 4 app, 17 user, 32 page, 613 custom rate limit, 80004 too many
-# ads-management calls to one ad account (not confirmed against a stored Meta page: docs/THIRDPARTY.md).
-THROTTLING_CODES = frozenset({4, 17, 32, 613, 80004})
+# Graph error codes that mean "slow down", retried with backoff (docs/THIRDPARTY.md, read 2026-12-01):
+#   4      "Application request limit reached": Marketing API error reference
+#          (developers.facebook.com/documentation/ads-commerce/marketing-api/error-reference) and
+#          Marketing API rate limiting (app level; subcodes 1504022, 1504039);
+#   17     "User request limit reached": the same two pages (ad-account level, subcode 2446079);
+#   613    "There have been too many calls from this ad-account": Marketing API rate limiting
+#          (subcode 1487742);
+#   80004  "There have been too many calls to this ad-account": the ads_management business-use-case
+#          limit, in the error table of Meta's Custom Audience reference (custom-audience/ads);
+#   32     page-level throttling (Graph API rate limiting, Pages): not expected on an audience edge;
+#   80003  the custom_audience business-use-case limit: the code is not on a stored Meta page (the
+#          business-use-case table did not come through); kept because retrying a throttle is safe.
+THROTTLING_CODES = frozenset({4, 17, 32, 613, 80003, 80004})
+UNCONFIRMED_THROTTLING_CODES = frozenset({32, 80003})
+# Graph API "Handling errors": code 2 "API Service: temporary issue due to downtime; wait and retry".
+TRANSIENT_CODES = frozenset({2})
+# What the processor's admin page says about the parts of the request Meta's pages did not confirm.
+UNCONFIRMED = "batch session keys and throttling codes 32 and 80003 not confirmed by the vendor's documentation"
 # Custom audiences are a Marketing API edge, so the Marketing API's expiry dates apply (shorter
 # than the Graph API's). Source: Meta's "Marketing API version history" page
 # (developers.facebook.com/documentation/ads-commerce/marketing-api/marketing-api-changelog/versions),
@@ -111,6 +128,15 @@ def error_code(body) -> int | None:
     return code if isinstance(code, int) else None
 
 
+def is_retryable_error(body) -> bool:
+    """A throttling or temporary Graph error: retried with backoff, never a permanent failure."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return False
+    # The SDK reads `is_transient` into FacebookRequestError.api_transient_error() (exceptions.py).
+    return error_code(body) in THROTTLING_CODES | TRANSIENT_CODES or error.get("is_transient") is True
+
+
 def remove_users(audience_id: str, rows: list[list[str]]) -> list[VendorResponse]:
     """Remove hashed rows from one audience, 10,000 per call; one response per call."""
     responses = []
@@ -136,7 +162,7 @@ def remove_users(audience_id: str, rows: list[list[str]]) -> list[VendorResponse
             form["appsecret_proof"] = appsecret_proof()
         response = call("meta", "DELETE", url, data=form)
         response.extra["rows"] = len(chunk)
-        if not response.ok and error_code(response.body) in THROTTLING_CODES:
+        if not response.ok and is_retryable_error(response.body):
             response.throttled = True
         responses.append(response)
         if not response.ok:
