@@ -1,7 +1,7 @@
 """Every marketing withdrawal reaches every vendor.
 
 consent records a withdrawal or refusal of a marketing purpose from any door (preference page,
-opt-out link, API, banner, request form, staff) and calls the named hook
+opt-out link, API, request form, staff, a GPC signal) and calls the named hook
 `privacyops.lib.hooks.marketing_consent_ended` inside its transaction; thirdparty provides it
 (apps.py) with `queue_suppression_jobs`, which creates one suppression job per active processor
 that markets to people (Stibee unsubscribe, Meta audience removal). The jobs are created in the
@@ -10,7 +10,9 @@ withdrawal's transaction and sent by the worker after commit, so a rollback queu
 Idempotent: a processor that already has an open suppression job for the person gets no second
 one, and the job reference names the consent event, so a retry of the same event adds nothing.
 A withdrawal that arrives through a processor's own webhook (Stibee's unsubscribe) is left to
-`services.handle_stibee_event`, which suppresses at the other processors only.
+`services.handle_stibee_event`, which suppresses at the other processors only. The cookie
+banner's "no" is anonymous (a visitor id, no person): it reaches no vendor, and keeps the Meta
+pixel and Google's ad signals off in that browser instead (docs/THIRDPARTY.md).
 """
 
 from __future__ import annotations

@@ -141,3 +141,42 @@ def test_a_gpc_browser_gets_marketing_off_and_the_record_says_gpc_was_honoured(v
     assert v.page.evaluate("typeof window.fbq === 'undefined'")
     record = CookieConsentRecord.objects.get()
     assert record.gpc and record.gpc_honoured and "marketing" not in record.categories
+
+
+def test_saying_no_to_marketing_after_allowing_all_stops_the_meta_pixel_and_googles_ad_signals(visit):
+    """The banner's "no" is anonymous (nothing reaches Stibee or Meta's audiences, docs/THIRDPARTY.md);
+    what it changes is this browser: on the next page the Meta pixel is not loaded and Google
+    Analytics runs with every ad signal denied (Consent Mode v2)."""
+    v = visit()
+    v.choose("#palette-consent-allow")
+    v.page.wait_for_function("window.__gaLoaded === true && window.__metaLoaded === true")
+    v.page.evaluate("window.PaletteConsent.open()")
+    v.page.click("#palette-consent-choose")
+    assert v.page.is_checked("#palette-consent-marketing")
+    v.page.uncheck("#palette-consent-marketing")
+    v.requests.clear()
+    # A running tag cannot be unloaded: the banner reloads the page once the choice is recorded.
+    with v.page.expect_navigation():
+        with v.page.expect_response(
+            lambda r: r.url.endswith("/api/consent/cookies") and r.request.method == "POST"
+        ) as info:
+            v.page.click("#palette-consent-save")
+    assert info.value.status == 201
+    v.page.wait_for_function("window.__gaLoaded === true")
+    v.page.wait_for_timeout(500)
+    assert [url.rsplit("/", 1)[1] for url in v.vendor_requests()] == ["gtag.js?id=G-TEST0001"]
+    assert v.page.evaluate("typeof window.fbq === 'undefined' && window.__metaLoaded === undefined")
+    consent_default = v.page.evaluate(
+        "Array.from(window.dataLayer).map(a => Array.from(a)).find(a => a[0] === 'consent' && a[1] === 'default')[2]"
+    )
+    assert consent_default == {
+        "analytics_storage": "granted",
+        "ad_storage": "denied",
+        "ad_user_data": "denied",
+        "ad_personalization": "denied",
+    }
+    assert v.page.evaluate("window.PaletteConsent.choice()") == ["necessary", "preferences", "statistics"]
+    assert [r.categories for r in CookieConsentRecord.objects.order_by("pk")] == [
+        ["necessary", "preferences", "statistics", "marketing"],
+        ["necessary", "preferences", "statistics"],
+    ]

@@ -201,3 +201,38 @@ def test_the_webhook_channel_value_the_hook_skips_is_consents():
     from thirdparty.suppression import PROCESSOR_WEBHOOK_CHANNEL
 
     assert PROCESSOR_WEBHOOK_CHANNEL == ConsentChannel.PROCESSOR_WEBHOOK
+
+
+# --- the cookie banner's "no" to marketing --------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_banner_no_to_marketing_is_anonymous_so_it_sends_nothing_to_the_vendors(client, settings, subscribed):
+    """The banner carries no identity (a random visitor id in a first-party cookie): its record is
+    linked to no person, so there is nobody to unsubscribe at Stibee or remove from a Meta
+    audience, and nobody's marketing consent changes. What the "no" stops is the Meta pixel and
+    Google's ad signals in that browser (test_banner_browser.py)."""
+    from consent import banner
+    from consent.models import CookieConsentRecord
+
+    settings.CONSENT_ALLOWED_ORIGINS = ["https://www.pltt.xyz"]
+    body = {
+        "visitor_id": "0123456789abcdef0123456789abcdef",
+        "banner_version": banner.banner_version(),
+        "language": "ko",
+        "choice": "custom",
+        "categories": {"marketing": False, "statistics": True, "preferences": False},
+        "gpc": False,
+    }
+    response = client.post(
+        "/api/consent/cookies",
+        json.dumps(body),
+        content_type="application/json",
+        headers={"Origin": "https://www.pltt.xyz"},
+    )
+    assert response.status_code == 201 and "marketing" not in response.json()["categories"]
+    record = CookieConsentRecord.objects.get()
+    assert not any(f.is_relation for f in CookieConsentRecord._meta.concrete_fields)  # linked to nobody
+    assert record.categories == ["necessary", "statistics"]
+    assert not VendorErasureJob.objects.exists()
+    assert ConsentState.objects.get(subject=subscribed, purpose__key="marketing").granted
