@@ -70,13 +70,9 @@ def _subject_or_error(token: str):
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
     """See and change each consent. Reached from the signed link in every email; withdrawing is
     one click (one POST button per consent, no confirmation step)."""
-    try:
-        subject = services.subject_from_token(token)
-    except services.LinkExpired:
-        message = _("This link has expired. Use the link in a more recent email.")
-        return render(request, "consent/link_invalid.html", {"message": message}, status=410)
-    except services.LinkInvalid:
-        return render(request, "consent/link_invalid.html", {"message": _("This link is not valid.")}, status=400)
+    subject, error = _subject_or_error(token)
+    if error:
+        return render(request, "consent/link_invalid.html", {"message": error["message"]}, status=error["status"])
     gpc = gpc_signal(request)
     if request.method == "POST":
         key, action = request.POST.get("purpose", ""), request.POST.get("action", "")

@@ -305,16 +305,23 @@ def _finish_meta(batch: list[tuple[VendorErasureJob, dict]], summary: SendSummar
         _count(summary, outcome)
 
 
+# One run function per API connector, each in its vendor's module (Meta's jobs go in batches:
+# meta.run_batch, from send_vendor_erasure_jobs).
+RUNNERS = {
+    Connector.GOOGLE_ANALYTICS: google_analytics.run,
+    Connector.STIBEE: stibee.run,
+}
+
+
 def _run_one(job: VendorErasureJob, ids: dict) -> Outcome:
     if job.channel == ErasureChannel.EMAIL:
         return email.run(job, ids)
     if job.channel != ErasureChannel.API:
         return Outcome("failed", error="This job is handled by staff.")
-    if job.processor.connector == Connector.GOOGLE_ANALYTICS:
-        return google_analytics.run(job, ids)
-    if job.processor.connector == Connector.STIBEE:
-        return stibee.run(job, ids)
-    return Outcome("failed", error="The processor has no API connector.")
+    runner = RUNNERS.get(job.processor.connector)
+    if runner is None:
+        return Outcome("failed", error="The processor has no API connector.")
+    return runner(job, ids)
 
 
 def _count(summary: SendSummary, outcome: Outcome) -> None:

@@ -36,9 +36,22 @@ def _connect(subject, channel="UCalice") -> OAuthGrant:
     return grant
 
 
+_links: dict[int, str] = {}
+
+
 def _page(subject) -> str:
-    token = re.search(r"/consent/preferences/([^/]+)/", consent_services.preference_link(subject)).group(1)
-    return f"/consent/preferences/{token}/"
+    """The person's preference page; one link per person and test (a new link is signed each second)."""
+    if subject.pk not in _links:
+        token = re.search(r"/consent/preferences/([^/]+)/", consent_services.preference_link(subject)).group(1)
+        _links[subject.pk] = f"/consent/preferences/{token}/"
+    return _links[subject.pk]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_links():
+    _links.clear()
+    yield
+    _links.clear()
 
 
 @pytest.fixture
