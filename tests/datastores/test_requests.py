@@ -10,6 +10,8 @@ import json
 import zipfile
 
 import pytest
+from django.utils import translation
+from django.utils.translation import gettext
 
 from datastores.datamap import load_data_map
 from dsar import fulfilment, services
@@ -112,7 +114,8 @@ def test_a_legal_hold_on_the_person_keeps_their_rows_there_and_the_email_says_wh
     assert table["erased"] == 0 and table["kept"][0]["reason"] == "legal hold" and table["kept"][0]["count"] == 2
     body = mailoutbox[-1].body
     kept_line = next(line for line in body.splitlines() if line.startswith("- Website members: members: 2"))
-    assert "legal hold" in kept_line
+    with translation.override(request.language):  # the email is in the requester's language
+        assert gettext("it is needed for a legal claim or an investigation (legal hold)") in kept_line
 
 
 def test_overwriting_instead_of_deleting(remote, alice, verified, officer, approve, committed):
@@ -143,3 +146,38 @@ def test_a_system_that_is_down_stops_the_erasure_and_nothing_is_erased_here(
     assert not request.outcome.get("erasure")
     assert Inquiry.objects.filter(subject=alice).count() == 2
     assert len(remote.emails()) == 3
+
+
+def test_a_customer_key_finds_the_persons_rows(remote, alice):
+    from datastores.models import ExternalKey, ExternalSystem
+    from datastores.services import subject_sections
+
+    mine = remote.add(email="someone-else@example.com", name="Alice under another address")
+    remote.add(email="x@example.com", name="Not Alice")
+    load_data_map(
+        remote.map_text.replace("identity: {email: email, phone: mobile}", "identity: {customer_key: id}"), actor=SYSTEM
+    )
+    assert subject_sections(subject_id=alice.pk)[0].rows == []
+    ExternalKey.objects.create(system=ExternalSystem.objects.get(key="website"), subject=alice, key=str(mine))
+    [section] = subject_sections(subject_id=alice.pk)
+    assert [row["name"] for row in section.rows] == ["Alice under another address"]
+
+
+def test_a_table_kept_after_erasure_keeps_the_rows_and_says_until_when(
+    website, remote, verified, officer, approve, committed, mailoutbox
+):
+    load_data_map(
+        remote.map_text.replace("erase: delete ", "kept_after_erasure: true\n        erase: delete "), actor=SYSTEM
+    )
+    request = verified("alice@example.com", "deletion")
+    fulfilment.carry_out_deletion(request=request, actor=officer)
+    with committed():
+        approve(request)
+    assert len(remote.emails()) == 3
+    _close_after_processors(request, officer, committed)
+    request = DataSubjectRequest.objects.get(pk=request.pk)
+    [kept] = next(m for m in request.outcome["erasure"]["models"] if m["model"] == "website.members")["kept"]
+    assert kept["reason"] == "statute" and kept["count"] == 2 and kept["due_on"]
+    line = next(line for line in mailoutbox[-1].body.splitlines() if line.startswith("- Website members: members: 2"))
+    with translation.override(request.language):
+        assert gettext("Destroyed by %(date)s.") % {"date": kept["due_on"]} in line
