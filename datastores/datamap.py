@@ -156,7 +156,7 @@ def _parse(text: str) -> list[tuple[ExternalSystem, list[tuple[ExternalTable, st
                 table=str(_need(raw_table, "table", t_where)),
                 identity={k: str(v) for k, v in identity.items()},
                 runs_from=str(_need(raw_table, "runs_from", t_where)),
-                export={str(k): str(v) for k, v in export.items()},
+                export=[[str(k), str(v)] for k, v in export.items()],
                 erase_mode=erase_mode,
                 overwrite=overwrite,
                 category=category,
@@ -248,7 +248,7 @@ def dump_data_map() -> str:
                 row["period_days"] = table.rule.period_value
             row["category"] = table.category
             row["source"] = table.source
-            row["export"] = dict(table.export)
+            row["export"] = table.export_map
             row["erase"] = "delete" if table.erase_mode == EraseMode.DELETE else {"overwrite": dict(table.overwrite)}
             if table.kept_after_erasure:
                 row["kept_after_erasure"] = True

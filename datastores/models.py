@@ -68,8 +68,9 @@ class ExternalTable(models.Model):
     # {"email": column, "phone": column, "customer_key": column}: at least one.
     identity = models.JSONField(_("identity columns"), default=dict)
     runs_from = models.CharField(_("retention runs from (column)"), max_length=128, validators=[SQL_NAME])
-    # {column: label}, in order.
-    export = models.JSONField(_("exported columns and labels"), default=dict)
+    # [[column, label], ...]: a list, so the order survives PostgreSQL's jsonb (which reorders object
+    # keys). A {column: label} mapping typed in the admin is turned into the list on save.
+    export = models.JSONField(_("exported columns and labels"), default=list)
     erase_mode = models.CharField(_("erasure"), max_length=16, choices=EraseMode.choices, default=EraseMode.DELETE)
     # {column: replacement (null allowed)} when erase_mode is overwrite.
     overwrite = models.JSONField(_("overwritten columns"), default=dict, blank=True)
@@ -91,6 +92,10 @@ class ExternalTable(models.Model):
     def __str__(self) -> str:
         return self.label
 
+    def save(self, *args, **kwargs):
+        self.export = [[column, label] for column, label in self.export_map.items()]
+        super().save(*args, **kwargs)
+
     @property
     def label(self) -> str:
         """ "website.members": how ledgers, packages and the policy facts name the table."""
@@ -101,7 +106,14 @@ class ExternalTable(models.Model):
         return f"{self.system.name}: {self.table}"
 
     def columns_named(self) -> set[str]:
-        return {*self.identity.values(), self.runs_from, *self.export, *self.overwrite}
+        return {*self.identity.values(), self.runs_from, *self.export_map, *self.overwrite}
+
+    @property
+    def export_map(self) -> dict[str, str]:
+        """{column: label}, in the declared order."""
+        if isinstance(self.export, dict):
+            return {str(k): str(v) for k, v in self.export.items()}
+        return {str(pair[0]): str(pair[1]) for pair in self.export or []}
 
     def clean(self) -> None:
         errors = {}
@@ -112,7 +124,10 @@ class ExternalTable(models.Model):
             or not all(isinstance(v, str) for v in identity.values())
         ):
             errors["identity"] = _("Name at least one identity column: email, phone or customer_key.")
-        if not isinstance(self.export, dict) or not self.export:
+        pairs_ok = isinstance(self.export, list) and all(
+            isinstance(p, list | tuple) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in self.export
+        )
+        if not self.export or not (isinstance(self.export, dict) or pairs_ok):
             errors["export"] = _("Name the columns to export, each with its label.")
         if self.erase_mode == EraseMode.OVERWRITE and (not isinstance(self.overwrite, dict) or not self.overwrite):
             errors["overwrite"] = _("Name the columns to overwrite and their replacement values.")

@@ -107,7 +107,8 @@ def subject_sections(*, subject_id: int) -> list[ExternalSection]:
             for declared in tables:
                 table = reflect(connection, declared.table, system_key=system.key)
                 validate_columns(declared, table)
-                columns = list(declared.export)
+                labels = declared.export_map
+                columns = list(labels)
                 query = (
                     sa.select(*[table.c[c] for c in columns])
                     .where(identity_condition(connection, declared, table, identities))
@@ -126,7 +127,7 @@ def subject_sections(*, subject_id: int) -> list[ExternalSection]:
                         system=system.name,
                         category=declared.category,
                         fields=columns,
-                        headers=[str(declared.export[c]) for c in columns],
+                        headers=[labels[c] for c in columns],
                         rows=rows[:MAX_ROWS_PER_TABLE],
                         truncated=len(rows) > MAX_ROWS_PER_TABLE,
                         rule=declared.rule.key,

@@ -148,7 +148,7 @@ def _external_facts() -> list[dict[str, Any]]:
             "model": f"datastore:{table.label}",
             "category": table.category,
             "sources": [table.source],
-            "fields": list(table.export.values()),
+            "fields": list(table.export_map.values()),
             "rules": [table.rule.key],
             "name": table.system.name,
         }

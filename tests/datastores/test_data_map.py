@@ -24,7 +24,7 @@ def test_the_example_map_loads_against_the_real_table_and_creates_its_rule(remot
     table = ExternalTable.objects.select_related("system", "rule").get()
     assert table.label == "website.members" and table.system.kind == remote.kind
     assert table.identity == {"email": "email", "phone": "mobile"}
-    assert table.export == {"email": "Email", "name": "Name", "last_login_at": "Last sign-in"}
+    assert list(table.export_map.items()) == [("email", "Email"), ("name", "Name"), ("last_login_at", "Last sign-in")]
     assert table.erase_mode == EraseMode.DELETE
     rule = RetentionRule.objects.get(key="website_members")
     assert (rule.period_value, rule.period_unit, rule.active) == (365, "days", True)
@@ -94,7 +94,7 @@ def test_the_admin_refuses_an_unknown_column_with_its_name(remote, admin_login, 
     assert response.status_code == 200
     assert "has no column &#x27;nickname&#x27;" in response.content.decode()
     table.refresh_from_db()
-    assert "nickname" not in table.export
+    assert "nickname" not in table.export_map
 
 
 def _closed_port_url(kind: str) -> str:
