@@ -175,3 +175,23 @@ def test_a_connection_lost_mid_run_fails_that_tables_run_keeping_the_committed_b
     assert run.status == RunStatus.FAILED and run.error
     assert run.counts == {"website.members": {"destroyed": 1}}
     assert len(remote.emails()) == 5
+
+
+def test_the_admin_preview_counts_the_declared_tables_too(remote, members, admin_login, officer, monkeypatch):
+    from retention.models import RetentionRule
+
+    rule = RetentionRule.objects.get(key="website_members")
+    client = admin_login(officer)
+    url = "/admin/retention/retentionrule/"
+    response = client.post(
+        url, {"action": "preview", "_selected_action": [rule.pk]}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("website.members: 4" in m for m in messages), messages
+    assert len(remote.emails()) == 6
+    monkeypatch.setenv("WEBSITE_DATABASE_URL", _closed_port_url(remote.kind))
+    response = client.post(
+        url, {"action": "preview", "_selected_action": [rule.pk]}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 200
+    assert any("could not be reached" in str(m) for m in response.context["messages"])
