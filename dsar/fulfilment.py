@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 from audit.models import Approval, ApprovalDecision, ApprovalKind
 from consent.models import ConsentState, Purpose
 from consent.services import suspend_purposes, withdraw_all_consents
+from datastores.connect import DatastoreError
+from datastores.services import erase_external
 from privacyops.lib import i18n
 from privacyops.lib.actors import SYSTEM
 from retention.services import erase_consent_data, erase_subject
@@ -109,6 +111,15 @@ def erase_now(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
     record_event(request, EventKind.CONSENTS_WITHDRAWN, actor=actor, data={"count": withdrawn})
     jobs = _create_vendor_jobs(request, subject, "erase")
     record_event(request, EventKind.VENDOR_JOBS_CREATED, actor=actor, data={"count": jobs, "kind": "erase"})
+    # The company's other databases first, while the person's email, phone and keys still exist
+    # here to find their rows there. A system that is down stops the erasure (this transaction rolls
+    # back; tables already erased stay erased, and the retry finds nothing more there).
+    try:
+        external = erase_external(subject_id=subject.pk, reference=request.reference, actor=actor)
+    except DatastoreError as exc:
+        raise RequestError(
+            _("The erasure was not carried out: %(error)s Try again when the system is back.") % {"error": exc}
+        ) from None
     result = erase_subject(subject_id=subject.pk, reference=request.reference, triggered_by="dsar", actor=actor)
     erasure = {
         "run_id": result.run_id,
@@ -133,7 +144,8 @@ def erase_now(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
                 ],
             }
             for m in result.models
-        ],
+        ]
+        + [table.as_outcome() for table in external],
     }
     request = DataSubjectRequest.objects.get(pk=request.pk)
     request.outcome = {**request.outcome, "erasure": erasure, "vendor_jobs": jobs, "consents_withdrawn": withdrawn}
@@ -142,7 +154,18 @@ def erase_now(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
         request,
         EventKind.ERASED,
         actor=actor,
-        data={"run_id": result.run_id, "erased": result.erased, "anonymised": result.anonymised, "kept": result.kept},
+        data={
+            "run_id": result.run_id,
+            "erased": result.erased,
+            "anonymised": result.anonymised,
+            "kept": result.kept,
+            # Per declared table of the company's other databases (none: no key).
+            **(
+                {"external": {t.label: {"erased": t.erased + t.anonymised, "kept": t.kept_count} for t in external}}
+                if external
+                else {}
+            ),
+        },
     )
     return _after_vendor_step(request, actor=actor, notice="deleted", context=deletion_context(request))
 

@@ -7,7 +7,9 @@ category, the processors the data went to, and the consent history. A readable H
 the requester's language opens the ZIP.
 
 Every query is filtered by this subject's id through the registry's subject path; nothing of
-another person can enter the package.
+another person can enter the package. The tables of the company's other databases that the data
+map declares (datastores) come in the same way, found by the person's normalised email, phone or
+customer key, each section named by its system.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from consent.models import ConsentAction, ConsentEvent, Purpose
+from datastores.services import subject_sections
 from retention.models import RetentionRule
 from subjects.registry import DataCategory, registry
 from thirdparty.models import DataTransfer, Processor, VendorErasureJob, VendorIdentity
@@ -213,6 +216,28 @@ def collect(*, subject_id: int, reference: str, include_withheld: bool = False) 
         )
         section.models.append(
             _model_section(entry, subject_id, rules, include_withheld=include_withheld, withheld=withheld)
+        )
+    # The company's other databases (the data map): the person's rows in every declared table,
+    # labelled by system; a system that cannot be reached stops the package (DatastoreDown).
+    for external in subject_sections(subject_id=subject_id):
+        section = categories.setdefault(
+            external.category, CategorySection(external.category, str(labels.get(external.category, external.category)))
+        )
+        info = dict(
+            rules.get(external.rule) or _retention_rules({external.rule}).get(external.rule) or {"rule": external.rule}
+        )
+        info["runs_from"] = external.runs_from
+        info["kept_after_erasure"] = external.kept_after_erasure
+        section.models.append(
+            ModelSection(
+                external.label,
+                external.name,
+                external.fields,
+                external.headers,
+                external.rows,
+                external.truncated,
+                [info],
+            )
         )
     held = {key for key, section in categories.items() if section.row_count}
     processors = _processors(subject_id, held, _purposes_granted(subject_id))

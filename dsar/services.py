@@ -793,9 +793,17 @@ def build_access_package(
         note = _require_reason(note)
     if request.status == RequestStatus.VERIFIED:
         _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
+    from datastores.connect import DatastoreError
+
     with translation.override(request.language):
         # Choice labels and names are read in the requester's language.
-        package = collect(subject_id=subject.pk, reference=request.reference, include_withheld=include_withheld)
+        try:
+            package = collect(subject_id=subject.pk, reference=request.reference, include_withheld=include_withheld)
+        except DatastoreError as exc:
+            logger.warning("access package request=%s not built: %s", request.pk, type(exc).__name__)
+            raise RequestError(
+                _("The package was not built: %(error)s Try again when the system is back.") % {"error": exc}
+            ) from None
         content = write_zip(
             package,
             language=request.language,

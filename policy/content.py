@@ -24,6 +24,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext, pgettext
 
 from consent.models import CookieCategory, Purpose
+from datastores.services import declared_tables
 from privacyops.lib import i18n
 from retention.models import RetentionRule
 from subjects.models import CollectionSource
@@ -135,6 +136,23 @@ def _registry_facts() -> list[dict[str, Any]]:
             "rules": sorted({r.rule for r in entry.retention}),
         }
         for entry in registry.entries()
+    ] + _external_facts()
+
+
+def _external_facts() -> list[dict[str, Any]]:
+    """The tables of the company's other databases the data map declares (datastores), stated like
+    our own models: their category, source, exported items (by label) and rule. None declared, no
+    facts added (so the fingerprint of a map-less install does not change)."""
+    return [
+        {
+            "model": f"datastore:{table.label}",
+            "category": table.category,
+            "sources": [table.source],
+            "fields": list(table.export_map.values()),
+            "rules": [table.rule.key],
+            "name": table.system.name,
+        }
+        for table in declared_tables()
     ]
 
 
@@ -246,6 +264,12 @@ def _category_rows(registry_facts: list[dict[str, Any]]) -> list[_Row]:
         for entry in entries:
             model = _registered_model(entry["model"])
             sources.update(entry["sources"])
+            if entry["model"].startswith("datastore:"):
+                # A declared table of another system: its export labels are the items it holds.
+                if entry.get("name") and entry["name"] not in records:
+                    records.append(entry["name"])
+                items.extend(label for label in entry["fields"] if label not in items)
+                continue
             if model is None:
                 continue
             records.append(_plural(model))
@@ -277,6 +301,9 @@ def _rule_rows(facts: dict[str, Any]) -> list[_Row]:
         items: list[str] = []
         for entry in bound:
             model = _registered_model(entry["model"])
+            if entry["model"].startswith("datastore:"):
+                items.extend(label for label in entry["fields"] if label not in items)
+                continue
             for field in entry["fields"] if model is not None else []:
                 label = _field_label(model, field)
                 if label not in items:

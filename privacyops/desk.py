@@ -17,6 +17,7 @@ from django.utils.functional import SimpleLazyObject
 
 from audit.services import pending_reviews
 from consent.services import consent_rates
+from datastores.scan import drift
 from dsar.models import DataSubjectRequest
 from incidents.services import open_clocks
 from policy.services import policy_is_out_of_date
@@ -52,13 +53,16 @@ class Desk:
     refused_origins: list[dict] = field(default_factory=list)
     incidents: list[dict] = field(default_factory=list)
     incidents_shown: bool = False
+    # Likely-personal columns in the company's other databases that the data map does not declare.
+    drift: list = field(default_factory=list)
+    drift_shown: bool = False
 
     @property
     def anything(self) -> bool:
         return any(
             [self.requests_shown, self.jobs_shown, self.rules_shown, self.holds_shown, self.contracts_shown]
             + [self.reviews_shown, self.policy_out_of_date is not None, self.consent_shown]
-            + [bool(self.refused_origins), self.incidents_shown]
+            + [bool(self.refused_origins), self.incidents_shown, self.drift_shown]
         )
 
 
@@ -121,6 +125,8 @@ def build_desk(user, *, now: datetime | None = None) -> Desk:
         desk.jobs_shown = True
     if user.has_perm("retention.view_destructionrun"):
         desk.rules, desk.rules_shown = _rules(now), True
+    if user.has_perm("datastores.view_discoveredcolumn"):
+        desk.drift, desk.drift_shown = drift()[:50], True
     if user.has_perm("retention.view_legalhold"):
         desk.expiring_holds, desk.holds_shown = list(LegalHold.objects.expiring(now)[:20]), True
     if user.has_perm("thirdparty.view_processor"):

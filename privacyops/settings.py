@@ -133,6 +133,8 @@ INSTALLED_APPS = [
     "consent",
     "thirdparty",
     "retention",
+    # The company's other databases (the data map): composes subjects and retention.
+    "datastores",
     # Top layer: composes the others; nothing imports these.
     "incidents",
     "dsar",

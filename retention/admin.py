@@ -145,13 +145,21 @@ class RetentionRuleAdmin(admin.ModelAdmin):
     @admin.action(description=_("Preview: count what would be destroyed (dry run)"), permissions=["change"])
     def preview(self, request, queryset):
         for rule in queryset.filter(active=True):
-            [result] = services.destroy_expired(
+            # The rule's own run first, then one per table of the company's other databases under it.
+            result, *external = services.destroy_expired(
                 rule_key=rule.key, dry_run=True, trigger=Trigger.ADMIN, actor=request.user
             )
+            counts = {**result.counts}
+            for table in external:
+                if not table.error:
+                    counts.update(table.counts)
             parts = ", ".join(
-                f"{label}: {sum(v for k, v in c.items() if k != 'with_parent')}"
-                for label, c in sorted(result.counts.items())
+                f"{label}: {sum(v for k, v in c.items() if k not in ('with_parent', 'kept'))}"
+                for label, c in sorted(counts.items())
             )
+            for table in external:
+                if table.error:
+                    self.message_user(request, table.error, messages.ERROR)
             self.message_user(
                 request,
                 gettext("%(rule)s: would destroy %(parts)s (cutoff %(cutoff)s).")

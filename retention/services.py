@@ -47,6 +47,7 @@ from django.db.models.lookups import LessThan
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from privacyops.lib import hooks
 from privacyops.lib.actors import require_permission, user_or_none
 from subjects.models import DataSubject
 from subjects.registry import Entry, EraseMethod, Retention, registry
@@ -509,109 +510,149 @@ def _destroy_rule(
     actor,
     now: datetime | None,
     on_progress: ProgressCallback | None,
-) -> RunResult:
+) -> list[RunResult]:
+    """The rule's run over our own models, then (same lock, same frozen cutoff) one run per table
+    of the company's other databases the data map declares under it (the `external_destruction`
+    hook, provided by datastores). A failed table's run fails alone."""
     method = DestructionMethod.ANONYMISE if rule.action == RuleAction.ANONYMISE else DestructionMethod.DELETE_OVERWRITE
     with rule_lock(rule) as lock:
         if not lock.acquired:
-            return _record_skip(rule, trigger, actor, method)
-        # We hold the lock, so a run of this rule still marked running was killed mid-way.
-        DestructionRun.objects.filter(rule=rule, status=RunStatus.RUNNING).update(
-            status=RunStatus.FAILED, finished_at=timezone.now(), error="Interrupted: the process stopped mid-run."
-        )
-        # Frozen once: rows that become due while we run wait for the next run.
-        cutoff = rule.cutoff(now)
-        run = DestructionRun.objects.create(
-            rule=rule,
-            rule_key=rule.key,
-            legal_basis=f"{rule.legal_basis} ({rule.law_article})" if rule.law_article else rule.legal_basis,
-            period=rule.period_display(),
-            trigger=trigger,
-            triggered_by_user=actor,
-            status=RunStatus.DRY_RUN if dry_run else RunStatus.RUNNING,
-            method=method,
-            cutoff=cutoff,
+            return [_record_skip(rule, trigger, actor, method)]
+        result = _destroy_rule_locked(
+            rule,
+            lock,
+            method,
+            dry_run=dry_run,
             batch_size=batch_size,
+            trigger=trigger,
+            actor=actor,
+            now=now,
+            on_progress=on_progress,
         )
-        result = RunResult(rule.key, run.status, run.pk, cutoff)
-        counts: dict[str, dict] = {}
-        try:
-            plans = _plans(rule, cutoff)
-            if dry_run:
-                for plan in plans:
-                    child_counts: dict[str, int] = {}
-                    if rule.action == RuleAction.ANONYMISE:
-                        n = plan.queryset.count()
-                    else:
-                        n = count_with_children(plan.queryset, child_counts)
-                    _add(
-                        counts,
-                        plan.entry.label,
-                        "anonymised" if rule.action == RuleAction.ANONYMISE else "destroyed",
-                        n,
-                    )
-                    for label, c in child_counts.items():
-                        _add(counts, label, "destroyed", c, with_parent=plan.entry.label)
-                DestructionRun.objects.filter(pk=run.pk).update(counts=counts, finished_at=timezone.now())
-                result.counts = counts
-                return result
+        if result.cutoff is None:
+            return [result]
+        external = hooks.external_destruction(
+            rule=rule,
+            cutoff=result.cutoff,
+            dry_run=dry_run,
+            batch_size=batch_size,
+            trigger=trigger,
+            actor=actor,
+            heartbeat=lock.heartbeat,
+        )
+        return [result, *external]
 
+
+def _destroy_rule_locked(
+    rule: RetentionRule,
+    lock,
+    method: str,
+    *,
+    dry_run: bool,
+    batch_size: int,
+    trigger: str,
+    actor,
+    now: datetime | None,
+    on_progress: ProgressCallback | None,
+) -> RunResult:
+    # We hold the lock, so a run of this rule still marked running was killed mid-way.
+    DestructionRun.objects.filter(rule=rule, status=RunStatus.RUNNING).update(
+        status=RunStatus.FAILED, finished_at=timezone.now(), error="Interrupted: the process stopped mid-run."
+    )
+    # Frozen once: rows that become due while we run wait for the next run.
+    cutoff = rule.cutoff(now)
+    run = DestructionRun.objects.create(
+        rule=rule,
+        rule_key=rule.key,
+        legal_basis=f"{rule.legal_basis} ({rule.law_article})" if rule.law_article else rule.legal_basis,
+        period=rule.period_display(),
+        trigger=trigger,
+        triggered_by_user=actor,
+        status=RunStatus.DRY_RUN if dry_run else RunStatus.RUNNING,
+        method=method,
+        cutoff=cutoff,
+        batch_size=batch_size,
+    )
+    result = RunResult(rule.key, run.status, run.pk, cutoff)
+    counts: dict[str, dict] = {}
+    try:
+        plans = _plans(rule, cutoff)
+        if dry_run:
             for plan in plans:
-                plan.lo, plan.hi = _id_bounds(
-                    plan.entry.model._default_manager.filter(due_q(plan.entry, plan.retention, cutoff))
-                )
-            total = sum(plan.span for plan in plans)
-            DestructionRun.objects.filter(pk=run.pk).update(progress_total=total)
-            run.progress_total = total
-            with _batch_session():
-                _walk(plans, rule, run, lock, counts, result, batch_size, on_progress)
-            any_hold = LegalHold.objects.active().exists()
-            for plan in plans:
-                # What was due and is still there: held, or still referenced (RD-06 evidence).
-                # Only counted when something can keep a row: the count re-reads the whole due
-                # range, which would cost as much as a tenth of the purge itself.
-                if plan.lo is None or not (any_hold or references_to(plan.entry.model)):
-                    continue
-                kept = plan.entry.model._default_manager.filter(
-                    due_q(plan.entry, plan.retention, cutoff), pk__gte=plan.lo, pk__lte=plan.hi
-                )
+                child_counts: dict[str, int] = {}
                 if rule.action == RuleAction.ANONYMISE:
-                    kept = kept.exclude(anonymised_q(plan.entry.erase.replacements))
-                n_kept = kept.count()
-                if n_kept:
-                    _add(counts, plan.entry.label, "kept", n_kept)
-            DestructionRun.objects.filter(pk=run.pk).update(
-                status=RunStatus.SUCCEEDED,
-                finished_at=timezone.now(),
-                counts=counts,
-                longest_batch_ms=result.longest_batch_ms,
-                progress_done=total,
+                    n = plan.queryset.count()
+                else:
+                    n = count_with_children(plan.queryset, child_counts)
+                _add(
+                    counts,
+                    plan.entry.label,
+                    "anonymised" if rule.action == RuleAction.ANONYMISE else "destroyed",
+                    n,
+                )
+                for label, c in child_counts.items():
+                    _add(counts, label, "destroyed", c, with_parent=plan.entry.label)
+            DestructionRun.objects.filter(pk=run.pk).update(counts=counts, finished_at=timezone.now())
+            result.counts = counts
+            return result
+
+        for plan in plans:
+            plan.lo, plan.hi = _id_bounds(
+                plan.entry.model._default_manager.filter(due_q(plan.entry, plan.retention, cutoff))
             )
-            result.status = RunStatus.SUCCEEDED
-        except BaseException as exc:
-            # Batches already committed stay destroyed and counted; the next run finishes the job.
-            result.status = RunStatus.FAILED
-            result.error = _safe_error(exc)
-            DestructionRun.objects.filter(pk=run.pk).update(
-                status=RunStatus.FAILED,
-                finished_at=timezone.now(),
-                error=result.error,
-                longest_batch_ms=result.longest_batch_ms,
+        total = sum(plan.span for plan in plans)
+        DestructionRun.objects.filter(pk=run.pk).update(progress_total=total)
+        run.progress_total = total
+        with _batch_session():
+            _walk(plans, rule, run, lock, counts, result, batch_size, on_progress)
+        any_hold = LegalHold.objects.active().exists()
+        for plan in plans:
+            # What was due and is still there: held, or still referenced (RD-06 evidence).
+            # Only counted when something can keep a row: the count re-reads the whole due
+            # range, which would cost as much as a tenth of the purge itself.
+            if plan.lo is None or not (any_hold or references_to(plan.entry.model)):
+                continue
+            kept = plan.entry.model._default_manager.filter(
+                due_q(plan.entry, plan.retention, cutoff), pk__gte=plan.lo, pk__lte=plan.hi
             )
-            logger.error("destroy_expired rule=%s run=%s failed: %s", rule.key, run.pk, type(exc).__name__)
-            if not isinstance(exc, DatabaseError | LockLost | RetentionError):
-                raise
-        result.counts = counts
-        logger.info(
-            "destroy_expired rule=%s run=%s status=%s destroyed=%s anonymised=%s batches=%s longest_ms=%s",
-            rule.key,
-            run.pk,
-            result.status,
-            result.destroyed,
-            result.anonymised,
-            result.batches,
-            result.longest_batch_ms,
+            if rule.action == RuleAction.ANONYMISE:
+                kept = kept.exclude(anonymised_q(plan.entry.erase.replacements))
+            n_kept = kept.count()
+            if n_kept:
+                _add(counts, plan.entry.label, "kept", n_kept)
+        DestructionRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.SUCCEEDED,
+            finished_at=timezone.now(),
+            counts=counts,
+            longest_batch_ms=result.longest_batch_ms,
+            progress_done=total,
         )
-        return result
+        result.status = RunStatus.SUCCEEDED
+    except BaseException as exc:
+        # Batches already committed stay destroyed and counted; the next run finishes the job.
+        result.status = RunStatus.FAILED
+        result.error = _safe_error(exc)
+        DestructionRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED,
+            finished_at=timezone.now(),
+            error=result.error,
+            longest_batch_ms=result.longest_batch_ms,
+        )
+        logger.error("destroy_expired rule=%s run=%s failed: %s", rule.key, run.pk, type(exc).__name__)
+        if not isinstance(exc, DatabaseError | LockLost | RetentionError):
+            raise
+    result.counts = counts
+    logger.info(
+        "destroy_expired rule=%s run=%s status=%s destroyed=%s anonymised=%s batches=%s longest_ms=%s",
+        rule.key,
+        run.pk,
+        result.status,
+        result.destroyed,
+        result.anonymised,
+        result.batches,
+        result.longest_batch_ms,
+    )
+    return result
 
 
 def _add(counts: dict[str, dict], label: str, key: str, n: int, with_parent: str | None = None) -> None:
@@ -646,7 +687,9 @@ def destroy_expired(
         if not rules.exists():
             raise RetentionError(f"No active retention rule with the key {rule_key!r}.")
     return [
-        _destroy_rule(
+        result
+        for rule in rules
+        for result in _destroy_rule(
             rule,
             dry_run=dry_run,
             batch_size=batch_size,
@@ -655,7 +698,6 @@ def destroy_expired(
             now=now,
             on_progress=on_progress,
         )
-        for rule in rules
     ]
 
 

@@ -21,7 +21,18 @@ from pathlib import Path
 import polib
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["privacyops", "subjects", "consent", "thirdparty", "retention", "audit", "policy", "dsar", "incidents"]
+PACKAGES = [
+    "privacyops",
+    "subjects",
+    "consent",
+    "thirdparty",
+    "retention",
+    "audit",
+    "policy",
+    "dsar",
+    "incidents",
+    "datastores",
+]
 GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "pgettext", "pgettext_lazy", "ngettext", "ngettext_lazy"}
 TEMPLATE_TAG = re.compile(r"""{%\s*trans(?:late)?\s+(["'])(.+?)\1.*?%}""")
 TEMPLATE_BLOCK = re.compile(

@@ -22,6 +22,11 @@ installs a stand-in and puts back `hook.provider` afterwards); `provide(None)` r
 - `download_reason_names_a_request(reason)`: whether a download's reason in the access log names a
   real data-subject request. Asked by audit's monthly review, provided by dsar; by default a
   reason starting with "DSAR <reference>" counts.
+- `external_destruction(rule=, cutoff=, dry_run=, batch_size=, trigger=, actor=, heartbeat=)`: the
+  destruction runs of the company's other databases under a retention rule (the data map's
+  declared tables), with the rule's frozen cutoff, inside the rule's lock; returns a list of
+  retention's RunResult, one per table, each with its own DestructionRun. Asked by retention's
+  destroy_expired, provided by datastores; none until provided.
 - `live_incident_postings(language)`: the breach notices posted on the website right now (PIPA
   art. 34(3), Decree art. 39(3)), as a list of {"title", "url"} in that language, which the public
   policy page links to. Asked by policy, provided by incidents; none until provided.
@@ -74,6 +79,10 @@ _DSAR_REASON = re.compile(r"^DSAR\s+\S+")
 current_policy_version = Hook("current_policy_version", default=lambda: "")
 download_reason_names_a_request = Hook(
     "download_reason_names_a_request", default=lambda reason: bool(_DSAR_REASON.match(reason))
+)
+external_destruction = Hook(
+    "external_destruction",
+    default=lambda *, rule, cutoff, dry_run, batch_size, trigger, actor, heartbeat=None: [],
 )
 live_incident_postings = Hook("live_incident_postings", default=lambda language=None: [])
 marketing_consent_ended = Hook(
