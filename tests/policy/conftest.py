@@ -57,6 +57,7 @@ SEEDED_MODELS = [
     "retention.RetentionRule",
     "consent.Purpose",
     "consent.CookieCategory",
+    "policy.CollectedItem",
 ]
 
 
