@@ -288,6 +288,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                         power_of_attorney=data["power_of_attorney"],
                         identity_checked=data["identity_checked"],
                         identity_note=data["identity_note"],
+                        purposes=data.get("purposes") or [],
                     )
                 except services.RequestError as exc:
                     form.add_error(None, str(exc))

@@ -143,6 +143,11 @@ class StaffRequestForm(forms.Form):
     details = forms.CharField(
         label=_("What the person asks"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 4})
     )
+    purposes = forms.MultipleChoiceField(
+        label=_("Only for these purposes (suspension or withdrawal; none ticked: all)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
     original_document = forms.FileField(
         label=_("Original document"),
         required=False,
@@ -164,6 +169,9 @@ class StaffRequestForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["request_type"].choices = enabled_request_types()
+        from consent.models import Purpose  # here: forms load before the apps are ready
+
+        self.fields["purposes"].choices = [(p.key, p.localized_name) for p in Purpose.objects.all()]
 
     def clean_original_document(self):
         upload = self.cleaned_data.get("original_document")

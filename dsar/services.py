@@ -273,11 +273,13 @@ def _validate_purposes(request_type: str, purposes) -> list[str]:
         raise RequestError(_("Purposes can be chosen only for a suspension or a withdrawal of consent."))
     from consent.models import Purpose  # here, as in forms.py: intake otherwise never needs consent
 
-    rows = Purpose.objects.filter(key__in=purposes)
-    if request_type == RequestType.WITHDRAWAL:
-        rows = rows.filter(consent_required=True)
-    if set(purposes) - set(rows.values_list("key", flat=True)):
+    known = dict(Purpose.objects.filter(key__in=purposes).values_list("key", "consent_required"))
+    if set(purposes) - set(known):
         raise RequestError(_("Choose purposes listed in the privacy policy."))
+    if request_type == RequestType.WITHDRAWAL and not all(known.values()):
+        raise RequestError(
+            _("Only purposes that rely on your consent can be withdrawn; ask for a suspension for the others.")
+        )
     return purposes
 
 
@@ -352,6 +354,7 @@ def record_staff_request(
     power_of_attorney: File | None = None,
     identity_checked: bool = False,
     identity_note: str = "",
+    purposes: list[str] | tuple[str, ...] = (),
 ) -> DataSubjectRequest:
     """A request received by phone, fax, letter, email or in person (policy 1.2.1, DSAR-01).
     The clock runs from when the company received it, which staff may set in the past."""
@@ -363,6 +366,7 @@ def record_staff_request(
         raise RequestError(_("The date of receipt cannot be in the future."))
     if is_agent and not agent_name.strip():
         raise RequestError(_("Give the agent's name."))
+    purposes = _validate_purposes(request_type, purposes)
     request = DataSubjectRequest(
         request_type=request_type,
         channel=channel,
@@ -377,6 +381,7 @@ def record_staff_request(
         agent_email=(normalise_email(agent_email) or "") if is_agent else "",
         agent_phone=agent_phone.strip(),
         agent_relationship=agent_relationship.strip(),
+        requested_purposes=purposes,
     )
     if original_document is not None:
         request.original_document = original_document

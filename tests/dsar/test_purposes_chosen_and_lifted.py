@@ -50,8 +50,10 @@ def test_a_purpose_that_does_not_fit_gets_a_400_that_says_why_and_nothing_is_sav
 
 def test_the_service_refuses_purposes_the_form_would_refuse(submit):
     """The same check below the form (staff tools and tests call the service directly)."""
-    with pytest.raises(fulfilment.RequestError, match="listed in the privacy policy"):
+    with pytest.raises(fulfilment.RequestError, match="Only purposes that rely on your consent"):
         submit("alice@example.com", "withdrawal", purposes=["security"])
+    with pytest.raises(fulfilment.RequestError, match="listed in the privacy policy"):
+        submit("alice@example.com", "suspension", purposes=["no_such_purpose"])
     assert not DataSubjectRequest.objects.exists()
 
 
@@ -121,3 +123,25 @@ def test_lifting_without_a_reason_or_for_a_purpose_not_suspended_is_refused(susp
     with pytest.raises(fulfilment.RequestError, match="no suspension in force"):
         fulfilment.lift_suspension(request=suspended, actor=officer, purposes=["marketing"], note="x" * 20)
     assert not may_process(subject=alice, purpose="service_improvement")
+
+
+def test_staff_record_the_purposes_of_a_phone_request(admin_login, officer):
+    """DSAR-01, DSAR-06: a suspension asked for by phone can be limited to purposes too; a purpose
+    that does not fit is refused with the reason and nothing is recorded."""
+    client = admin_login(officer)
+    data = {
+        "channel": "phone",
+        "received_at": "2026-03-02T10:00",
+        "request_type": "withdrawal",
+        "language": "ko",
+        "name": "Alice Kim",
+        "email": "alice@example.com",
+        "purposes": ["security"],
+    }
+    refused = client.post("/admin/dsar/datasubjectrequest/add/", data, HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 200 and "Only purposes that rely on your consent" in refused.content.decode()
+    assert not DataSubjectRequest.objects.exists()
+    data.update(request_type="suspension", purposes=["security", "marketing"])
+    response = client.post("/admin/dsar/datasubjectrequest/add/", data, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 302
+    assert DataSubjectRequest.objects.get().requested_purposes == ["marketing", "security"]
