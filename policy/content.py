@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -138,6 +138,15 @@ def _registry_facts() -> list[dict[str, Any]]:
     ]
 
 
+def _cooloff_minutes(value: Any) -> int:
+    """django-axes' cool-off: hours as a number, or a timedelta (a callable is not stated)."""
+    if isinstance(value, timedelta):
+        return round(value.total_seconds() / 60)
+    if isinstance(value, int | float):
+        return round(value * 60)
+    return 0
+
+
 def _safety_facts() -> dict[str, Any]:
     """What the product does to protect personal data (policy 5), read from its settings and code,
     so the page describes the measures that run and changes when they do."""
@@ -156,7 +165,7 @@ def _safety_facts() -> dict[str, Any]:
         "staff_totp": "django_otp.plugins.otp_totp" in installed
         and "django_otp.middleware.OTPMiddleware" in middleware,
         "lockout_failures": int(getattr(settings, "AXES_FAILURE_LIMIT", 0)) if "axes" in installed else 0,
-        "lockout_minutes": round(float(getattr(settings, "AXES_COOLOFF_TIME", 0) or 0) * 60),
+        "lockout_minutes": _cooloff_minutes(getattr(settings, "AXES_COOLOFF_TIME", 0)),
         "session_idle_minutes": int(settings.SESSION_COOKIE_AGE) // 60,
         "roles": list(ROLES),
         "four_eyes": [kind.value for kind in ApprovalKind],

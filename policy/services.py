@@ -143,6 +143,8 @@ def processors_awaiting_publication(now: datetime | None = None) -> list[dict[st
     live = collect_policy_facts()["processors"]
     upcoming = list(upcoming_versions(now))
     out = []
+    # The seed text (no facts) names processors in its own prose: one it names is "changed", not new.
+    seed_text = version.frozen_html_en if version is not None and not version.facts else ""
     for row in live:
         name = row.get("name")
         if published.get(name) == row:
@@ -151,7 +153,7 @@ def processors_awaiting_publication(now: datetime | None = None) -> list[dict[st
         out.append(
             {
                 "name": name,
-                "new": name not in published,
+                "new": name not in published and not (seed_text and name and name in seed_text),
                 "version": covering.label if covering else "",
                 "effective_at": covering.effective_at if covering else None,
             }

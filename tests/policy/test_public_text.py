@@ -61,6 +61,22 @@ def test_required_or_optional_follows_the_purpose_and_changes_the_draft_only():
     assert services.policy_is_out_of_date()
 
 
+def test_a_change_to_the_items_collected_is_a_significant_change(english):
+    """PC-04: a change to the items collected needs 30 days' notice ("types of data")."""
+    from policy.models import CollectedItem
+
+    old = collect_policy_facts()
+    CollectedItem.objects.filter(category="events").update(items_en="Event name only")
+    assert "types of data" in services.significant_changes(old, collect_policy_facts())
+
+
+def test_lockout_read_as_a_timedelta_too(settings):
+    from datetime import timedelta
+
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=45)
+    assert "locked for 45 minutes" in section(draft(), 5)
+
+
 @pytest.mark.parametrize("language", ["en", "ko"])
 def test_no_staff_label_of_the_registry_reaches_the_page(language):
     """The items used to be the registry's export labels ("Notice SHA-256", "Processing

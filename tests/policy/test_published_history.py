@@ -61,6 +61,16 @@ def test_the_korean_page_of_the_seed_version_says_it_is_the_english_original(cli
     assert html.unescape(page(client, "/privacy/", "ko").decode()).count("번역문이 아닙니다") == 1
 
 
+def test_the_processors_the_seed_text_names_are_changed_not_new():
+    """PC-04: with the seed text in force, GA, Meta and Stibee are named in its prose, so the desk
+    lists them as changed (the details are not stated yet), a processor it never named as new."""
+    from thirdparty.models import Processor
+
+    Processor.objects.create(name="NewCo Mail", entrusted_task="Invitations", country="Korea")
+    waiting = {p["name"]: p["new"] for p in services.processors_awaiting_publication()}
+    assert waiting == {"Google Analytics": False, "Meta": False, "Stibee": False, "NewCo Mail": True}
+
+
 def test_the_desk_says_the_rules_that_run_differ_from_the_seed_text():
     """The seed text was not rendered from records: the running rules always differ from it."""
     assert services.policy_is_out_of_date() is True
