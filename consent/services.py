@@ -345,6 +345,21 @@ def suspend_purposes(
     return suspended
 
 
+def lift_purpose_suspensions(
+    *, subject: DataSubject, purposes: list[str], reference: str = "", at: datetime | None = None
+) -> list[str]:
+    """End the suspensions in force for these purposes (the person asked, or the ground ended):
+    `may_process` follows the purpose's legal basis again. A consent withdrawn by the suspension
+    stays withdrawn; only the person can give it again. Returns the keys lifted now."""
+    at = _now(at)
+    rows = PurposeSuspension.objects.filter(subject=subject, purpose__key__in=purposes, lifted_at__isnull=True)
+    if reference:
+        rows = rows.filter(reference=reference)
+    keys = sorted(rows.values_list("purpose__key", flat=True))
+    rows.update(lifted_at=at)
+    return keys
+
+
 def honour_gpc_signal(
     *, subject: DataSubject, ip: str | None = None, user_agent: str = "", at: datetime | None = None
 ) -> list[ConsentEvent]:

@@ -27,6 +27,7 @@ from .forms import (
     GdprForm,
     GroundForm,
     KeepForm,
+    LiftSuspensionForm,
     NoteForm,
     PostponeForm,
     RefuseForm,
@@ -287,6 +288,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                         power_of_attorney=data["power_of_attorney"],
                         identity_checked=data["identity_checked"],
                         identity_note=data["identity_note"],
+                        purposes=data.get("purposes") or [],
                     )
                 except services.RequestError as exc:
                     form.add_error(None, str(exc))
@@ -363,6 +365,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         "release_package": None,
         "carry_out_deletion": None,
         "suspend": SuspendForm,
+        "lift_suspension": LiftSuspensionForm,
         "withdraw_consents": KeepForm,
         "record_correction": NoteForm,
         "complete_no_data": NoteForm,
@@ -382,8 +385,10 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             if any(can_approve(user) and a.prepared_by_id != user.pk for a in pending)
             else []
         )
+        # DSAR-06: the officer may lift a suspension this request put in place, open or closed.
+        lift = ["lift_suspension"] if can_approve(user) and fulfilment.suspended_purposes(obj) else []
         if not obj.is_open:
-            return ["refuse_approval", "note"] if "refuse_approval" in decide else ["note"]
+            return [*(["refuse_approval"] if "refuse_approval" in decide else []), *lift, "note"]
         actions = list(decide)
         if not obj.is_verified:
             if obj.channel != RequestChannel.WEB_FORM or (obj.is_agent and obj.email_confirmed_at):
@@ -415,7 +420,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             actions.append("mark_gdpr")
         if obj.gdpr_applies:
             actions.append("extend")
-        actions += ["reject", "withdraw_request", "note"]
+        actions += [*lift, "reject", "withdraw_request", "note"]
         return actions
 
     def workflow_form(self, name: str, obj: DataSubjectRequest, data=None):
@@ -427,6 +432,10 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             kwargs["datasets"] = fulfilment.consent_only_data(obj)
         if form_class is SuspendForm:
             kwargs["datasets"] = fulfilment.consent_only_data(obj, purposes=fulfilment.all_purposes())
+            if data is None:
+                kwargs["initial"] = {"purposes": obj.requested_purposes}
+        if form_class is LiftSuspensionForm:
+            kwargs["suspended"] = fulfilment.suspended_purposes(obj)
         if form_class is GdprForm and data is None:
             kwargs["initial"] = {"applies": not obj.gdpr_applies}
         return form_class(data, prefix=name, **kwargs)
@@ -480,6 +489,15 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                     purposes=data.get("purposes") or [],
                     keep=data.get("kept", {}),
                     note=data.get("note", ""),
+                )
+            case "lift_suspension":
+                return fulfilment.lift_suspension(
+                    request=obj,
+                    actor=user,
+                    purposes=data.get("purposes") or [],
+                    note=data.get("note", ""),
+                    ip=client_ip(request),
+                    path=request.path,
                 )
             case "withdraw_consents":
                 return fulfilment.withdraw_consents(request=obj, actor=user, keep=data.get("kept", {}))
@@ -567,6 +585,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             else "",
             "erasure": fulfilment.deletion_context(obj) if obj.outcome.get("erasure") else None,
             "pending_approvals": services.pending_approvals(obj),
+            "requested_purposes": fulfilment.purpose_names(obj.requested_purposes),
         }
         return TemplateResponse(request, "admin/dsar/datasubjectrequest/workflow.html", context)
 
@@ -582,7 +601,10 @@ ACTION_LABELS = {
     "release_package": gettext_lazy("Release the package to the requester"),
     "carry_out_deletion": gettext_lazy("Carry out the deletion"),
     "suspend": gettext_lazy("Suspend processing"),
-    "withdraw_consents": gettext_lazy("Withdraw all consents and destroy the data collected only on them"),
+    "lift_suspension": gettext_lazy("Lift the suspension (privacy officer)"),
+    "withdraw_consents": gettext_lazy(
+        "Withdraw the consents (those the person chose, or all) and destroy the data collected only on them"
+    ),
     "record_correction": gettext_lazy("Record the correction and tell the requester"),
     "complete_no_data": gettext_lazy("Complete: no data held about this person"),
     "close": gettext_lazy("Close (all processor jobs done)"),

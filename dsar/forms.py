@@ -64,6 +64,12 @@ class RequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("For a correction, say what is wrong and what it should be."),
     )
+    purposes = forms.MultipleChoiceField(
+        label=_("Only for these purposes (suspension or withdrawal; none ticked: all)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": _("%(value)s is not one of the purposes listed in the privacy policy.")},
+    )
     is_agent = forms.BooleanField(label=_("I am making this request for someone else (as their agent)"), required=False)
     agent_name = forms.CharField(label=_("Agent's name"), max_length=200, required=False)
     agent_email = forms.EmailField(
@@ -84,6 +90,10 @@ class RequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["request_type"].choices = enabled_request_types()
         self.fields["power_of_attorney"].widget.attrs["accept"] = ".pdf,.jpg,.jpeg,.png"
+        from consent.models import Purpose  # here: forms load before the apps are ready
+
+        self.fields["purposes"].choices = [(p.key, p.localized_name) for p in Purpose.objects.all()]
+        self._consent_purposes = {p.key for p in Purpose.objects.all() if p.consent_required}
 
     def clean_power_of_attorney(self):
         upload = self.cleaned_data.get("power_of_attorney")
@@ -93,6 +103,15 @@ class RequestForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        purposes = data.get("purposes") or []
+        kind = data.get("request_type")
+        if purposes and kind not in ("suspension", "withdrawal"):
+            self.add_error("purposes", _("Purposes can be chosen only for a suspension or a withdrawal of consent."))
+        elif purposes and kind == "withdrawal" and set(purposes) - self._consent_purposes:
+            self.add_error(
+                "purposes",
+                _("Only purposes that rely on your consent can be withdrawn; ask for a suspension for the others."),
+            )
         if data.get("is_agent"):
             for name in ("agent_name", "agent_email", "agent_relationship"):
                 if not data.get(name) and name not in self.errors:
@@ -124,6 +143,11 @@ class StaffRequestForm(forms.Form):
     details = forms.CharField(
         label=_("What the person asks"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 4})
     )
+    purposes = forms.MultipleChoiceField(
+        label=_("Only for these purposes (suspension or withdrawal; none ticked: all)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
     original_document = forms.FileField(
         label=_("Original document"),
         required=False,
@@ -145,6 +169,9 @@ class StaffRequestForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["request_type"].choices = enabled_request_types()
+        from consent.models import Purpose  # here: forms load before the apps are ready
+
+        self.fields["purposes"].choices = [(p.key, p.localized_name) for p in Purpose.objects.all()]
 
     def clean_original_document(self):
         upload = self.cleaned_data.get("original_document")
@@ -261,6 +288,21 @@ class SuspendForm(KeepForm):
         from consent.models import Purpose  # here: forms load before the apps are ready
 
         self.fields["purposes"].choices = [(p.key, p.localized_name) for p in Purpose.objects.all()]
+
+
+class LiftSuspensionForm(forms.Form):
+    """DSAR-06: the privacy officer ends a suspension this request put in place, saying why."""
+
+    purposes = forms.MultipleChoiceField(
+        label=_("Lift the suspension of these purposes"), widget=forms.CheckboxSelectMultiple
+    )
+    note = forms.CharField(
+        label=_("Why it is lifted (recorded in the timeline)"), min_length=10, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, suspended=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["purposes"].choices = list(suspended)
 
 
 class NoteForm(forms.Form):

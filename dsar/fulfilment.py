@@ -19,12 +19,12 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from audit.models import Approval, ApprovalDecision, ApprovalKind
-from consent.models import ConsentState, Purpose
-from consent.services import suspend_purposes, withdraw_all_consents
+from consent.models import ConsentState, Purpose, PurposeSuspension
+from consent.services import lift_purpose_suspensions, suspend_purposes, withdraw_all_consents, withdraw_consent
 from datastores.connect import DatastoreError
 from datastores.services import erase_external
 from privacyops.lib import i18n
-from privacyops.lib.actors import SYSTEM
+from privacyops.lib.actors import SYSTEM, require_permission
 from retention.services import erase_consent_data, erase_subject
 from subjects.models import DataSubject
 from subjects.registry import registry
@@ -43,6 +43,7 @@ from .services import (
     _require_verified,
     _set_status,
     consent_channel,
+    log_request_access,
     record_event,
 )
 
@@ -304,6 +305,59 @@ def suspend_processing(
     return _after_vendor_step(request, actor=actor, notice="suspended", context=suspension_context(request, note))
 
 
+def suspended_purposes(request: DataSubjectRequest) -> list[tuple[str, str]]:
+    """(key, name) of the purposes this request suspended that are still suspended."""
+    if request.subject_id is None or request.request_type != RequestType.SUSPENSION:
+        return []
+    rows = PurposeSuspension.objects.filter(
+        subject_id=request.subject_id, reference=request.reference, lifted_at__isnull=True
+    ).select_related("purpose")
+    return [(row.purpose.key, row.purpose.localized_name) for row in rows.order_by("purpose__position", "pk")]
+
+
+def purpose_names(keys) -> list[str]:
+    names = {p.key: p.localized_name for p in Purpose.objects.filter(key__in=list(keys or []))}
+    return [names.get(key, key) for key in keys or []]
+
+
+LIFT_NOTE_MIN_CHARS = 10
+
+
+@transaction.atomic
+def lift_suspension(
+    *, request: DataSubjectRequest, actor, purposes: list[str], note: str, ip: str | None = None, path: str = ""
+) -> DataSubjectRequest:
+    """End the suspension of these purposes that this request put in place (DSAR-06): the person
+    asked for it, or the reason ended. The privacy officer only, with a note saying why; a
+    timeline event, and an access-log row for the person's processing state changed. A consent
+    the suspension withdrew stays withdrawn (only the person can give it again), and processors
+    already told to suppress the person are not told otherwise."""
+    require_permission(
+        actor,
+        "dsar.oversee_requests",
+        error=RequestError,
+        message=_("Only the privacy officer may lift a suspension."),
+    )
+    note = (note or "").strip()
+    if len(note) < LIFT_NOTE_MIN_CHARS:
+        raise RequestError(
+            _("Say why the suspension is lifted (at least %(n)d characters).") % {"n": LIFT_NOTE_MIN_CHARS}
+        )
+    request = _locked(request)
+    _require_type(request, RequestType.SUSPENSION)
+    subject = _require_subject(request)
+    in_force = {key for key, _name in suspended_purposes(request)}
+    purposes = sorted(set(purposes or []))
+    if not purposes:
+        raise RequestError(_("Choose the purposes whose suspension is lifted."))
+    if set(purposes) - in_force:
+        raise RequestError(_("This request has no suspension in force for that purpose."))
+    lifted = lift_purpose_suspensions(subject=subject, purposes=purposes, reference=request.reference)
+    record_event(request, EventKind.SUSPENSION_LIFTED, actor=actor, note=note, data={"purposes": lifted})
+    log_request_access(request, user=actor, ip=ip, action="change", path=path, detail="suspension lifted")
+    return request
+
+
 def all_purposes() -> list[str]:
     return list(Purpose.objects.values_list("key", flat=True))
 
@@ -423,7 +477,15 @@ def withdraw_consents(*, request: DataSubjectRequest, actor, keep: dict[str, str
     keep = _check_kept(keep)
     if request.status == RequestStatus.VERIFIED:
         _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
-    events = withdraw_all_consents(subject=subject, channel=consent_channel(request))
+    if request.requested_purposes:
+        # The person chose which consents to withdraw on the form (DSAR-07); the rest stay.
+        events = [
+            e
+            for key in request.requested_purposes
+            if (e := withdraw_consent(subject=subject, purpose=key, channel=consent_channel(request))) is not None
+        ]
+    else:
+        events = withdraw_all_consents(subject=subject, channel=consent_channel(request))
     purposes = sorted({event.purpose.key for event in events})
     record_event(request, EventKind.CONSENTS_WITHDRAWN, actor=actor, data={"count": len(events), "purposes": purposes})
     # The processors' jobs copy the identifiers they need before Meta's ids go; the YouTube tokens

@@ -292,6 +292,8 @@ class DataSubjectRequest(models.Model):
     email = models.EmailField(_("email"), max_length=254, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     details = models.TextField(_("details"), blank=True, max_length=5000)
+    # DSAR-06/07: the purposes the person chose for a suspension or a withdrawal (empty: all).
+    requested_purposes = models.JSONField(_("purposes chosen by the person"), default=list, blank=True)
 
     # An agent acting by written authorisation (PIPA art. 38(1), Decree art. 46).
     is_agent = models.BooleanField(_("made by an agent"), default=False)
@@ -438,6 +440,7 @@ class EventKind(models.TextChoices):
     CONSENTS_WITHDRAWN = "consents_withdrawn", _("Consents withdrawn")
     VENDOR_JOBS_CREATED = "vendor_jobs_created", _("Processor jobs created")
     RESTRICTED = "restricted", _("Processing suspended")
+    SUSPENSION_LIFTED = "suspension_lifted", _("Suspension lifted")
     CORRECTED = "corrected", _("Correction recorded")
     NOTICE_SENT = "notice_sent", _("Notice sent to the requester")
     REMINDER_SENT = "reminder_sent", _("Reminder sent to staff")

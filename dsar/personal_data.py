@@ -41,6 +41,7 @@ registry.register(
         "email",
         "phone",
         "details",
+        "requested_purposes",
         "is_agent",
         "agent_name",
         "received_at",

@@ -263,6 +263,26 @@ def _validate_type(request_type: str) -> None:
 
 
 @transaction.atomic
+def _validate_purposes(request_type: str, purposes) -> list[str]:
+    """DSAR-06/07: the purposes a suspension or withdrawal is limited to, checked against the
+    purposes on record (a withdrawal: only those relying on consent)."""
+    purposes = sorted(set(purposes or []))
+    if not purposes:
+        return []
+    if request_type not in (RequestType.SUSPENSION, RequestType.WITHDRAWAL):
+        raise RequestError(_("Purposes can be chosen only for a suspension or a withdrawal of consent."))
+    from consent.models import Purpose  # here, as in forms.py: intake otherwise never needs consent
+
+    known = dict(Purpose.objects.filter(key__in=purposes).values_list("key", "consent_required"))
+    if set(purposes) - set(known):
+        raise RequestError(_("Choose purposes listed in the privacy policy."))
+    if request_type == RequestType.WITHDRAWAL and not all(known.values()):
+        raise RequestError(
+            _("Only purposes that rely on your consent can be withdrawn; ask for a suspension for the others.")
+        )
+    return purposes
+
+
 def submit_request(
     *,
     request_type: str,
@@ -277,6 +297,7 @@ def submit_request(
     agent_phone: str = "",
     agent_relationship: str = "",
     power_of_attorney: File | None = None,
+    purposes: list[str] | tuple[str, ...] = (),
 ) -> DataSubjectRequest:
     """A request from the public form. Deliberately no DataSubject lookup here: the answer must
     be the same for a known and an unknown email, and nothing is looked up before verification."""
@@ -285,6 +306,7 @@ def submit_request(
         raise RequestError(_("A request made for someone else needs their written power of attorney."))
     if is_agent and not normalise_email(agent_email):
         raise RequestError(_("Give the agent's email address: we send the verification link there."))
+    purposes = _validate_purposes(request_type, purposes)
     request = DataSubjectRequest(
         request_type=request_type,
         channel=RequestChannel.WEB_FORM,
@@ -298,6 +320,7 @@ def submit_request(
         agent_email=(normalise_email(agent_email) or "") if is_agent else "",
         agent_phone=agent_phone.strip() if is_agent else "",
         agent_relationship=agent_relationship.strip() if is_agent else "",
+        requested_purposes=purposes,
     )
     if is_agent:
         request.power_of_attorney = power_of_attorney
@@ -331,6 +354,7 @@ def record_staff_request(
     power_of_attorney: File | None = None,
     identity_checked: bool = False,
     identity_note: str = "",
+    purposes: list[str] | tuple[str, ...] = (),
 ) -> DataSubjectRequest:
     """A request received by phone, fax, letter, email or in person (policy 1.2.1, DSAR-01).
     The clock runs from when the company received it, which staff may set in the past."""
@@ -342,6 +366,7 @@ def record_staff_request(
         raise RequestError(_("The date of receipt cannot be in the future."))
     if is_agent and not agent_name.strip():
         raise RequestError(_("Give the agent's name."))
+    purposes = _validate_purposes(request_type, purposes)
     request = DataSubjectRequest(
         request_type=request_type,
         channel=channel,
@@ -356,6 +381,7 @@ def record_staff_request(
         agent_email=(normalise_email(agent_email) or "") if is_agent else "",
         agent_phone=agent_phone.strip(),
         agent_relationship=agent_relationship.strip(),
+        requested_purposes=purposes,
     )
     if original_document is not None:
         request.original_document = original_document

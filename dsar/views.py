@@ -80,6 +80,7 @@ def request_form(request: HttpRequest) -> HttpResponse:
             agent_phone=data["agent_phone"],
             agent_relationship=data["agent_relationship"],
             power_of_attorney=data["power_of_attorney"] if data["is_agent"] else None,
+            purposes=data.get("purposes") or [],
         )
     except services.RequestError as exc:
         form.add_error(None, str(exc))

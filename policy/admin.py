@@ -11,7 +11,14 @@ from django.utils.translation import gettext_lazy as _
 from privacyops.lib.admin import ReadOnlyAdmin
 
 from . import services
-from .models import ComplaintInstitution, DeliveryStatus, PolicyNoticeDelivery, PolicyVersion, PrivacyOfficer
+from .models import (
+    CollectedItem,
+    ComplaintInstitution,
+    DeliveryStatus,
+    PolicyNoticeDelivery,
+    PolicyVersion,
+    PrivacyOfficer,
+)
 
 
 def _warn_if_out_of_date(request) -> None:
@@ -48,6 +55,17 @@ class ComplaintInstitutionAdmin(OutOfDateWarningMixin, admin.ModelAdmin):
     list_display = ["name_ko", "name_en", "phone", "url", "active", "sort_order"]
     list_editable = ["phone", "active", "sort_order"]
     list_filter = ["active"]
+    readonly_fields = ["updated_at"]
+
+
+@admin.register(CollectedItem)
+class CollectedItemAdmin(OutOfDateWarningMixin, admin.ModelAdmin):
+    """Policy 1.1: what is collected for each purpose, in the words the page shows."""
+
+    list_display = ["items_ko", "items_en", "purpose", "category", "position", "active"]
+    list_editable = ["position", "active"]
+    list_filter = ["active", "category", "purpose"]
+    list_select_related = ["purpose"]
     readonly_fields = ["updated_at"]
 
 

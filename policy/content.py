@@ -15,23 +15,28 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
+from django.conf import settings
 from django.db import models
 from django.utils import formats, timezone
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext, gettext_lazy, pgettext
 
+from audit.models import ApprovalKind
+from audit.roles import ROLES
 from consent.models import CookieCategory, Purpose
 from datastores.services import declared_tables
 from privacyops.lib import i18n
+from privacyops.lib.crypto import EncryptedTextField
 from retention.models import RetentionRule
 from subjects.models import CollectionSource
 from subjects.registry import DataCategory, registry
 from thirdparty.models import Processor
 
-from .models import ComplaintInstitution, PrivacyOfficer
+from .models import CollectedItem, ComplaintInstitution, PrivacyOfficer
 
 # The fields each record contributes to the page. Bookkeeping fields (contract files, checklists,
 # timestamps, locks) are left out on purpose: editing them must not mark the policy out of date.
@@ -104,6 +109,7 @@ OFFICER_FIELDS = (
     "email",
 )
 INSTITUTION_FIELDS = ("name_ko", "name_en", "phone", "url")
+COLLECTED_ITEM_FIELDS = ("purpose__key", "category", "items_ko", "items_en", "position")
 
 
 def _plain(value: Any) -> Any:
@@ -117,12 +123,6 @@ def _plain(value: Any) -> Any:
 def _rows(queryset: models.QuerySet, fields: tuple[str, ...], *order: str) -> list[dict[str, Any]]:
     # An explicit order keeps the fingerprint stable whatever the model's default ordering is.
     return [{k: _plain(v) for k, v in row.items()} for row in queryset.order_by(*order, "pk").values(*fields)]
-
-
-def _registered_model(label: str) -> type[models.Model] | None:
-    """The registered model behind a label in the facts (None once it is no longer registered)."""
-    entry = registry.entry_by_label(label)
-    return entry.model if entry is not None else None
 
 
 def _registry_facts() -> list[dict[str, Any]]:
@@ -156,10 +156,45 @@ def _external_facts() -> list[dict[str, Any]]:
     ]
 
 
+def _cooloff_minutes(value: Any) -> int:
+    """django-axes' cool-off: hours as a number, or a timedelta (a callable is not stated)."""
+    if isinstance(value, timedelta):
+        return round(value.total_seconds() / 60)
+    if isinstance(value, int | float):
+        return round(value * 60)
+    return 0
+
+
+def _safety_facts() -> dict[str, Any]:
+    """What the product does to protect personal data (policy 5), read from its settings and code,
+    so the page describes the measures that run and changes when they do."""
+    installed = set(settings.INSTALLED_APPS)
+    middleware = set(settings.MIDDLEWARE)
+    return {
+        # Columns stored as Fernet ciphertext (privacyops.lib.crypto, MultiFernet key rotation).
+        "encrypted_fields": sorted(
+            f"{model._meta.label}.{f.name}"
+            for model in apps.get_models()
+            for f in model._meta.concrete_fields
+            if isinstance(f, EncryptedTextField)
+        ),
+        "access_log_chained": bool(getattr(settings, "ACCESS_LOG_CHAIN_KEY", "")),
+        "access_log_retention_days": int(getattr(settings, "AUDIT_ACCESS_LOG_RETENTION_DAYS", 0)),
+        "staff_totp": "django_otp.plugins.otp_totp" in installed
+        and "django_otp.middleware.OTPMiddleware" in middleware,
+        "lockout_failures": int(getattr(settings, "AXES_FAILURE_LIMIT", 0)) if "axes" in installed else 0,
+        "lockout_minutes": _cooloff_minutes(getattr(settings, "AXES_COOLOFF_TIME", 0)),
+        "session_idle_minutes": int(settings.SESSION_COOKIE_AGE) // 60,
+        "roles": list(ROLES),
+        "four_eyes": [kind.value for kind in ApprovalKind],
+    }
+
+
 def collect_policy_facts() -> dict[str, Any]:
     """Everything the generated policy states, as plain data (no translated text)."""
     return {
         "registry": _registry_facts(),
+        "collected_items": _rows(CollectedItem.objects.filter(active=True), COLLECTED_ITEM_FIELDS, "position"),
         "purposes": _rows(Purpose.objects.all(), PURPOSE_FIELDS, "position"),
         "cookie_categories": _rows(CookieCategory.objects.all(), COOKIE_CATEGORY_FIELDS, "position"),
         "processors": _rows(Processor.objects.filter(active=True), PROCESSOR_FIELDS),
@@ -171,6 +206,12 @@ def collect_policy_facts() -> dict[str, Any]:
             {k: getattr(i, k) for k in INSTITUTION_FIELDS}
             for i in ComplaintInstitution.objects.filter(active=True).order_by("sort_order", "pk")
         ],
+        "safety": _safety_facts(),
+        # What section 6 promises: the answer's deadline and the optional rights offered (DSAR-09).
+        "rights": {
+            "due_days": int(getattr(settings, "DSAR_DUE_DAYS", 10)),
+            "optional_types": sorted(getattr(settings, "DSAR_OPTIONAL_REQUEST_TYPES", []) or []),
+        },
     }
 
 
@@ -216,14 +257,6 @@ def _choice(model: type[models.Model], field: str, value: Any) -> str:
     return str(choices.get(value, value))
 
 
-def _field_label(model: type[models.Model], field: str) -> str:
-    try:
-        name = str(model._meta.get_field(field).verbose_name)
-    except Exception:  # noqa: BLE001
-        name = field.replace("_", " ")
-    return name[:1].upper() + name[1:]
-
-
 def period_text(value: int, unit: str) -> str:
     # Two msgids rather than ngettext: Korean has one form, and the catalogue tools here
     # (scripts/extract_messages.py) handle singular strings only.
@@ -252,62 +285,72 @@ def long_date(value: datetime | date | None) -> str:
     return formats.date_format(value, pgettext("long date format", "F j, Y"))
 
 
-def _category_rows(registry_facts: list[dict[str, Any]]) -> list[_Row]:
+def _public_items(facts: dict[str, Any], categories: set[str], *, required_only: bool = False) -> list[str]:
+    """The public texts of the items collected in these registry categories, in the active language
+    (`required_only`: leave out items collected only on a consent, which no statute keeps)."""
+    optional = {p.get("key") for p in facts.get("purposes", []) if p.get("consent_required")}
+    out: list[str] = []
+    for item in facts.get("collected_items", []):
+        if required_only and item.get("purpose__key") in optional:
+            continue
+        if item["category"] in categories:
+            text = i18n.pick(_Row(item), "items")
+            if text and text not in out:
+                out.append(text)
+    return out
+
+
+def _category_rows(facts: dict[str, Any]) -> list[_Row]:
     rows = []
     for category in DataCategory:
-        entries = [e for e in registry_facts if e["category"] == category.value]
+        entries = [e for e in facts["registry"] if e["category"] == category.value]
         if not entries:
             continue
-        items: list[str] = []
         sources: set[str] = set()
-        records: list[str] = []
         for entry in entries:
-            model = _registered_model(entry["model"])
             sources.update(entry["sources"])
-            if entry["model"].startswith("datastore:"):
-                # A declared table of another system: its export labels are the items it holds.
-                if entry.get("name") and entry["name"] not in records:
-                    records.append(entry["name"])
-                items.extend(label for label in entry["fields"] if label not in items)
-                continue
-            if model is None:
-                continue
-            records.append(_plural(model))
-            for field in entry["fields"]:
-                label = _field_label(model, field)
-                if label not in items:
-                    items.append(label)
         rows.append(
             _Row(
                 key=category.value,
                 label=str(category.label),
-                items=items,
-                records=records,
+                items=_public_items(facts, {category.value}),
                 sources=[str(s.label) for s in CollectionSource if s.value in sources],
             )
         )
     return rows
 
 
-def _plural(model: type[models.Model]) -> str:
-    name = str(model._meta.verbose_name_plural)
-    return name[:1].upper() + name[1:]
+def _purpose_item_rows(facts: dict[str, Any]) -> list[_Row]:
+    """Items collected grouped by purpose, each group required or optional (policy 1.1).
+
+    Optional when the purpose needs consent: the person may refuse and still use the rest of the
+    service. Required otherwise, and for the records the law makes the Company keep (no purpose).
+    """
+    category_labels = {c.value: str(c.label) for c in DataCategory}
+    groups = []
+    for purpose in [*facts["purposes"], None]:
+        key = purpose.get("key") if purpose else None
+        items = [i for i in facts.get("collected_items", []) if i.get("purpose__key") == key]
+        if not items:
+            continue
+        groups.append(
+            _Row(
+                name=_text(purpose, "name") if purpose else gettext("Records the law requires the Company to keep"),
+                required=not (purpose and purpose.get("consent_required")),
+                items=[
+                    _Row(category=category_labels.get(i["category"], ""), text=i18n.pick(_Row(i), "items"))
+                    for i in items
+                ],
+            )
+        )
+    return groups
 
 
 def _rule_rows(facts: dict[str, Any]) -> list[_Row]:
     rows = []
     for rule in facts["retention_rules"]:
         bound = [e for e in facts["registry"] if rule.get("key") in e["rules"]]
-        items: list[str] = []
-        for entry in bound:
-            model = _registered_model(entry["model"])
-            if entry["model"].startswith("datastore:"):
-                items.extend(label for label in entry["fields"] if label not in items)
-                continue
-            for field in entry["fields"] if model is not None else []:
-                label = _field_label(model, field)
-                if label not in items:
-                    items.append(label)
+        items = _public_items(facts, {e["category"] for e in bound}, required_only=True)
         rows.append(
             _Row(
                 key=rule.get("key", ""),
@@ -366,17 +409,79 @@ def _simple_rows(rows: list[dict[str, Any]], model: type[models.Model]) -> list[
     return out
 
 
+# What each encrypted column holds, in words for the page. A column missing here is listed by the
+# gate (missing_policy_items), so a new encrypted field cannot reach the page as a field name.
+ENCRYPTED_FIELD_TEXTS = {
+    "thirdparty.VendorErasureJob.identifiers": gettext_lazy(
+        "the identifiers a processor needs to delete your data or stop using it"
+    ),
+    "thirdparty.OAuthGrant.access_token": gettext_lazy("the access keys of a connected YouTube account"),
+    "thirdparty.OAuthGrant.refresh_token": gettext_lazy("the access keys of a connected YouTube account"),
+}
+# The staff roles (audit.roles) and the four-eyes steps (audit.ApprovalKind), in public words.
+ROLE_TEXTS = {
+    "privacy officer": gettext_lazy("the privacy officer"),
+    "customer support": gettext_lazy("customer support"),
+    "marketing": gettext_lazy("marketing"),
+    "auditor": gettext_lazy("the internal auditor"),
+}
+FOUR_EYES_TEXTS = {
+    "dsar.identity": gettext_lazy("confirming a requester's identity by staff"),
+    "dsar.link_subject": gettext_lazy("matching a request to a person whose contact details differ"),
+    "dsar.release_package": gettext_lazy("sending a copy of your personal information"),
+    "dsar.erasure": gettext_lazy("carrying out an erasure"),
+    "retention.hold_release": gettext_lazy("releasing data kept under a legal hold"),
+}
+
+
+def unexplained_safety_facts(safety: dict[str, Any]) -> list[str]:
+    """Encrypted columns, roles and four-eyes steps the page has no public words for."""
+    return [
+        *(f for f in safety.get("encrypted_fields", []) if f not in ENCRYPTED_FIELD_TEXTS),
+        *(r for r in safety.get("roles", []) if r not in ROLE_TEXTS),
+        *(k for k in safety.get("four_eyes", []) if k not in FOUR_EYES_TEXTS),
+    ]
+
+
+def _unique(texts) -> list[str]:
+    return list(dict.fromkeys(str(t) for t in texts))
+
+
+def _safety(facts: dict[str, Any]) -> _Row | None:
+    safety = facts.get("safety")
+    if not safety:
+        return None
+    days = safety.get("access_log_retention_days") or 0
+    return _Row(
+        encrypted=_unique(
+            ENCRYPTED_FIELD_TEXTS[f] for f in safety.get("encrypted_fields", []) if f in ENCRYPTED_FIELD_TEXTS
+        ),
+        access_log=bool(safety.get("access_log_chained")),
+        access_log_years=days // 365 if days >= 365 else 0,
+        access_log_days=days,
+        totp=bool(safety.get("staff_totp")),
+        lockout_failures=safety.get("lockout_failures") or 0,
+        lockout_minutes=safety.get("lockout_minutes") or 0,
+        session_idle_minutes=safety.get("session_idle_minutes") or 0,
+        roles=_unique(ROLE_TEXTS[r] for r in safety.get("roles", []) if r in ROLE_TEXTS),
+        four_eyes=_unique(FOUR_EYES_TEXTS[k] for k in safety.get("four_eyes", []) if k in FOUR_EYES_TEXTS),
+    )
+
+
 def present(facts: dict[str, Any]) -> dict[str, Any]:
     """Display rows for the page, in the active language."""
     processors = _processor_rows(facts)
     return {
-        "categories": _category_rows(facts["registry"]),
+        "categories": _category_rows(facts),
+        "purpose_items": _purpose_item_rows(facts),
         "purposes": _simple_rows(facts["purposes"], Purpose),
         "cookie_categories": _simple_rows(facts["cookie_categories"], CookieCategory),
         "entrustees": [p for p in processors if p.kind != "provision"],
         "recipients": [p for p in processors if p.kind == "provision"],
         "overseas": [p for p in processors if p.overseas],
+        "overseas_provision": any(p.overseas and p.kind == "provision" for p in processors),
         "rules": _rule_rows(facts),
+        "safety": _safety(facts),
         "officers": [
             _Row(
                 name=i18n.pick(_Row(o), "name"),

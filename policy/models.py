@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from privacyops.lib.i18n import pick
+from subjects.registry import DataCategory
 
 # Policy section 7 promises these notice periods; changing them is itself a policy change, so
 # they are constants rather than settings (REQUIREMENTS PC-04).
@@ -93,6 +94,41 @@ class ComplaintInstitution(models.Model):
 
     def __str__(self) -> str:
         return self.name_en
+
+
+class CollectedItem(models.Model):
+    """What the policy says is collected for one purpose, from one of the registry's categories,
+    in words written for the public (policy 1.1; issue 17 point 4).
+
+    Whether the items are required or optional is not stored: it follows the purpose. Items
+    collected for a purpose that needs consent are optional (the person may refuse and still use
+    the service); items for a purpose with another legal basis, or for the records the law makes
+    the Company keep (no purpose), are required.
+    """
+
+    purpose = models.ForeignKey(
+        "consent.Purpose",
+        verbose_name=_("purpose"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty: records the law requires the Company to keep (consent and request records)."),
+    )
+    category = models.CharField(_("data category"), max_length=32, choices=DataCategory.choices)
+    items_ko = models.CharField(_("items collected (Korean)"), max_length=400)
+    items_en = models.CharField(_("items collected (English)"), max_length=400)
+    position = models.PositiveSmallIntegerField(_("order on the page"), default=0)
+    active = models.BooleanField(_("listed on the page"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("item collected")
+        verbose_name_plural = _("items collected")
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.items_en
 
 
 class PolicyVersionQuerySet(models.QuerySet):

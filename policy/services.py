@@ -28,7 +28,7 @@ from privacyops.lib.i18n import pick
 from privacyops.lib.urls import absolute_url
 from subjects.models import DataSubject
 
-from .content import collect_policy_facts, fingerprint, long_date, present
+from .content import collect_policy_facts, fingerprint, long_date, present, unexplained_safety_facts
 from .models import (
     NOTICE_DAYS,
     SIGNIFICANT_NOTICE_DAYS,
@@ -89,6 +89,7 @@ def cookie_banner_url() -> str:
 
 def render_policy_document(*, facts: dict[str, Any], version: PolicyVersion | None, language: str) -> str:
     """The policy's sections as HTML, in `language`, stating `version`'s dates."""
+    rights = facts.get("rights") or {}
     with translation.override(language):
         return render_to_string(
             "policy/_document.html",
@@ -100,7 +101,9 @@ def render_policy_document(*, facts: dict[str, Any], version: PolicyVersion | No
                 "notice_days": NOTICE_DAYS,
                 "significant_notice_days": SIGNIFICANT_NOTICE_DAYS,
                 "dsar_url": dsar_url(),
-                "dsar_due_days": getattr(settings, "DSAR_DUE_DAYS", 10),
+                "dsar_due_days": rights.get("due_days", getattr(settings, "DSAR_DUE_DAYS", 10)),
+                "rights_portability": "portability" in rights.get("optional_types", []),
+                "rights_automated_decision": "automated_decision" in rights.get("optional_types", []),
                 "versions_url": reverse("policy:versions"),
             },
         )
@@ -126,6 +129,47 @@ def covering_version(now: datetime | None = None) -> PolicyVersion | None:
     """An announced, upcoming version whose facts are the rules that run now, if any."""
     live = fingerprint(collect_policy_facts())
     return upcoming_versions(now).filter(fingerprint=live).first()
+
+
+def processors_awaiting_publication(now: datetime | None = None) -> list[dict[str, Any]]:
+    """Active processors the version in force does not state as they are now (new, or changed),
+    each with the announced version that states them and its effective date, if any.
+
+    The page keeps serving the version in force, so such a processor stays out of the published
+    text until that date; until then the desk lists it (the data it would receive waits too).
+    """
+    version = current_version(now)
+    published = {p.get("name"): p for p in (version.facts.get("processors", []) if version else [])}
+    live = collect_policy_facts()["processors"]
+    upcoming = list(upcoming_versions(now))
+    out = []
+    # The seed text (no facts) names processors in its own prose: one it names is "changed", not new.
+    seed_text = version.frozen_html_en if version is not None and not version.facts else ""
+    for row in live:
+        name = row.get("name")
+        if published.get(name) == row:
+            continue
+        covering = next((v for v in upcoming if row in (v.facts or {}).get("processors", [])), None)
+        out.append(
+            {
+                "name": name,
+                "new": name not in published and not (seed_text and name and name in seed_text),
+                "version": covering.label if covering else "",
+                "effective_at": covering.effective_at if covering else None,
+            }
+        )
+    return out
+
+
+def processors_for_legal_review() -> list[dict[str, Any]]:
+    """Processors whose classification (entrustment or provision) awaits legal review; the page
+    follows the classification recorded now, so the desk keeps it in view."""
+    from thirdparty.models import Processor
+
+    return [
+        {"pk": p.pk, "name": p.name, "kind": p.get_kind_display(), "note": p.kind_review_note}
+        for p in Processor.objects.filter(active=True, kind_needs_legal_review=True).order_by("name")
+    ]
 
 
 def purposes_needing_reconsent() -> dict[str, str]:
@@ -195,7 +239,7 @@ def significant_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         # everything a generated version states is new against it.
         return [gettext("whole text: the first version generated from the records")]
     reasons = []
-    if _data_types(old) != _data_types(new):
+    if _data_types(old) != _data_types(new) or old.get("collected_items", []) != new.get("collected_items", []):
         reasons.append(gettext("types of data"))
     if old.get("purposes", []) != new.get("purposes", []):
         reasons.append(gettext("purposes"))
@@ -216,6 +260,12 @@ def _reconsent_keys(old: dict[str, Any], new: dict[str, Any], requested: list[st
 
 
 # --- the gate before announcing (PC-02) -----------------------------------------------------
+
+
+def _category_label(value: str) -> str:
+    from subjects.registry import DataCategory
+
+    return str(DataCategory(value).label) if value in DataCategory.values else value
 
 
 def missing_policy_items(facts: dict[str, Any] | None = None) -> list[str]:
@@ -246,6 +296,18 @@ def missing_policy_items(facts: dict[str, Any] | None = None) -> list[str]:
                 gettext("overseas transfer to %(name)s: %(what)s")
                 % {"name": p.get("name", ""), "what": ", ".join(lacking)}
             )
+    described = {i.get("category") for i in facts.get("collected_items", [])}
+    for category in dict.fromkeys(e["category"] for e in facts.get("registry", [])):
+        if category not in described:
+            missing.append(
+                gettext("the items collected in the category %(category)s, in words for the public")
+                % {"category": _category_label(category)}
+            )
+    unexplained = unexplained_safety_facts(facts.get("safety") or {})
+    if unexplained:
+        missing.append(
+            gettext("public words for these protection measures: %(items)s") % {"items": ", ".join(unexplained)}
+        )
     for rule in facts.get("retention_rules", []):
         public = ("public_name_ko", "public_name_en", "public_runs_from_ko", "public_runs_from_en")
         if not all(rule.get(f) for f in public):

@@ -20,7 +20,7 @@ from consent.services import consent_rates
 from datastores.scan import drift
 from dsar.models import DataSubjectRequest
 from incidents.services import open_clocks
-from policy.services import policy_is_out_of_date
+from policy.services import policy_is_out_of_date, processors_awaiting_publication, processors_for_legal_review
 from retention.models import LegalHold
 from retention.services import next_destruction_at, rules_with_last_run
 from thirdparty.models import JOB_LATE_AFTER_DAYS, OAuthGrant, Processor, VendorErasureJob
@@ -48,6 +48,10 @@ class Desk:
     pending_reviews: list = field(default_factory=list)
     reviews_shown: bool = False
     policy_out_of_date: bool | None = None
+    # Processors not yet in the version in force (held out of the page until a version's effective
+    # date), and classifications (entrustment or provision) awaiting legal review (issue 17).
+    processors_unpublished: list[dict] = field(default_factory=list)
+    classification_reviews: list[dict] = field(default_factory=list)
     consent_rates: list[dict] = field(default_factory=list)
     consent_shown: bool = False
     refused_origins: list[dict] = field(default_factory=list)
@@ -136,6 +140,9 @@ def build_desk(user, *, now: datetime | None = None) -> Desk:
         desk.pending_reviews, desk.reviews_shown = list(pending_reviews()), True
     if user.has_perm("policy.view_policyversion"):
         desk.policy_out_of_date = policy_is_out_of_date()
+        desk.processors_unpublished = processors_awaiting_publication(now)
+        if user.has_perm("thirdparty.view_processor"):
+            desk.classification_reviews = processors_for_legal_review()
     # Aggregates only, so the marketing role (which may not read the ledger) sees them too.
     if user.has_perm("consent.view_purpose"):
         desk.consent_rates, desk.consent_shown = consent_rates(months=6, at=now), True

@@ -94,6 +94,8 @@ class ProcessorAdmin(admin.ModelAdmin):
                 "fields": [
                     "name",
                     "kind",
+                    "kind_needs_legal_review",
+                    "kind_review_note",
                     "entrusted_task",
                     "data_categories",
                     "retention_text",

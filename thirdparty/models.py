@@ -87,7 +87,22 @@ class Processor(models.Model):
     """A trustee (수탁자) or third-party recipient listed in policy section 3."""
 
     name = models.CharField(_("name"), max_length=200, unique=True)
-    kind = models.CharField(_("kind"), max_length=16, choices=ProcessorKind.choices, default=ProcessorKind.ENTRUSTMENT)
+    kind = models.CharField(
+        _("classification"),
+        max_length=16,
+        choices=ProcessorKind.choices,
+        default=ProcessorKind.ENTRUSTMENT,
+        help_text=_(
+            "Entrustment (works on the Company's behalf) or provision (uses the data for its own purposes). "
+            "The policy page follows it: section 3.1 or 3.2, and the wording of the overseas-transfer table."
+        ),
+    )
+    kind_needs_legal_review = models.BooleanField(
+        _("classification awaits legal review"),
+        default=False,
+        help_text=_("Shown on the privacy officer's desk until legal has confirmed the classification."),
+    )
+    kind_review_note = models.TextField(_("classification: note for legal review"), blank=True)
     entrusted_task = models.CharField(_("entrusted task"), max_length=300)
     # The public policy shows these in the reader's language (falls back to entrusted_task).
     entrusted_task_ko = models.CharField(_("entrusted task (Korean)"), max_length=300, blank=True)

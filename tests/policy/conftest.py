@@ -57,6 +57,7 @@ SEEDED_MODELS = [
     "retention.RetentionRule",
     "consent.Purpose",
     "consent.CookieCategory",
+    "policy.CollectedItem",
 ]
 
 
@@ -85,13 +86,22 @@ def seeded_database(seeded_rows, transactional_db) -> None:
     """Put the seed rows back after an earlier transactional test flushed them."""
     from django.core import serializers
 
+    from consent.models import Purpose
+
     # Per model: some apps re-seed their rows on post_migrate, which a flush also sends.
     empty: dict[type, bool] = {}
+    purpose_keys: dict[int, str] = {}
     for obj in serializers.deserialize("json", seeded_rows):
         model = type(obj.object)
+        if model is Purpose:
+            purpose_keys[obj.object.pk] = obj.object.key
         if model not in empty:
             empty[model] = not model._default_manager.exists()
         if empty[model]:
+            purpose_id = getattr(obj.object, "purpose_id", None)
+            if model._meta.label == "policy.CollectedItem" and purpose_id is not None:
+                # consent re-seeds its purposes on post_migrate with new ids: point at them by key.
+                obj.object.purpose_id = Purpose.objects.get(key=purpose_keys[purpose_id]).pk
             obj.save()
 
 
