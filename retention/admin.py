@@ -3,6 +3,8 @@ and its certificates, and the record of physical destruction."""
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -19,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.approvals import can_approve, pending_approval_for
 from audit.models import ApprovalKind
 from privacyops.lib.admin import ReadOnlyAdmin, confirm_first
-from privacyops.lib.i18n import pick
+from privacyops.lib.i18n import language, pick
 from subjects.models import DataSubject
 from subjects.registry import EraseMethod, registry
 
@@ -609,14 +611,38 @@ class DestructionRunAdmin(ReadOnlyAdmin):
             }
             for label, c in sorted(run.counts.items())
         ]
+        rule = run.rule
+        name = (pick(rule, "public_name") or rule.name) if rule else run.rule_key
+        if language() == "ko" and rule is not None:
+            basis = gettext(
+                "Kept under the retention rule “%(rule)s” for %(period)s, as section 4.1 of the privacy policy states."
+            ) % {
+                "rule": name,
+                "period": period_words(rule),
+            }
+        else:
+            basis = INTERNAL_IDS.sub("", run.legal_basis).strip()
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Destruction certificate"),
+            "rule_name": name,
+            "legal_basis": basis,
+            "law_article": rule.law_article if rule else "",
+            "period": period_words(rule) if rule else run.period,
             "run": run,
             "counts": counts,
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "retention/certificate.html", context)
+
+
+# Requirement ids ("RD-04") in staff's wording are for the project, not for a certificate.
+INTERNAL_IDS = re.compile(r"\s*\((?:[A-Z]{2,4}-\d+(?:[/,] ?[A-Z]{0,4}-?\d+)*)\)")
+
+
+def period_words(rule: RetentionRule) -> str:
+    unit = {"years": gettext("%(n)d years"), "months": gettext("%(n)d months"), "days": gettext("%(n)d days")}
+    return unit.get(rule.period_unit, "%(n)d " + rule.period_unit) % {"n": rule.period_value}
 
 
 def _verbose_name(label: str) -> str:

@@ -166,7 +166,7 @@ def test_only_the_privacy_officer_approves_and_the_certificate_says_so(old_visit
     assert run.approved_by == officer
 
     page = client.get(f"/admin/retention/destructionrun/{run.pk}/certificate/").content.decode()
-    for expected in ("visit_logs", "15-2", "5", "officer", run.get_method_display()):
+    for expected in (run.rule.public_name_en, "15-2", "5", "officer", run.get_method_display()):
         assert expected in page
     assert "203.0.113" not in page
 
@@ -219,4 +219,7 @@ def test_the_certificate_reads_in_korean_by_default(old_visits, admin_login, off
     [result] = destroy_expired(actor=SYSTEM, rule_key="visit_logs")
     page = admin_login(officer).get(f"/admin/retention/destructionrun/{result.run_id}/certificate/").content.decode()
     assert "개인정보 파기 확인서" in page
+    # The legal basis in Korean, without the project's requirement ids.
+    basis = page[page.index('id="certificate-basis"') :][:600]
+    assert "RD-04" not in page and "처리방침" in basis and "3개월" in basis
     assert "아직 개인정보 보호책임자의 승인을 받지 않았습니다." in page
