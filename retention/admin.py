@@ -176,6 +176,7 @@ class RetentionRuleAdmin(admin.ModelAdmin):
         title=_("Destroy what is due now?"),
         consequences=lambda admin, request, queryset: run_now_consequences(queryset),
         confirm_label=_("Yes, destroy it now"),
+        describe=lambda rule: rule_name(rule),
     )
     def run_now(self, request, queryset):
         # The task checks again when it runs; refusing here tells the user at once.

@@ -35,6 +35,9 @@ ALLOWED = {
     "csv",
     "zip",
     "pdf",
+    "png",
+    "jpeg",
+    "jpg",
     "json",
     "sms",
     "ip",
@@ -60,9 +63,9 @@ _SKIP_TAGS = {"script", "style", "code", "pre", "svg", "noscript", "template"}
 _ATTRS = {"title", "aria-label", "placeholder", "alt"}
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 _NOT_WORDS = re.compile(
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # email addresses
+    r"[\w.+*-]+@[\w-]+(?:\.[\w-]+)+"  # email addresses (masked ones too: al***@example.com)
     r"|https?://\S+|/[\w./?=&#%-]*"  # URLs and paths
-    r"|\b[A-Z]{2,}-[A-Z0-9-]+\b"  # references (DSAR-AB12CD, INC-2026-0001)
+    r"|(?<![A-Za-z0-9])[A-Z]{2,}-[A-Z0-9-]+(?![A-Za-z0-9])"  # references (DSAR-AB12CD, INC-2026-0001)
     r"|\b[\w-]+\.(?:png|csv|zip|pdf|txt|html)\b"
 )
 _ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'’]+(?:[ \t-]+[A-Za-z][A-Za-z'’]+)*")

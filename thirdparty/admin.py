@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from privacyops.lib.admin import EncryptedValuesMixin, ReadOnlyAdmin, confirm_first, confirmation_note
+from privacyops.lib.i18n import pick
 from subjects.admin import PersonalDataAdmin
 from subjects.registry import DataCategory
 
@@ -74,7 +75,7 @@ class ProcessorAdmin(admin.ModelAdmin):
     list_display = [
         "name",
         "kind",
-        "entrusted_task",
+        "task",
         "country",
         "transfers_overseas",
         "erasure_channel",
@@ -86,6 +87,12 @@ class ProcessorAdmin(admin.ModelAdmin):
     list_filter = ["kind", "active", "transfers_overseas", "erasure_channel", ContractFilter]
     search_fields = ["name", "entrusted_task"]
     inlines = [InspectionInline]
+
+    @admin.display(description=gettext_lazy("entrusted task"), ordering="entrusted_task")
+    def task(self, obj):
+        # The task as the policy states it, in the admin's language (staff's own wording as fallback).
+        return pick(obj, "entrusted_task") or obj.entrusted_task
+
     readonly_fields = ["vendor_contract"]
     fieldsets = [
         (

@@ -140,11 +140,13 @@ def confirm_first(
     note_label="",
     note_help="",
     note_required: bool = False,
+    describe=str,
 ):
     """Decorate an admin action (under @admin.action) so that it shows the confirmation page
     first. `consequences(modeladmin, request, queryset)` returns the sentences that say what the
     act will do; the action runs only when the page is sent back (with the note if required),
-    and reads the note with `confirmation_note(request)`."""
+    and reads the note with `confirmation_note(request)`. `describe(obj)` names each chosen row
+    on the page (str by default)."""
     import functools
 
     def decorate(func):
@@ -158,7 +160,7 @@ def confirm_first(
                 opts=modeladmin.model._meta,
                 title=str(title),
                 consequences=[str(line) for line in consequences(modeladmin, request, queryset)],
-                objects=[str(obj) for obj in queryset[:50]],
+                objects=[str(describe(obj)) for obj in queryset[:50]],
                 confirm_label=str(confirm_label),
                 cancel_url=request.get_full_path(),
                 note_label=str(note_label),
