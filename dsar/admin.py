@@ -25,6 +25,7 @@ from privacyops.lib.admin import (
     is_confirmed,
 )
 from privacyops.lib.http import client_ip
+from privacyops.lib.i18n import counted
 from privacyops.lib.people import mask_email, person_label
 from privacyops.lib.times import seoul_time
 
@@ -732,7 +733,7 @@ def _rows_held(obj: DataSubjectRequest) -> tuple[list[str], int]:
         count = rows.count()
         if not count:
             continue
-        parts.append(f"{count} {entry.verbose_name}")
+        parts.append(counted(count, entry.verbose_name))
         keep_q = entry.kept_after_erasure_q()
         if keep_q is not None:
             kept += rows.filter(keep_q).count()
@@ -777,7 +778,7 @@ def workflow_consequences(obj: DataSubjectRequest, action: str, cleaned: dict, u
         if data:
             lines.append(
                 _("Destroys the data collected only on those consents: %(what)s.")
-                % {"what": ", ".join(f"{d['rows']} {d['name']}" for d in data)}
+                % {"what": ", ".join(counted(d["rows"], d["name"]) for d in data)}
             )
         lines.append(tells)
     elif action == "suspend":

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.approvals import can_approve, pending_approval_for
 from audit.models import ApprovalKind
 from privacyops.lib.admin import ReadOnlyAdmin, confirm_first
-from privacyops.lib.i18n import language, pick
+from privacyops.lib.i18n import counted, language, pick
 from subjects.models import DataSubject
 from subjects.registry import EraseMethod, registry
 
@@ -152,7 +152,7 @@ class RetentionRuleAdmin(admin.ModelAdmin):
                 rule_key=rule.key, dry_run=True, trigger=Trigger.ADMIN, actor=request.user
             )
             parts = ", ".join(
-                f"{sum(v for k, v in c.items() if k != 'with_parent' and isinstance(v, int))} {model_name(label)}"
+                counted(sum(v for k, v in c.items() if k != "with_parent" and isinstance(v, int)), model_name(label))
                 for label, c in sorted(result.counts.items())
             )
             self.message_user(
@@ -234,7 +234,7 @@ def run_now_consequences(queryset) -> list[str]:
             continue
         parts = []
         for label, count in sorted(counts.items()):
-            parts.append(f"{count} {model_name(label)}")
+            parts.append(counted(count, model_name(label)))
         what = ", ".join(parts) if any(counts.values()) else gettext("nothing (no row is due)")
         verb = (
             gettext("%(rule)s: anonymises %(what)s older than %(cutoff)s; held rows are kept.")

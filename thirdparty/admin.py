@@ -367,7 +367,7 @@ class VendorErasureJobAdmin(EncryptedValuesMixin, admin.ModelAdmin):
 
 @admin.register(VendorIdentity)
 class VendorIdentityAdmin(PersonalDataAdmin):
-    list_display = ["id", "subject", "vendor", "kind", "collected_at", "last_seen_at"]
+    list_display = ["id", "person", "vendor", "kind", "collected_at", "last_seen_at"]
     list_filter = ["vendor", "kind"]
     list_select_related = ["subject"]
     raw_id_fields = ["subject"]
