@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Value, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect
@@ -848,35 +849,36 @@ class ReplyTemplateAdmin(admin.ModelAdmin):
     search_fields = ["name", "body"]
 
 
-class AssigneeChoices(admin.ModelAdmin):
-    """Staff accounts, for the assignee's autocomplete only: not listed on the admin index, not
-    editable here (accounts are managed elsewhere), searched by name among active staff."""
+def _assignee_search(request) -> bool:
+    """The admin's autocomplete asking for a request's assignee."""
+    return (
+        request.path.endswith("/autocomplete/")
+        and request.GET.get("app_label") == "dsar"
+        and request.GET.get("model_name") == "datasubjectrequest"
+        and request.GET.get("field_name") == "assignee"
+    )
 
-    search_fields = ["username", "first_name", "last_name"]
-    actions = None
 
-    def has_module_permission(self, request):
-        return False
+class StaffUserAdmin(UserAdmin):
+    """Django's own user admin, which also answers the assignee's autocomplete for staff who may
+    change requests (customer support may not read the user list itself): active staff only."""
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("dsar.change_datasubjectrequest")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+        if super().has_view_permission(request, obj):
+            return True
+        return obj is None and _assignee_search(request) and request.user.has_perm("dsar.change_datasubjectrequest")
 
     def get_search_results(self, request, queryset, search_term):
         queryset, distinct = super().get_search_results(request, queryset, search_term)
-        return queryset.filter(is_staff=True, is_active=True), distinct
+        if _assignee_search(request):
+            queryset = queryset.filter(is_staff=True, is_active=True)
+        return queryset, distinct
 
 
-if not admin.site.is_registered(get_user_model()):
-    admin.site.register(get_user_model(), AssigneeChoices)
+_user_admin = admin.site._registry.get(get_user_model())
+if _user_admin is not None and type(_user_admin) is UserAdmin:
+    admin.site.unregister(get_user_model())
+    admin.site.register(get_user_model(), StaffUserAdmin)
 
 
 @admin.register(RequestEvent)

@@ -85,6 +85,17 @@ def test_the_assignee_is_chosen_with_an_autocomplete_of_staff(admin_login, offic
         {"term": "sup", "app_label": "dsar", "model_name": "datasubjectrequest", "field_name": "assignee"},
     ).json()
     assert [r["text"] for r in found["results"]] == ["support"]
+    # Customer support, who may not read the user list, may search it here, for active staff only.
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_user(username="supplier", password="x", is_staff=False)
+    client = admin_login(support)
+    found = client.get(
+        "/admin/autocomplete/",
+        {"term": "sup", "app_label": "dsar", "model_name": "datasubjectrequest", "field_name": "assignee"},
+    ).json()
+    assert [r["text"] for r in found["results"]] == ["support"]
+    assert client.get("/admin/auth/user/").status_code == 403
 
 
 @pytest.mark.parametrize("language", ["ko", "en"])
