@@ -8,8 +8,10 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from privacyops.lib.admin import ReadOnlyAdmin
+from privacyops.lib.admin import ReadOnlyAdmin, confirm_first
+from privacyops.lib.times import seoul_time
 
+from .jobruns import job_name, summarise
 from .models import (
     AccessLog,
     AccessLogSubject,
@@ -19,6 +21,7 @@ from .models import (
     ApiClient,
     ApiScope,
     Approval,
+    JobRun,
 )
 from .services import AuditError, sign_off_review
 
@@ -49,6 +52,14 @@ class ApiClientAdmin(admin.ModelAdmin):
             self._show_key_once(request, obj, raw_key)
 
     @admin.action(description=_("Issue a new key (the old one stops working)"), permissions=["change"])
+    @confirm_first(
+        title=_("Issue new API keys?"),
+        consequences=lambda admin, request, queryset: [
+            _("The current key of each of these %(n)d API clients stops working at once; the new key is shown once.")
+            % {"n": queryset.count()}
+        ],
+        confirm_label=_("Yes, issue new keys"),
+    )
     def rotate_key(self, request, queryset):
         for client in queryset:
             raw_key = client.issue_key()
@@ -227,3 +238,31 @@ def _declare_library_action_permissions() -> None:
 
 
 _declare_library_action_permissions()
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnlyAdmin):
+    """The run history of the periodic jobs (audit/jobruns.py)."""
+
+    list_display = ["job", "started", "duration", "status", "what_it_did", "error"]
+    list_filter = ["status", "task"]
+    date_hierarchy = "started_at"
+    actions = None
+
+    @admin.display(description=_("job"), ordering="task")
+    def job(self, obj):
+        return job_name(obj.task)
+
+    @admin.display(description=_("started at"), ordering="started_at")
+    def started(self, obj):
+        return seoul_time(obj.started_at)
+
+    @admin.display(description=_("duration"), ordering="duration_ms")
+    def duration(self, obj):
+        if obj.duration_ms is None:
+            return "-"
+        return f"{obj.duration_ms / 1000:.1f} s" if obj.duration_ms >= 1000 else f"{obj.duration_ms} ms"
+
+    @admin.display(description=_("what it did"))
+    def what_it_did(self, obj):
+        return summarise(obj.result) if obj.status == "succeeded" else "-"

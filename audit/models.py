@@ -505,3 +505,31 @@ class Approval(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.decision == ApprovalDecision.PENDING
+
+
+class JobRunStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class JobRun(models.Model):
+    """One run of a periodic job (audit/jobruns.py writes it around every task in the beat
+    schedule): when, how long, what it did in a line, and the failure. Holds counts and ids only."""
+
+    task = models.CharField(_("job"), max_length=200, db_index=True)
+    started_at = models.DateTimeField(_("started at"), db_index=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    status = models.CharField(_("outcome"), max_length=16, choices=JobRunStatus.choices, default=JobRunStatus.RUNNING)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    error = models.TextField(_("failure"), blank=True)
+
+    class Meta:
+        verbose_name = _("periodic job run")
+        verbose_name_plural = _("periodic job runs")
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["task", "-started_at"], name="jobrun_task_started")]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.started_at:%Y-%m-%d %H:%M}"

@@ -5,21 +5,32 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Case, Value, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.approvals import can_approve
-from privacyops.lib.admin import ReadOnlyAdmin
+from privacyops.lib.admin import (
+    ReadOnlyAdmin,
+    confirmation_choice,
+    confirmation_page,
+    is_confirmed,
+)
 from privacyops.lib.http import client_ip
+from privacyops.lib.i18n import counted
+from privacyops.lib.people import mask_email, person_label
+from privacyops.lib.times import seoul_time
 
-from . import fulfilment, services
+from . import fulfilment, inbox, services
 from .forms import (
     ApproveForm,
     BuildPackageForm,
@@ -28,16 +39,20 @@ from .forms import (
     GroundForm,
     KeepForm,
     LiftSuspensionForm,
+    MergeForm,
     NoteForm,
     PostponeForm,
     RefuseForm,
+    ReplyForm,
     StaffRequestForm,
     SuspendForm,
 )
 from .models import (
     AT_RISK_DAYS,
+    OPEN_STATUSES,
     DataSubjectRequest,
     EventKind,
+    ReplyTemplate,
     RequestChannel,
     RequestEvent,
     RequestStatus,
@@ -72,8 +87,17 @@ def days_left_badge(request: DataSubjectRequest, today=None):
 
 class RequestEventInline(admin.TabularInline):
     model = RequestEvent
-    fields = ["at", "kind", "actor", "note", "data"]
+    fields = ["when", "what", "actor", "note"]
     readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("when"))
+    def when(self, obj):
+        return seoul_time(obj.at)
+
+    @admin.display(description=gettext_lazy("what happened"))
+    def what(self, obj):
+        return inbox.describe_event(obj)
+
     extra = 0
     can_delete = False
     ordering = ["at", "pk"]
@@ -113,20 +137,24 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
     form = RequestChangeForm
     list_display = [
         "reference",
+        "person",
         "request_type",
         "status",
         "channel",
-        "received_at",
+        "received",
         "due_on",
         "days_left",
         "assignee",
+        "duplicates",
     ]
     list_filter = [OverdueFilter, "status", "request_type", "channel", "is_agent"]
     list_select_related = ["assignee"]
     search_fields = ["=reference", "=email", "=agent_email"]
     date_hierarchy = "received_at"
-    raw_id_fields = ["assignee", "subject"]
+    raw_id_fields = ["subject"]
+    autocomplete_fields = ["assignee"]
     inlines = [RequestEventInline]
+    actions = ["assign_selected"]
     change_form_template = "admin/dsar/datasubjectrequest/change_form.html"
     readonly_fields = [
         "reference",
@@ -228,6 +256,67 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("days left"), ordering="due_on")
     def days_left(self, obj):
         return days_left_badge(obj)
+
+    @admin.display(description=gettext_lazy("person"))
+    def person(self, obj):
+        return person_label(obj.name, obj.email)
+
+    @admin.display(description=gettext_lazy("received"), ordering="received_at")
+    def received(self, obj):
+        return seoul_time(obj.received_at)
+
+    @admin.display(description=gettext_lazy("possible duplicates"))
+    def duplicates(self, obj):
+        refs = list(inbox.duplicates_of(obj).values_list("pk", "reference")[:5])
+        if not refs:
+            return ""
+        return format_html(
+            '<span class="dsar-duplicate" style="color:#ba2121">{}</span> {}',
+            _("Duplicate?"),
+            format_html_join(
+                ", ",
+                '<a href="{}">{}</a>',
+                ((reverse("admin:dsar_datasubjectrequest_workflow", args=[pk]), ref) for pk, ref in refs),
+            ),
+        )
+
+    def get_ordering(self, request):
+        # Open requests first, the nearest deadline first (the inbox by days left).
+        open_first = Case(When(status__in=OPEN_STATUSES, then=Value(0)), default=Value(1))
+        return [open_first.asc(), "due_on", "pk"]
+
+    @admin.action(description=gettext_lazy("Assign the selected requests to a staff member"), permissions=["change"])
+    def assign_selected(self, request, queryset):
+        staff = get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
+        choices = [(u.pk, u.get_full_name() or u.get_username()) for u in staff]
+        if not is_confirmed(request, choices=choices):
+            return confirmation_page(
+                request,
+                admin_site=self.admin_site,
+                opts=self.model._meta,
+                title=_("Assign the selected requests"),
+                consequences=[
+                    _(
+                        "Assigns %(n)d open request(s) to the staff member chosen below; "
+                        "closed ones are left as they are."
+                    )
+                    % {"n": queryset.filter(status__in=OPEN_STATUSES).count()}
+                ],
+                objects=[f"{r.reference} · {person_label(r.name, r.email)}" for r in queryset[:50]],
+                confirm_label=_("Assign"),
+                cancel_url=request.get_full_path(),
+                carry={"action": "assign_selected"},
+                choice_label=_("Assignee"),
+                choices=choices,
+            )
+        assignee = staff.get(pk=confirmation_choice(request))
+        try:
+            done = inbox.assign_many(requests=list(queryset), assignee=assignee, actor=request.user)
+        except services.RequestError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        self.message_user(request, _("%(n)d request(s) assigned.") % {"n": done})
+        return None
 
     @admin.display(description=gettext_lazy("documents"))
     def documents(self, obj):
@@ -375,6 +464,8 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         "note": NoteForm,
         "approve": ApproveForm,
         "refuse_approval": RefuseForm,
+        "merge": MergeForm,
+        "reply": ReplyForm,
     }
 
     def available_actions(self, obj: DataSubjectRequest, user=None) -> list[str]:
@@ -415,6 +506,10 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             if not obj.subject_id and kind not in (RequestType.ACCESS, RequestType.PORTABILITY):
                 actions.append("complete_no_data")
         actions.append("assign_to_me")
+        if inbox.duplicates_of(obj).exists():
+            actions.append("merge")
+        if obj.contact_email:
+            actions.append("reply")
         # DSAR-10: only a request the officer marked as under the GDPR can be extended; PIPA has no extension.
         if can_approve(user):
             actions.append("mark_gdpr")
@@ -436,6 +531,10 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                 kwargs["initial"] = {"purposes": obj.requested_purposes}
         if form_class is LiftSuspensionForm:
             kwargs["suspended"] = fulfilment.suspended_purposes(obj)
+        if form_class is MergeForm:
+            kwargs["duplicates"] = list(inbox.duplicates_of(obj))
+        if form_class is ReplyForm:
+            kwargs["templates"] = list(inbox.templates_for(obj))
         if form_class is GdprForm and data is None:
             kwargs["initial"] = {"applies": not obj.gdpr_applies}
         return form_class(data, prefix=name, **kwargs)
@@ -513,6 +612,11 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                 )
             case "withdraw_request":
                 return services.withdraw_request(request=obj, actor=user, note=data.get("note", ""))
+            case "merge":
+                into = DataSubjectRequest.objects.get(pk=data["into"])
+                return inbox.merge_duplicate(request=obj, into=into, actor=user)
+            case "reply":
+                return inbox.reply(request=obj, actor=user, text=reply_text(obj, data))
             case "note":
                 note = (data.get("note") or "").strip()
                 if not note:
@@ -535,6 +639,19 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                 self.message_user(request, _("That action is not available for this request now."), messages.ERROR)
                 return HttpResponseRedirect(url)
             form = self.workflow_form(action, obj, request.POST)
+            if (form is None or form.is_valid()) and action in CONFIRM_ACTIONS and not is_confirmed(request):
+                # The act destroys, sends or closes: say exactly what will happen, then wait.
+                cleaned = form.cleaned_data if form else {}
+                return confirmation_page(
+                    request,
+                    admin_site=self.admin_site,
+                    opts=self.model._meta,
+                    title=_("%(action)s: %(ref)s") % {"action": ACTION_LABELS[action], "ref": obj.reference},
+                    consequences=workflow_consequences(obj, action, cleaned, request.user),
+                    confirm_label=_("Yes, go ahead"),
+                    cancel_url=url,
+                    objects=[f"{obj.reference} · {person_label(obj.name, obj.email)}"],
+                )
             if form is None or form.is_valid():
                 waiting = {a.pk for a in services.pending_approvals(obj)}
                 try:
@@ -575,6 +692,13 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             "original": obj,
             "days_left": days_left_badge(obj),
             "events": obj.events.select_related("actor").order_by("at", "pk"),
+            "timeline": inbox.timeline(obj),
+            "duplicates": list(inbox.duplicates_of(obj)),
+            "person": person_label(obj.name, obj.email),
+            "subject_label": person_label(obj.subject.name, obj.subject.email, obj.subject_id)
+            if obj.subject_id
+            else "",
+            "received_at": seoul_time(obj.received_at),
             "action_forms": action_forms,
             "can_change": self.has_change_permission(request, obj),
             "package_url": reverse("admin:dsar_datasubjectrequest_file", args=[obj.pk, "package"])
@@ -588,6 +712,128 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
             "requested_purposes": fulfilment.purpose_names(obj.requested_purposes),
         }
         return TemplateResponse(request, "admin/dsar/datasubjectrequest/workflow.html", context)
+
+
+# The workflow steps that destroy, send or close: each shows the confirmation page first.
+def reply_text(obj: DataSubjectRequest, data: dict) -> str:
+    message = (data.get("message") or "").strip()
+    if message:
+        return message
+    template = ReplyTemplate.objects.filter(pk=data.get("template") or 0).first()
+    return template.render(obj) if template else ""
+
+
+CONFIRM_ACTIONS = {
+    "carry_out_deletion",
+    "withdraw_consents",
+    "suspend",
+    "release_package",
+    "record_correction",
+    "complete_no_data",
+    "close",
+    "reject",
+    "withdraw_request",
+    "approve",
+    "merge",
+    "reply",
+}
+
+
+def _rows_held(obj: DataSubjectRequest) -> tuple[list[str], int]:
+    """The person's rows per kind of record (in the active language), and the rows a law keeps."""
+    from subjects.registry import registry
+
+    parts, kept = [], 0
+    if not obj.subject_id:
+        return parts, kept
+    for entry in registry.entries():
+        rows = entry.rows_of(obj.subject_id)
+        if entry.label in ("subjects.DataSubject", "dsar.DataSubjectRequest", "dsar.RequestEvent"):
+            continue  # the profile and the request's own record are stated apart
+        count = rows.count()
+        if not count:
+            continue
+        parts.append(counted(count, entry.verbose_name))
+        keep_q = entry.kept_after_erasure_q()
+        if keep_q is not None:
+            kept += rows.filter(keep_q).count()
+    return parts, kept
+
+
+def workflow_consequences(obj: DataSubjectRequest, action: str, cleaned: dict, user) -> list[str]:
+    """What a workflow step will do, in sentences, for the confirmation page."""
+    who = person_label(obj.name, obj.email)
+    mail_to = mask_email(obj.agent_email if obj.is_agent and obj.agent_email else obj.email) or _("the requester")
+    tells = _("Emails %(to)s to say so.") % {"to": mail_to}
+    lines: list[str] = []
+    if action in ("carry_out_deletion", "approve"):
+        pending = {a.kind for a in services.pending_approvals(obj)} if action == "approve" else {"dsar.erasure"}
+        if "dsar.erasure" in pending:
+            parts, kept = _rows_held(obj)
+            held = ", ".join([*parts, _("the profile (name and contact details)")])
+            if action == "carry_out_deletion":
+                lines.append(
+                    _("Asks for the erasure of everything held about %(who)s: %(held)s.") % {"who": who, "held": held}
+                )
+                lines.append(_("Nothing is erased until a second person approves."))
+            else:
+                lines.append(_("Erases everything held about %(who)s now: %(held)s.") % {"who": who, "held": held})
+                lines.append(_("Processors holding the person's data are asked to erase it too."))
+                lines.append(tells)
+            if kept:
+                lines.append(
+                    _("%(n)d rows a law requires keeping are restricted, not deleted, until their period ends.")
+                    % {"n": kept}
+                )
+        if "dsar.release_package" in pending:
+            lines.append(_("Sends %(to)s the link to download the access package.") % {"to": mail_to})
+        if not lines:
+            lines.append(
+                _("Carries out what the first person prepared: %(what)s.")
+                % {"what": ", ".join(str(a.get_kind_display()) for a in services.pending_approvals(obj)) or "-"}
+            )
+    elif action == "withdraw_consents":
+        lines.append(_("Withdraws every consent %(who)s gave.") % {"who": who})
+        data = [d for d in fulfilment.consent_only_data(obj) if d["model"] not in cleaned.get("kept", {}) and d["rows"]]
+        if data:
+            lines.append(
+                _("Destroys the data collected only on those consents: %(what)s.")
+                % {"what": ", ".join(counted(d["rows"], d["name"]) for d in data)}
+            )
+        lines.append(tells)
+    elif action == "suspend":
+        lines.append(_("Stops processing %(who)s's data for the chosen purposes.") % {"who": who})
+        lines.append(tells)
+    elif action == "release_package":
+        lines.append(_("Asks to send %(to)s the link to download the access package.") % {"to": mail_to})
+        lines.append(_("Nothing is sent until a second person approves."))
+    elif action == "record_correction":
+        lines.append(_("Records the correction and emails %(to)s what was corrected.") % {"to": mail_to})
+    elif action == "complete_no_data":
+        lines.append(_("Closes the request: no data is held about this person."))
+        lines.append(tells)
+    elif action == "close":
+        lines.append(_("Closes the request as completed: every processor confirmed the erasure."))
+        lines.append(tells)
+    elif action == "reject":
+        ground = dict(GroundForm(request_type=obj.request_type).fields["ground"].choices).get(cleaned.get("ground"), "")
+        lines.append(_("Closes the request as refused on this ground: %(ground)s.") % {"ground": ground})
+        lines.append(_("Emails %(to)s the refusal, its ground and how to object.") % {"to": mail_to})
+    elif action == "merge":
+        into = DataSubjectRequest.objects.filter(pk=cleaned.get("into") or 0).first()
+        lines.append(
+            _("Closes %(ref)s as a duplicate of %(into)s, which is kept and answered.")
+            % {"ref": obj.reference, "into": into.reference if into else "-"}
+        )
+        lines.append(_("No email is sent for the duplicate."))
+    elif action == "reply":
+        lines.append(_("Emails %(to)s this message:") % {"to": mail_to})
+        lines.append(reply_text(obj, cleaned))
+    elif action == "withdraw_request":
+        lines.append(_("Closes the request as withdrawn by the requester."))
+        lines.append(tells)
+    lines.append(_("This cannot be undone."))
+    return lines
 
 
 ACTION_LABELS = {
@@ -613,7 +859,48 @@ ACTION_LABELS = {
     "note": gettext_lazy("Add a note"),
     "approve": gettext_lazy("Approve (second person)"),
     "refuse_approval": gettext_lazy("Refuse (second person)"),
+    "merge": gettext_lazy("Merge: close as a duplicate of another request"),
+    "reply": gettext_lazy("Reply to the requester"),
 }
+
+
+@admin.register(ReplyTemplate)
+class ReplyTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "language", "request_type", "active"]
+    list_filter = ["language", "request_type", "active"]
+    search_fields = ["name", "body"]
+
+
+def _assignee_search(request) -> bool:
+    """The admin's autocomplete asking for a request's assignee."""
+    return (
+        request.path.endswith("/autocomplete/")
+        and request.GET.get("app_label") == "dsar"
+        and request.GET.get("model_name") == "datasubjectrequest"
+        and request.GET.get("field_name") == "assignee"
+    )
+
+
+class StaffUserAdmin(UserAdmin):
+    """Django's own user admin, which also answers the assignee's autocomplete for staff who may
+    change requests (customer support may not read the user list itself): active staff only."""
+
+    def has_view_permission(self, request, obj=None):
+        if super().has_view_permission(request, obj):
+            return True
+        return obj is None and _assignee_search(request) and request.user.has_perm("dsar.change_datasubjectrequest")
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        if _assignee_search(request):
+            queryset = queryset.filter(is_staff=True, is_active=True)
+        return queryset, distinct
+
+
+_user_admin = admin.site._registry.get(get_user_model())
+if _user_admin is not None and type(_user_admin) is UserAdmin:
+    admin.site.unregister(get_user_model())
+    admin.site.register(get_user_model(), StaffUserAdmin)
 
 
 @admin.register(RequestEvent)

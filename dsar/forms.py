@@ -337,3 +337,38 @@ class ApproveForm(forms.Form):
 
 class RefuseForm(forms.Form):
     note = forms.CharField(label=_("Why it is refused"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MergeForm(forms.Form):
+    """Close this request as a duplicate of another (same email and type, within 7 days)."""
+
+    into = forms.ChoiceField(label=_("Keep this request and close the present one as its duplicate"))
+
+    def __init__(self, *args, duplicates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["into"].choices = [("", "---------")] + [
+            (str(d.pk), f"{d.reference} ({d.get_status_display()})") for d in duplicates
+        ]
+
+
+class ReplyForm(forms.Form):
+    """A message to the requester, written here or started from a reply template."""
+
+    template = forms.ChoiceField(label=_("Start from a reply template"), required=False)
+    message = forms.CharField(
+        label=_("Message"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Left empty, the chosen template's text is sent."),
+    )
+
+    def __init__(self, *args, templates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.templates = {str(t.pk): t for t in templates}
+        self.fields["template"].choices = [("", "---------")] + [(k, t.name) for k, t in self.templates.items()]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("message") or "").strip() and not cleaned.get("template"):
+            raise forms.ValidationError(_("Write the reply, or choose a template."))
+        return cleaned

@@ -472,3 +472,34 @@ class RequestEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class ReplyTemplate(models.Model):
+    """A reply staff start from when writing to a requester, in Korean or English (the request's
+    language picks which are offered). Edited in the admin; sent only through the workflow's
+    "Reply to the requester" step, which shows the confirmation page first."""
+
+    name = models.CharField(_("name"), max_length=200)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="ko")
+    request_type = models.CharField(
+        _("for requests of type"),
+        max_length=32,
+        choices=RequestType.choices,
+        blank=True,
+        help_text=_("Leave blank to offer it for every type."),
+    )
+    body = models.TextField(
+        _("text"), help_text=_("{reference} and {due_on} are replaced by the request's reference and due date.")
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("reply template")
+        verbose_name_plural = _("reply templates")
+        ordering = ["language", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def render(self, request: DataSubjectRequest) -> str:
+        return self.body.replace("{reference}", request.reference).replace("{due_on}", request.due_on.isoformat())

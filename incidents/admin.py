@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.admin_logging import log_admin_access
 from audit.models import AccessAction
 from policy.contacts import complaint_institutions, privacy_officer
+from privacyops.lib.admin import confirm_first
 from subjects.registry import DataCategory
 from thirdparty.models import Processor
 
@@ -584,6 +585,13 @@ class IncidentNoticeAdmin(OfficerOnly, admin.ModelAdmin):
         return False if obj is not None else super().has_change_permission(request, obj)
 
     @admin.action(description=_("Try the chosen failed notices again now"), permissions=["view"])
+    @confirm_first(
+        title=_("Send these breach notices again now?"),
+        consequences=lambda admin, request, queryset: [
+            _("Sends the notice again to the people of %(n)d notice(s) that failed.") % {"n": queryset.count()}
+        ],
+        confirm_label=_("Yes, send them again"),
+    )
     def retry_notices(self, request, queryset):
         count = notices.retry_incident_notices(
             notice_ids=list(queryset.values_list("pk", flat=True)), actor=request.user
@@ -603,6 +611,14 @@ class IncidentPostingAdmin(OfficerOnly, admin.ModelAdmin):
         return False
 
     @admin.action(description=_("Take the chosen postings off the website"), permissions=["view"])
+    @confirm_first(
+        title=_("Take these postings off the website?"),
+        consequences=lambda admin, request, queryset: [
+            _("Removes %(n)d breach posting(s) from the public website; their addresses stop working.")
+            % {"n": queryset.filter(removed_at__isnull=True).count()}
+        ],
+        confirm_label=_("Yes, take them down"),
+    )
     def take_down(self, request, queryset):
         for row in queryset:
             try:

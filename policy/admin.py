@@ -8,7 +8,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from privacyops.lib.admin import ReadOnlyAdmin
+from privacyops.lib.admin import ReadOnlyAdmin, confirm_first
+from subjects.models import DataSubject
 
 from . import services
 from .models import (
@@ -194,6 +195,11 @@ class PolicyVersionAdmin(OutOfDateWarningMixin, admin.ModelAdmin):
         description=_("Announce the selected draft (freezes its text and emails every subject)"),
         permissions=["publish"],
     )
+    @confirm_first(
+        title=_("Announce this policy version?"),
+        consequences=lambda admin, request, queryset: announce_consequences(queryset),
+        confirm_label=_("Yes, announce and send the notices"),
+    )
     def announce(self, request, queryset):
         if not request.user.has_perm(services.PUBLISH_PERMISSION):
             self.message_user(request, gettext("You are not allowed to publish policy versions."), messages.ERROR)
@@ -213,6 +219,21 @@ class PolicyVersionAdmin(OutOfDateWarningMixin, admin.ModelAdmin):
         )
 
 
+def announce_consequences(queryset) -> list[str]:
+    lines = []
+    for version in queryset[:2]:
+        lines.append(
+            gettext("Freezes the text of version %(label)s in Korean and English; it takes effect on %(date)s.")
+            % {"label": version.label, "date": f"{timezone.localtime(version.effective_at):%Y-%m-%d %H:%M (%Z)}"}
+        )
+    lines.append(
+        gettext("Emails the change notice to every person with an email address: %(n)d people.")
+        % {"n": DataSubject.objects.filter(email__isnull=False).count()}
+    )
+    lines.append(gettext("An announced version cannot be changed or withdrawn."))
+    return lines
+
+
 @admin.register(PolicyNoticeDelivery)
 class PolicyNoticeDeliveryAdmin(ReadOnlyAdmin):
     """A ledger: staff read it, retry failed sends and record bounces; nobody edits it."""
@@ -230,6 +251,14 @@ class PolicyNoticeDeliveryAdmin(ReadOnlyAdmin):
         return request.user.has_perm(services.NOTICE_PERMISSION)
 
     @admin.action(description=_("Retry the selected failed notices now"), permissions=["resend"])
+    @confirm_first(
+        title=_("Send these notices again now?"),
+        consequences=lambda admin, request, queryset: [
+            gettext("Emails the policy notice again to the people of %(n)d failed delivery(ies).")
+            % {"n": queryset.filter(status=DeliveryStatus.FAILED).count()}
+        ],
+        confirm_label=_("Yes, send them again"),
+    )
     def retry_now(self, request, queryset):
         try:
             count = services.retry_policy_notices(

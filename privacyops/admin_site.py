@@ -16,3 +16,10 @@ class AdminSite(TwoFactorAdminSite):
         models = [model_or_iterable] if isinstance(model_or_iterable, type) else model_or_iterable
         for model in models:
             instrument(self._registry[model])
+
+    def get_urls(self):
+        from django.urls import path
+
+        from privacyops.datamap import data_map_view
+
+        return [path("datamap/", self.admin_view(data_map_view), name="data_map"), *super().get_urls()]

@@ -22,6 +22,15 @@ logger = logging.getLogger(__name__)
 
 
 class Task(DjangoTask):
+    def __call__(self, *args, **kwargs):
+        # The run history (audit/jobruns.py): every run of a job in the beat schedule, however
+        # started (beat, the admin's "run now", a test running it eagerly), is kept with its outcome.
+        from audit.jobruns import periodic_task_names, record_run
+
+        if self.name not in periodic_task_names():
+            return super().__call__(*args, **kwargs)
+        return record_run(self.name, lambda: super(Task, self).__call__(*args, **kwargs))
+
     def delay_on_commit(self, *args, **kwargs) -> None:
         transaction.on_commit(functools.partial(self._enqueue, args, kwargs, {}), robust=True)
 

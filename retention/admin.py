@@ -3,6 +3,8 @@ and its certificates, and the record of physical destruction."""
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -18,7 +20,8 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.approvals import can_approve, pending_approval_for
 from audit.models import ApprovalKind
-from privacyops.lib.admin import ReadOnlyAdmin
+from privacyops.lib.admin import ReadOnlyAdmin, confirm_first
+from privacyops.lib.i18n import counted, language, pick
 from subjects.models import DataSubject
 from subjects.registry import EraseMethod, registry
 
@@ -154,7 +157,10 @@ class RetentionRuleAdmin(admin.ModelAdmin):
                 if not table.error:
                     counts.update(table.counts)
             parts = ", ".join(
-                f"{label}: {sum(v for k, v in c.items() if k not in ('with_parent', 'kept'))}"
+                counted(
+                    sum(v for k, v in c.items() if k not in ("with_parent", "kept") and isinstance(v, int)),
+                    model_name(label),
+                )
                 for label, c in sorted(counts.items())
             )
             for table in external:
@@ -164,7 +170,7 @@ class RetentionRuleAdmin(admin.ModelAdmin):
                 request,
                 gettext("%(rule)s: would destroy %(parts)s (cutoff %(cutoff)s).")
                 % {
-                    "rule": rule.key,
+                    "rule": rule_name(rule),
                     "parts": parts or gettext("nothing"),
                     "cutoff": f"{timezone.localtime(result.cutoff):%Y-%m-%d %H:%M}",
                 },
@@ -177,6 +183,12 @@ class RetentionRuleAdmin(admin.ModelAdmin):
         return request.user.has_perm(services.RUN_DESTRUCTION_PERMISSION)
 
     @admin.action(description=_("Run now: destroy what is due (in the background)"), permissions=["run_destruction"])
+    @confirm_first(
+        title=_("Destroy what is due now?"),
+        consequences=lambda admin, request, queryset: run_now_consequences(queryset),
+        confirm_label=_("Yes, destroy it now"),
+        describe=lambda rule: rule_name(rule),
+    )
     def run_now(self, request, queryset):
         # The task checks again when it runs; refusing here tells the user at once.
         if not self.has_run_destruction_permission(request):
@@ -190,6 +202,61 @@ class RetentionRuleAdmin(admin.ModelAdmin):
             gettext("Rules queued for destruction: %(n)d. Their runs appear under Destruction runs.")
             % {"n": len(rules)},
         )
+
+
+def model_name(label: str) -> str:
+    """A registered model's plural name for people ("visit logs"), from its label."""
+    entry = registry.entry_by_label(label)
+    return entry.verbose_name if entry else label
+
+
+def count_key(key: str) -> str:
+    """The words for a key of a run's counts."""
+    return str(
+        {
+            "destroyed": _("destroyed"),
+            "erased": _("erased"),
+            "anonymised": _("anonymised"),
+            "kept": _("kept"),
+            "held": _("kept under a legal hold"),
+            "method": _("method"),
+            "with_parent": _("destroyed with the record they belong to"),
+        }.get(key, key)
+    )
+
+
+def rule_name(rule: RetentionRule) -> str:
+    """The rule's name for people, in the active language (the policy's wording), else staff's name."""
+    return pick(rule, "public_name") or rule.name
+
+
+def run_now_consequences(queryset) -> list[str]:
+    """What "Run now" will do, rule by rule: the rows due now per model, with the cutoff."""
+    lines = []
+    now = timezone.now()
+    for rule in queryset.order_by("key"):
+        if not rule.active:
+            lines.append(gettext("%(rule)s: inactive, nothing is destroyed.") % {"rule": rule_name(rule)})
+            continue
+        try:
+            counts = services.due_counts(rule=rule, now=now)
+        except services.RetentionError as exc:
+            lines.append(f"{rule_name(rule)}: {exc}")
+            continue
+        parts = []
+        for label, count in sorted(counts.items()):
+            parts.append(counted(count, model_name(label)))
+        what = ", ".join(parts) if any(counts.values()) else gettext("nothing (no row is due)")
+        verb = (
+            gettext("%(rule)s: anonymises %(what)s older than %(cutoff)s; held rows are kept.")
+            if rule.action == RuleAction.ANONYMISE
+            else gettext("%(rule)s: destroys %(what)s older than %(cutoff)s; held rows are kept.")
+        )
+        lines.append(
+            verb % {"rule": rule_name(rule), "what": what, "cutoff": f"{timezone.localtime(rule.cutoff(now)):%Y-%m-%d}"}
+        )
+    lines.append(gettext("The runs happen in the background and are written to the destruction register."))
+    return lines
 
 
 # --- holds -------------------------------------------------------------------------------------
@@ -341,6 +408,17 @@ class LegalHoldAdmin(admin.ModelAdmin):
         return can_approve(request.user)
 
     @admin.action(description=_("Approve the asked release of the selected holds"), permissions=["approve_release"])
+    @confirm_first(
+        title=_("Release these legal holds?"),
+        consequences=lambda admin, request, queryset: [
+            gettext(
+                "Releases %(n)d legal hold(s): the rows they protect are destroyed by the next run once their "
+                "period is over."
+            )
+            % {"n": queryset.filter(released_at__isnull=True).count()}
+        ],
+        confirm_label=_("Yes, release them"),
+    )
     def approve_release(self, request, queryset):
         self._decide_release(request, queryset, approve=True)
 
@@ -422,6 +500,54 @@ class DestructionRunAdmin(ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
+    # No-op runs (the nightly run of a rule that destroyed nothing) are folded into one line per
+    # night above the list; "?noop=all" lists them too. The ledger itself is written as before.
+    NOOP_PARAM = "noop"
+    FOLDED_NIGHTS = 14
+
+    def _noop_runs(self) -> list[DestructionRun]:
+        rows = DestructionRun.objects.filter(status=RunStatus.SUCCEEDED, trigger=Trigger.BEAT, reference="").only(
+            "pk", "started_at", "counts", "rule_key"
+        )
+        return [run for run in rows if not (run.total_destroyed or run.total_anonymised)]
+
+    def changelist_view(self, request, extra_context=None):
+        show_all = request.GET.get(self.NOOP_PARAM) == "all"
+        if self.NOOP_PARAM in request.GET:
+            params = request.GET.copy()
+            del params[self.NOOP_PARAM]
+            request.GET = params
+            request.META["QUERY_STRING"] = params.urlencode()
+        noop = self._noop_runs()
+        request._noop_pks = set() if show_all else {run.pk for run in noop}
+        nights: dict = {}
+        for run in noop:
+            nights.setdefault(timezone.localdate(run.started_at), []).append(run)
+        folded = [
+            {
+                "night": night,
+                "rules": len(runs),
+                "at": min(timezone.localtime(r.started_at) for r in runs),
+                "url": "?"
+                + f"{self.NOOP_PARAM}=all&started_at__year={night.year}&started_at__month={night.month}"
+                + f"&started_at__day={night.day}",
+            }
+            for night, runs in sorted(nights.items(), reverse=True)[: self.FOLDED_NIGHTS]
+        ]
+        extra_context = {
+            **(extra_context or {}),
+            "folded_nights": folded,
+            "noop_total": len(noop),
+            "noop_shown": show_all,
+            "noop_param": self.NOOP_PARAM,
+        }
+        return super().changelist_view(request, extra_context)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        hidden = getattr(request, "_noop_pks", None)
+        return queryset.exclude(pk__in=hidden) if hidden else queryset
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         run = DestructionRun.objects.filter(pk=object_id).only("status").first()
         extra_context = {**(extra_context or {}), "auto_refresh": run is not None and run.status == RunStatus.RUNNING}
@@ -447,7 +573,7 @@ class DestructionRunAdmin(ReadOnlyAdmin):
                 "",
                 "<tr><td>{}</td><td>{}</td></tr>",
                 (
-                    (label, ", ".join(f"{k}: {v}" for k, v in sorted(c.items())))
+                    (model_name(label), ", ".join(f"{count_key(k)}: {v}" for k, v in sorted(c.items())))
                     for label, c in sorted(obj.counts.items())
                 ),
             ),
@@ -497,14 +623,38 @@ class DestructionRunAdmin(ReadOnlyAdmin):
             }
             for label, c in sorted(run.counts.items())
         ]
+        rule = run.rule
+        name = (pick(rule, "public_name") or rule.name) if rule else run.rule_key
+        if language() == "ko" and rule is not None:
+            basis = gettext(
+                "Kept under the retention rule “%(rule)s” for %(period)s, as section 4.1 of the privacy policy states."
+            ) % {
+                "rule": name,
+                "period": period_words(rule),
+            }
+        else:
+            basis = INTERNAL_IDS.sub("", run.legal_basis).strip()
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Destruction certificate"),
+            "rule_name": name,
+            "legal_basis": basis,
+            "law_article": rule.law_article if rule else "",
+            "period": period_words(rule) if rule else run.period,
             "run": run,
             "counts": counts,
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "retention/certificate.html", context)
+
+
+# Requirement ids ("RD-04") in staff's wording are for the project, not for a certificate.
+INTERNAL_IDS = re.compile(r"\s*\((?:[A-Z]{2,4}-\d+(?:[/,] ?[A-Z]{0,4}-?\d+)*)\)")
+
+
+def period_words(rule: RetentionRule) -> str:
+    unit = {"years": gettext("%(n)d years"), "months": gettext("%(n)d months"), "days": gettext("%(n)d days")}
+    return unit.get(rule.period_unit, "%(n)d " + rule.period_unit) % {"n": rule.period_value}
 
 
 def _verbose_name(label: str) -> str:

@@ -26,7 +26,7 @@ Public services (keyword-only; each owns its transactions):
 
     place_hold(...), release_hold(...), approve_run(...): the admin's writes.
 
-    next_destruction_at(*, now=None), rules_with_last_run(): what the officer's desk shows.
+    rules_with_last_run(): what the officer's desk shows.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ from django.db.models import F, Max, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import LessThan
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
 
 from privacyops.lib import hooks
 from privacyops.lib.actors import require_permission, user_or_none
@@ -780,19 +779,6 @@ def approve_run(*, run_id: int, approver) -> DestructionRun:
         run.approved_by, run.approved_at = approver, timezone.now()
         run.save(update_fields=["approved_by", "approved_at"])
     return run
-
-
-def next_destruction_at(*, now: datetime | None = None) -> datetime | None:
-    """When beat next runs the destruction: from its row in the database (staff may have changed
-    or switched it off there), or from the settings until beat has first copied them in."""
-    now = now or timezone.now()
-    task = PeriodicTask.objects.filter(task="retention.tasks.destroy_expired").select_related("crontab").first()
-    if task is not None:
-        if not task.enabled or task.crontab is None:
-            return None
-        return now + task.crontab.schedule.remaining_estimate(task.last_run_at or now)
-    entry = settings.CELERY_BEAT_SCHEDULE.get("destroy_expired")
-    return now + entry["schedule"].remaining_estimate(now) if entry else None
 
 
 def rules_with_last_run() -> list[tuple[RetentionRule, DestructionRun | None]]:

@@ -4,6 +4,9 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from privacyops.lib.people import person_label
 
 from .models import AdPerformanceRecord, Affiliate, DataSubject, EventAttendance, Inquiry, SocialAccount, VisitLog
 from .registry import registry
@@ -12,6 +15,14 @@ from .registry import registry
 class PersonalDataAdmin(admin.ModelAdmin):
     """Base admin for registered personal-data models: a delete from the admin is refused
     when any selected row is protected by a deletion guard (a legal hold)."""
+
+    @admin.display(description=gettext_lazy("person"))
+    def person(self, obj):
+        """The row's person by name (or masked email), not "subject #1"; the page is access-logged."""
+        subject = obj.subject if hasattr(obj, "subject_id") else None
+        if subject is None:
+            return "-"
+        return person_label(subject.name, subject.email, subject.pk)
 
     def _refuse_if_guarded(self, request, queryset) -> bool:
         protected = queryset.count() - registry.destroyable(queryset).count()
@@ -68,7 +79,7 @@ class DataSubjectAdmin(PersonalDataAdmin):
 
 @admin.register(VisitLog)
 class VisitLogAdmin(ReadOnlyRecordAdmin):
-    list_display = ["id", "visited_at", "subject", "path", "os", "abnormal"]
+    list_display = ["id", "visited_at", "person", "path", "os", "abnormal"]
     list_filter = ["abnormal"]
     list_select_related = ["subject"]
     search_fields = ["=subject__email", "cookie_id", "device_id"]
@@ -81,7 +92,7 @@ class VisitLogAdmin(ReadOnlyRecordAdmin):
 @admin.register(Inquiry)
 class InquiryAdmin(PersonalDataAdmin):
     # Staff classify and close inquiries; what the person wrote stays as it was received.
-    list_display = ["id", "subject", "kind", "channel", "opened_at", "closed_at"]
+    list_display = ["id", "person", "kind", "channel", "opened_at", "closed_at"]
     list_filter = ["kind", "channel"]
     list_select_related = ["subject"]
     search_fields = ["=subject__email", "external_ref"]
@@ -96,7 +107,7 @@ class InquiryAdmin(PersonalDataAdmin):
 
 @admin.register(EventAttendance)
 class EventAttendanceAdmin(PersonalDataAdmin):
-    list_display = ["id", "subject", "event_name", "kind", "event_date", "attended"]
+    list_display = ["id", "person", "event_name", "kind", "event_date", "attended"]
     list_filter = ["kind", "attended"]
     list_select_related = ["subject"]
     search_fields = ["=subject__email", "event_name"]
@@ -107,7 +118,7 @@ class EventAttendanceAdmin(PersonalDataAdmin):
 
 @admin.register(SocialAccount)
 class SocialAccountAdmin(ReadOnlyRecordAdmin):
-    list_display = ["id", "subject", "platform", "handle", "linked_at", "unlinked_at"]
+    list_display = ["id", "person", "platform", "handle", "linked_at", "unlinked_at"]
     list_filter = ["platform"]
     list_select_related = ["subject"]
     search_fields = ["=subject__email", "handle"]

@@ -237,6 +237,28 @@ def _header(model, name: str) -> str:
         return name
 
 
+def _converter(model, name: str):
+    """How a column's stored value is written for people: a choice's label, a time in Seoul with
+    its offset, yes or no."""
+    from django.db import models as dj_models
+    from django.utils.translation import gettext
+
+    from privacyops.lib.times import seoul_time
+
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return lambda value: value
+    if getattr(field, "choices", None):
+        labels = {key: str(label) for key, label in field.flatchoices}
+        return lambda value: labels.get(value, value)
+    if isinstance(field, dj_models.DateTimeField):
+        return lambda value: seoul_time(value, seconds=True) if value else ""
+    if isinstance(field, dj_models.BooleanField):
+        return lambda value: "" if value is None else (gettext("yes") if value else gettext("no"))
+    return lambda value: value
+
+
 def export_csv(model_admin, request: HttpRequest, queryset, *, reason: str) -> StreamingHttpResponse:
     model = model_admin.model
     fields, subject_field = export_spec(model_admin)
@@ -252,11 +274,12 @@ def export_csv(model_admin, request: HttpRequest, queryset, *, reason: str) -> S
         reason=reason,
     )
     writer = csv.writer(_Echo())
+    converters = [_converter(model, name) for name in fields]
 
     def rows():
         yield "\ufeff" + writer.writerow([_header(model, name) for name in fields])  # BOM: Excel reads UTF-8
         for row in queryset.values_list(*fields).iterator(chunk_size=2000):
-            yield writer.writerow([_cell(value) for value in row])
+            yield writer.writerow([_cell(convert(value)) for convert, value in zip(converters, row, strict=True)])
 
     filename = f"{model._meta.app_label}-{model._meta.model_name}-{timezone.localdate():%Y%m%d}.csv"
     return StreamingHttpResponse(

@@ -8,7 +8,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from privacyops.lib.admin import EncryptedValuesMixin, ReadOnlyAdmin
+from privacyops.lib.admin import EncryptedValuesMixin, ReadOnlyAdmin, confirm_first, confirmation_note
+from privacyops.lib.i18n import pick
 from subjects.admin import PersonalDataAdmin
 from subjects.registry import DataCategory
 
@@ -74,7 +75,7 @@ class ProcessorAdmin(admin.ModelAdmin):
     list_display = [
         "name",
         "kind",
-        "entrusted_task",
+        "task",
         "country",
         "transfers_overseas",
         "erasure_channel",
@@ -86,6 +87,12 @@ class ProcessorAdmin(admin.ModelAdmin):
     list_filter = ["kind", "active", "transfers_overseas", "erasure_channel", ContractFilter]
     search_fields = ["name", "entrusted_task"]
     inlines = [InspectionInline]
+
+    @admin.display(description=gettext_lazy("entrusted task"), ordering="entrusted_task")
+    def task(self, obj):
+        # The task as the policy states it, in the admin's language (staff's own wording as fallback).
+        return pick(obj, "entrusted_task") or obj.entrusted_task
+
     readonly_fields = ["vendor_contract"]
     fieldsets = [
         (
@@ -314,6 +321,14 @@ class VendorErasureJobAdmin(EncryptedValuesMixin, admin.ModelAdmin):
         return request.user.has_perm(services.CONFIRM_RECEIPT_PERMISSION)
 
     @admin.action(description=gettext_lazy("Retry now"), permissions=["change"])
+    @confirm_first(
+        title=gettext_lazy("Send these erasure requests again now?"),
+        consequences=lambda admin, request, queryset: [
+            _("Sends the erasure request of %(n)d job(s) to the processor again now.") % {"n": queryset.count()},
+            _("Confirmed jobs are not sent again."),
+        ],
+        confirm_label=gettext_lazy("Yes, send them again"),
+    )
     def retry_now(self, request, queryset):
         done = 0
         for job in queryset:
@@ -329,11 +344,27 @@ class VendorErasureJobAdmin(EncryptedValuesMixin, admin.ModelAdmin):
         description=gettext_lazy("Confirm received (processor confirmed the erasure)"),
         permissions=["confirm_receipt"],
     )
+    @confirm_first(
+        title=gettext_lazy("Record that the processor confirmed the erasure?"),
+        consequences=lambda admin, request, queryset: [
+            _(
+                "Closes %(n)d job(s) as confirmed and wipes the identifiers held for them for good: they can "
+                "never be sent again."
+            )
+            % {"n": queryset.exclude(status=JobStatus.CONFIRMED).count()},
+            _("The evidence you write is kept on each job as the processor's receipt."),
+        ],
+        confirm_label=gettext_lazy("Yes, confirm received"),
+        note_label=gettext_lazy("Evidence: what the processor sent as proof"),
+        note_help=gettext_lazy('For example: "Email from privacy@vendor of 2026-09-02, ticket 4411: deleted."'),
+        note_required=True,
+    )
     def confirm_received(self, request, queryset):
         done = 0
+        note = confirmation_note(request)
         for job in queryset:
             try:
-                services.confirm_job_received(job=job, user=request.user)
+                services.confirm_job_received(job=job, user=request.user, note=note)
                 done += 1
             except services.ThirdPartyError as exc:
                 self.message_user(request, f"#{job.pk}: {exc}", messages.WARNING)
@@ -343,7 +374,7 @@ class VendorErasureJobAdmin(EncryptedValuesMixin, admin.ModelAdmin):
 
 @admin.register(VendorIdentity)
 class VendorIdentityAdmin(PersonalDataAdmin):
-    list_display = ["id", "subject", "vendor", "kind", "collected_at", "last_seen_at"]
+    list_display = ["id", "person", "vendor", "kind", "collected_at", "last_seen_at"]
     list_filter = ["vendor", "kind"]
     list_select_related = ["subject"]
     raw_id_fields = ["subject"]
@@ -442,6 +473,14 @@ class OAuthGrantAdmin(EncryptedValuesMixin, PersonalDataAdmin):
         return request.user.has_perm(services.REVOKE_GRANT_PERMISSION)
 
     @admin.action(description=gettext_lazy("Revoke at Google and delete tokens and statistics"), permissions=["revoke"])
+    @confirm_first(
+        title=gettext_lazy("Disconnect these YouTube accounts?"),
+        consequences=lambda admin, request, queryset: [
+            _("Revokes %(n)d grant(s) at Google and deletes their tokens and the statistics fetched with them.")
+            % {"n": queryset.filter(revoked_at__isnull=True).count()},
+        ],
+        confirm_label=gettext_lazy("Yes, revoke and delete"),
+    )
     def revoke(self, request, queryset):
         revoked = 0
         for grant in queryset.filter(revoked_at__isnull=True):
@@ -523,6 +562,14 @@ class DisclosureAdmin(admin.ModelAdmin):
                 self.message_user(request, _("Disclosure #%(id)s approved.") % {"id": disclosure.pk}, messages.SUCCESS)
 
     @admin.action(description=gettext_lazy("Mark as disclosed"), permissions=["mark_disclosed"])
+    @confirm_first(
+        title=gettext_lazy("Record these disclosures as made?"),
+        consequences=lambda admin, request, queryset: [
+            _("Records %(n)d approved disclosure(s) as made to the authority, dated now.")
+            % {"n": queryset.filter(status=DisclosureStatus.APPROVED).count()},
+        ],
+        confirm_label=gettext_lazy("Yes, record them"),
+    )
     def mark_disclosed(self, request, queryset):
         for disclosure in queryset:
             try:

@@ -37,3 +37,10 @@ def pick(
     if language(language_code) == "en":
         return english or (korean if korean_fallback else english)
     return korean or (english if english_fallback else korean)
+
+
+def counted(n: int, name: str) -> str:
+    """ "200 visit logs" / "방문 기록 200건": a count and a plural name, in the active language's order."""
+    from django.utils.translation import gettext
+
+    return gettext("%(n)s %(name)s") % {"n": n, "name": name}

@@ -112,3 +112,18 @@ def test_another_apps_admin_gets_the_export_through_the_mixin(rf, officer, suppo
     assert rows[0] == ["id", "account", "change"]
     assert {row[1] for row in rows[1:]} == {"support"}
     assert AccessLog.objects.get(action="export").subject_count == 0
+
+
+def test_the_csv_writes_seoul_time_and_labels_not_internal_codes(admin_login, officer, alice):
+    from datetime import UTC, datetime
+
+    DataSubject.objects.filter(pk=alice.pk).update(created_at=datetime(2026, 9, 1, 15, 30, tzinfo=UTC))
+    client = admin_login(officer)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    rows = _csv(_export(client, [alice.pk], export_reason_submitted="1", reason="checking the columns"))
+    header, row = rows[0], rows[1]
+    cells = dict(zip(header, row, strict=True))
+    assert "2026-09-02 00:30:00 +09:00" in row
+    source = DataSubject._meta.get_field("source")
+    assert cells[str(source.verbose_name)] == str(dict(source.flatchoices)["customer_service"])
+    assert "customer_service" not in row

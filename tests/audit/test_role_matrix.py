@@ -203,8 +203,10 @@ def _post_action(client, model_admin, name):
     opts = model_admin.opts
     url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
     pks = [str(pk) for pk in model_admin.model._default_manager.values_list("pk", flat=True)[:50]]
-    # "post" confirms delete_selected's intermediate page; other actions ignore it.
-    return client.post(url, {"action": name, helpers.ACTION_CHECKBOX_NAME: pks, "index": 0, "post": "yes"})
+    # "post" confirms delete_selected's intermediate page, "confirmed" (with its note) the project's
+    # confirmation page (privacyops.lib.admin.confirm_first): the act itself is tried.
+    data = {"action": name, helpers.ACTION_CHECKBOX_NAME: pks, "index": 0, "post": "yes", "confirmed": "yes"}
+    return client.post(url, {**data, "confirmation_note": "Receipt from the processor, ticket 1."})
 
 
 def test_every_action_declares_permissions_that_name_a_real_permission(db):

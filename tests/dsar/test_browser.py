@@ -75,6 +75,8 @@ def test_a_person_gets_a_copy_of_their_data_end_to_end(
     assert review.value.suggested_filename == f"{request.reference}.zip"
     admin.reload()
     admin.click("form[data-action=release_package] button")
+    admin.wait_for_selector("#confirm-action")  # the confirmation page says what will be sent
+    admin.click("#confirm-yes")
     # Four eyes: the release waits for a second officer; nothing is sent yet.
     admin.wait_for_selector("#dsar-pending-approvals li[data-kind]")
     assert "Waiting for a second person's approval" in admin.inner_text(".messagelist")
@@ -91,6 +93,8 @@ def test_a_person_gets_a_copy_of_their_data_end_to_end(
     approver = second.new_page()
     approver.goto(f"{live_server.url}/admin/dsar/datasubjectrequest/{request.pk}/workflow/")
     approver.click("form[data-action=approve] button")
+    approver.wait_for_selector("#confirm-action")
+    approver.click("#confirm-yes")
     approver.wait_for_selector("#dsar-status[data-status=completed]")
     shot(approver, "6_admin_released")
     second.close()

@@ -111,6 +111,7 @@ def test_the_workflow_page_shows_staff_what_a_withdrawal_destroys(admin_login, v
             "action": "withdraw_consents",
             "withdraw_consents-keep": ["thirdparty.OAuthGrant"],
             "withdraw_consents-ground": "37-2-4",
+            "confirmed": "yes",
         },
     )
     assert response.status_code == 302

@@ -32,7 +32,7 @@ def test_admin_pages_escape_what_a_person_typed(admin_login, officer, mallory):
     shows_the_payload = {
         "/admin/subjects/datasubject/": True,
         f"/admin/subjects/datasubject/{mallory.pk}/change/": True,
-        "/admin/subjects/inquiry/": False,  # lists "subject #id", not names
+        "/admin/subjects/inquiry/": True,  # names the person (display name or masked email)
         f"/admin/subjects/inquiry/{inquiry.pk}/change/": True,
     }
     for url, shown in shows_the_payload.items():

@@ -49,7 +49,7 @@ def test_staff_announce_a_draft_from_the_admin_and_see_the_notices_progress(
     assert response.status_code == 302, response.content.decode()[:2000]
     version = PolicyVersion.objects.get(label="2026-03-09")
     assert not version.is_announced
-    client.post(VERSIONS, {"action": "announce", "_selected_action": [version.pk]})
+    client.post(VERSIONS, {"action": "announce", "_selected_action": [version.pk], "confirmed": "yes"})
     version.refresh_from_db()
     assert version.is_announced and version.published_by == officer and version.frozen_html_en
     services.send_policy_notices()
@@ -75,7 +75,7 @@ def test_a_staff_member_without_the_publish_permission_cannot_announce(admin_log
     )
     version = services.draft_policy_version(label="next", effective_at=seoul(2026, 3, 9))
     client = admin_login(support)
-    client.post(VERSIONS, {"action": "announce", "_selected_action": [version.pk]})
+    client.post(VERSIONS, {"action": "announce", "_selected_action": [version.pk], "confirmed": "yes"})
     version.refresh_from_db()
     assert not version.is_announced
 
@@ -93,5 +93,8 @@ def test_the_delivery_ledger_is_read_only_and_failed_notices_can_be_retried(
     listing = client.get("/admin/policy/policynoticedelivery/", headers={"accept-language": "en"}).content.decode()
     assert "SMTPServerDisconnected" in listing and "alice@example.com" not in listing
     assert client.get("/admin/policy/policynoticedelivery/add/").status_code == 403
-    client.post("/admin/policy/policynoticedelivery/", {"action": "retry_now", "_selected_action": [delivery.pk]})
+    client.post(
+        "/admin/policy/policynoticedelivery/",
+        {"action": "retry_now", "_selected_action": [delivery.pk], "confirmed": "yes"},
+    )
     assert services.send_policy_notices().sent == 1

@@ -38,7 +38,7 @@ def test_preview_counts_without_destroying(old_visits, admin_en, officer, rule):
     response = admin_en(officer).post(
         RULES, {"action": "preview", "_selected_action": [rule("visit_logs").pk]}, follow=True
     )
-    assert "visit_logs: would destroy subjects.VisitLog: 5" in _messages(response)
+    assert "would destroy 5 visit logs" in _messages(response)
     assert VisitLog.objects.count() == 8
     run = DestructionRun.objects.get()
     assert (run.status, run.trigger, run.triggered_by_user) == (RunStatus.DRY_RUN, Trigger.ADMIN, officer)
@@ -57,7 +57,7 @@ def test_run_now_enqueues_the_task_after_commit(
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = admin_en(officer).post(
-            RULES, {"action": "run_now", "_selected_action": [rule("visit_logs").pk]}, follow=True
+            RULES, {"action": "run_now", "_selected_action": [rule("visit_logs").pk], "confirmed": "yes"}, follow=True
         )
         # Nothing runs before the admin's transaction commits.
         assert VisitLog.objects.count() == 8
@@ -91,12 +91,16 @@ def test_staff_place_and_release_a_hold_and_the_admin_records_who(alice, admin_e
     # Four eyes: asking releases nothing, and the one who asked cannot approve.
     assert hold.is_active
     response = client.post(
-        "/admin/retention/legalhold/", {"action": "approve_release", "_selected_action": [hold.pk]}, follow=True
+        "/admin/retention/legalhold/",
+        {"action": "approve_release", "_selected_action": [hold.pk], "confirmed": "yes"},
+        follow=True,
     )
     assert "a second person must approve or refuse it" in _messages(response)
     hold.refresh_from_db()
     assert hold.is_active
-    admin_en(overseer).post("/admin/retention/legalhold/", {"action": "approve_release", "_selected_action": [hold.pk]})
+    admin_en(overseer).post(
+        "/admin/retention/legalhold/", {"action": "approve_release", "_selected_action": [hold.pk], "confirmed": "yes"}
+    )
     hold.refresh_from_db()
     assert hold.released_by == overseer and hold.released_at is not None and not hold.is_active
     approval = Approval.objects.get()
@@ -162,7 +166,7 @@ def test_only_the_privacy_officer_approves_and_the_certificate_says_so(old_visit
     assert run.approved_by == officer
 
     page = client.get(f"/admin/retention/destructionrun/{run.pk}/certificate/").content.decode()
-    for expected in ("visit_logs", "15-2", "5", "officer", run.get_method_display()):
+    for expected in (run.rule.public_name_en, "15-2", "5", "officer", run.get_method_display()):
         assert expected in page
     assert "203.0.113" not in page
 
@@ -215,4 +219,7 @@ def test_the_certificate_reads_in_korean_by_default(old_visits, admin_login, off
     [result] = destroy_expired(actor=SYSTEM, rule_key="visit_logs")
     page = admin_login(officer).get(f"/admin/retention/destructionrun/{result.run_id}/certificate/").content.decode()
     assert "개인정보 파기 확인서" in page
+    # The legal basis in Korean, without the project's requirement ids.
+    basis = page[page.index('id="certificate-basis"') :][:600]
+    assert "RD-04" not in page and "처리방침" in basis and "3개월" in basis
     assert "아직 개인정보 보호책임자의 승인을 받지 않았습니다." in page

@@ -76,7 +76,13 @@ def test_an_email_channel_processor_gets_an_erasure_email_and_staff_confirm_rece
     assert services.open_jobs("DSAR-4").exists()
 
     response = admin_login(officer).post(
-        "/admin/thirdparty/vendorerasurejob/", {"action": "confirm_received", "_selected_action": [job.pk]}
+        "/admin/thirdparty/vendorerasurejob/",
+        {
+            "action": "confirm_received",
+            "_selected_action": [job.pk],
+            "confirmed": "yes",
+            "confirmation_note": "Email from privacy@hall.example: deleted.",
+        },
     )
     assert response.status_code == 302
     job.refresh_from_db()
@@ -99,7 +105,9 @@ def test_retry_now_in_the_admin_makes_a_stuck_job_due_again(
     client = admin_login(officer)
     listing = client.get("/admin/thirdparty/vendorerasurejob/?state=stuck").content.decode()
     assert "DSAR-5" in listing and "HTTP 401" in listing
-    client.post("/admin/thirdparty/vendorerasurejob/", {"action": "retry_now", "_selected_action": [job.pk]})
+    client.post(
+        "/admin/thirdparty/vendorerasurejob/", {"action": "retry_now", "_selected_action": [job.pk], "confirmed": "yes"}
+    )
     job.refresh_from_db()
     assert job.next_attempt_at is not None and job.next_attempt_at <= timezone.now() and job.attempts == 0
     # The job's page shows its calls, not the identifiers it holds.

@@ -166,6 +166,8 @@ def test_staff_revoke_a_grant_from_the_admin(grant, officer, admin_login, vendor
     client = admin_login(officer)
     page = client.get(f"/admin/thirdparty/oauthgrant/{grant.pk}/change/").content.decode()
     assert "ya29" not in page and "1//youtube-refresh" not in page
-    client.post("/admin/thirdparty/oauthgrant/", {"action": "revoke", "_selected_action": [grant.pk]})
+    client.post(
+        "/admin/thirdparty/oauthgrant/", {"action": "revoke", "_selected_action": [grant.pk], "confirmed": "yes"}
+    )
     grant.refresh_from_db()
     assert grant.revoked_by == RevokedBy.STAFF and not YouTubeStatistics.objects.exists()
