@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from audit.approvals import can_approve
 from privacyops.lib.admin import ReadOnlyAdmin
 from privacyops.lib.http import client_ip
+from privacyops.lib.korean import resolve_particles
 
 from . import fulfilment, services
 from .forms import (
@@ -294,7 +295,9 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                     services.log_request_access(
                         created, user=request.user, ip=client_ip(request), action="create", path=request.path
                     )
-                    self.message_user(request, _("Request %(ref)s recorded.") % {"ref": created.reference})
+                    self.message_user(
+                        request, resolve_particles(_("Request %(ref)s recorded.") % {"ref": created.reference})
+                    )
                     return HttpResponseRedirect(reverse("admin:dsar_datasubjectrequest_workflow", args=[created.pk]))
         else:
             form = StaffRequestForm(initial={"received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")})

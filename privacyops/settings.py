@@ -179,6 +179,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "privacyops.desk.officer_desk",
             ],
+            # {% load korean %}: Korean particles chosen by the final consonant (privacyops/lib/korean.py).
+            "libraries": {"korean": "privacyops.lib.korean"},
         },
     },
 ]
