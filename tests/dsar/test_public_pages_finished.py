@@ -101,3 +101,10 @@ def test_a_korean_upload_error_is_in_korean(client, settings):
     data = _form(power_of_attorney=SimpleUploadedFile("poa.pdf", PDF + b"0" * 3_000, "application/pdf"))
     html = client.post("/dsar/", data, HTTP_ACCEPT_LANGUAGE="ko").content.decode()
     assert "입력하신 다른 내용은 그대로 있습니다" in html and "erin@example.com" in html
+
+
+def test_the_form_still_needs_its_csrf_token(db):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/dsar/", _form(is_agent=""))
+    assert response.status_code == 403 and not DataSubjectRequest.objects.exists()
