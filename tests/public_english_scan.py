@@ -44,7 +44,8 @@ def english_on_page(page, *, allow: set[str] | frozenset[str] = frozenset()) -> 
             page.inner_text("body"),
             *page.eval_on_selector_all(
                 "input[type=submit], input[type=button], button, [placeholder], [aria-label]",
-                "els => els.map(e => [e.value, e.placeholder, e.getAttribute('aria-label')].join(' '))",
+                # An input button shows its value; a <button>'s value is form data, not shown.
+                "els => els.map(e => [e.tagName == 'INPUT' ? e.value : '', e.placeholder, e.ariaLabel].join(' '))",
             ),
         ]
     )
