@@ -11,6 +11,13 @@ from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.forms import OTPAuthenticationFormMixin
 
 
+class CodeInput(forms.TextInput):
+    """The code field starts empty after a refusal: the code typed is spent either way."""
+
+    def format_value(self, value):
+        return None
+
+
 class AdminLoginForm(OTPAdminAuthenticationForm):
     """Username, password and the 6-digit code on one page. django-otp asks which device the code
     comes from; staff have one authenticator each, so that one is used without asking.
@@ -23,7 +30,7 @@ class AdminLoginForm(OTPAdminAuthenticationForm):
         label=_("Authentication code"),
         required=False,
         help_text=_("The 6-digit code your authenticator app shows for privacyops."),
-        widget=forms.TextInput(
+        widget=CodeInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": "8", "spellcheck": "false"}
         ),
     )
