@@ -41,13 +41,55 @@ def failures_from_address(address: str) -> int:
 
 def lockout_response(request, original_response=None, credentials=None):
     """The lockout page (AXES_LOCKOUT_CALLABLE): the admin's own page frame, header and language,
-    with how long the block lasts and who can lift it; 429 as axes answers by default."""
+    with how long the block lasts, until when, and who can lift it; 429 as axes answers by default.
+
+    Another privacy officer is named as the way out only when there is one: the only officer,
+    locked out, is shown the server command instead of being told to ask themself."""
     from django.contrib import admin
     from django.shortcuts import render
 
+    username = str((credentials or {}).get("username") or request.POST.get("username") or "")[:150]
     context = {
         **admin.site.each_context(request),
         "title": _("Sign-in blocked"),
         "minutes": round(settings.AXES_COOLOFF_TIME * 60),
+        "until": blocked_until(username, getattr(request, "axes_ip_address", None)),
+        "other_officers": other_officers_exist(username),
+        "is_officer": is_privacy_officer(username),
     }
     return render(request, "audit/locked_out.html", context, status=429)
+
+
+def _officers():
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    from .roles import PRIVACY_OFFICER
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .filter(Q(is_superuser=True) | Q(groups__name=PRIVACY_OFFICER))
+    )
+
+
+def is_privacy_officer(username: str) -> bool:
+    return bool(username) and _officers().filter(username=username).exists()
+
+
+def other_officers_exist(username: str) -> bool:
+    """Is there a privacy officer other than `username` who could remove the block in the admin?"""
+    return _officers().exclude(username=username).exists()
+
+
+def blocked_until(username: str, address: str | None):
+    """When the block lifts by itself: the cool-off after the latest failure that counts."""
+    from axes.models import AccessAttempt
+
+    attempts = AccessAttempt.objects.filter(ip_address=address) if address else AccessAttempt.objects.none()
+    latest = (
+        attempts.filter(username=username).order_by("-attempt_time").first()
+        or attempts.order_by("-attempt_time").first()
+    )
+    start = latest.attempt_time if latest else timezone.now()
+    return start + timedelta(hours=settings.AXES_COOLOFF_TIME)

@@ -101,6 +101,7 @@ def _texts(language: str, categories: tuple[Category, ...]) -> dict:
             "rejectAll": _("Reject all"),
             "save": _("Save my choice"),
             "alwaysOn": _("Always on"),
+            "policy": _("Privacy policy"),
             "gpcNotice": _(
                 "Your browser sends a Global Privacy Control signal, so marketing cookies stay off unless "
                 "you tick them yourself."
@@ -141,6 +142,8 @@ def banner_config(*, gpc_header: bool) -> dict:
         "cookieName": COOKIE_NAME,
         "maxAgeSeconds": settings.CONSENT_COOKIE_MAX_AGE_DAYS * 86400,
         "endpointPath": "/api/consent/cookies",
+        # The policy in force (DESIGN.md's stable public URL), on privacyops like the endpoint.
+        "policyPath": "/privacy/",
         "gpcHeader": gpc_header,
         "ga": {"id": settings.GA_MEASUREMENT_ID, "src": settings.CONSENT_GA_SCRIPT_URL},
         "meta": {"id": settings.META_PIXEL_ID, "src": settings.CONSENT_META_SCRIPT_URL},

@@ -93,6 +93,8 @@ class ConsentAction(models.TextChoices):
     GRANTED = "granted", _("Granted")
     WITHDRAWN = "withdrawn", _("Withdrawn")
     REFUSED = "refused", _("Refused")
+    # The same consent granted again within 30 days of its 2-year anniversary: restarts the clock.
+    RECONFIRMED = "reconfirmed", _("Re-confirmed")
 
 
 class ConsentChannel(models.TextChoices):

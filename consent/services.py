@@ -66,6 +66,8 @@ PREFERENCE_LINK_SALT = "consent.preferences"
 OPT_OUT_LINK_SALT = "consent.opt_out"
 # How old a banner the cookie-choice endpoint may take from this process's memory (banner.current).
 BANNER_MAX_AGE_SECONDS = 10
+# An unchanged cookie answer within this many days of the last record is not recorded again.
+REPEATED_COOKIE_CHOICE_DAYS = 30
 
 
 class ConsentError(Exception):
@@ -158,9 +160,13 @@ def _record(
         state = ConsentState.objects.filter(subject=subject, purpose=purpose).first()
         if only_if is not None and not only_if(state):
             return None
+        if action == ConsentAction.GRANTED:
+            action = _grant_action(state, night_time=bool(night_time and purpose.is_marketing), at=at)
+            if action is None:
+                return None
         if state is not None and at < state.changed_at:
             raise ConsentError("A consent event cannot be dated before the answer currently recorded.")
-        granted = action == ConsentAction.GRANTED
+        granted = action in (ConsentAction.GRANTED, ConsentAction.RECONFIRMED)
         night_time = bool(night_time and granted and purpose.is_marketing)
         event = ConsentEvent.objects.create(
             subject=subject,
@@ -210,6 +216,20 @@ def _record(
     return event
 
 
+def _grant_action(state: ConsentState | None, *, night_time: bool, at: datetime) -> str | None:
+    """What a grant is, decided under the lock: None when the same consent stands and is more than
+    CONSENT_RECONFIRM_NOTICE_DAYS from its anniversary (nothing changes: no row, no notice), a
+    re-confirmation within those days (it restarts the clock), otherwise a grant."""
+    if state is None or not state.granted or state.night_time != night_time:
+        return ConsentAction.GRANTED
+    due = state.reconfirm_due_at
+    if due is not None and due <= at:  # lapsed: consenting again
+        return ConsentAction.GRANTED
+    if due is None or due - at > timedelta(days=settings.CONSENT_RECONFIRM_NOTICE_DAYS):
+        return None
+    return ConsentAction.RECONFIRMED
+
+
 def _consent_purpose(purpose: str, channel: str) -> Purpose:
     """The purpose a grant, refusal or withdrawal is about, refusing a bad channel or a purpose
     that does not rely on consent."""
@@ -231,8 +251,9 @@ def grant_consent(
     night_time: bool = False,
     at: datetime | None = None,
     gpc: bool = False,
-) -> ConsentEvent:
-    """Record a consent. Granting again re-confirms it and restarts the 2-year clock."""
+) -> ConsentEvent | None:
+    """Record a consent; None when the same consent already stands (see `_grant_action`). Granting
+    again within 30 days of the 2-year anniversary re-confirms it and restarts the clock."""
     if channel == ConsentChannel.GPC_SIGNAL:
         raise ConsentError("A Global Privacy Control signal can only withdraw consent.")
     target = _consent_purpose(purpose, channel)
@@ -371,7 +392,11 @@ def honour_gpc_signal(
     states = ConsentState.objects.filter(subject=subject, granted=True, purpose__stops_on_gpc=True)
     for state in states.select_related("purpose"):
         latest = (
-            ConsentEvent.objects.filter(subject=subject, purpose=state.purpose, action=ConsentAction.GRANTED)
+            ConsentEvent.objects.filter(
+                subject=subject,
+                purpose=state.purpose,
+                action__in=[ConsentAction.GRANTED, ConsentAction.RECONFIRMED],
+            )
             .order_by("-occurred_at", "-pk")
             .values_list("gpc", flat=True)
             .first()
@@ -682,7 +707,8 @@ def record_cookie_choice(
     are decided here, not trusted from the browser: "allow all" under Global Privacy Control
     leaves the GPC categories off; a box the visitor ticked one by one ("choose") wins over the
     signal. The banner posts a choice again until it is accepted (a refused origin, a lost
-    answer), so a visitor id and chosen_at already recorded return that record, not a second."""
+    answer), so a visitor id and chosen_at already recorded return that record, not a second; so
+    does the same answer again within REPEATED_COOKIE_CHOICE_DAYS."""
     if chosen_at is not None:
         earlier = CookieConsentRecord.objects.filter(visitor_id=visitor_id, chosen_at=chosen_at).first()
         if earlier is not None:
@@ -707,12 +733,23 @@ def record_cookie_choice(
     elif choice == CookieChoice.CUSTOM:
         allowed |= {key for key, value in categories.items() if value and key in optional}
     gpc_honoured = gpc and any(c.off_under_gpc and key not in allowed for key, c in optional.items())
+    allowed = sorted(allowed, key=lambda key: known[key].position)
+    # The same answer again within REPEATED_COOKIE_CHOICE_DAYS (the banner reopened and saved
+    # unchanged) changes nothing: the standing record is the answer, no second row.
+    latest = CookieConsentRecord.objects.filter(visitor_id=visitor_id).order_by("-created_at", "-pk").first()
+    if (
+        latest is not None
+        and (latest.banner_version, latest.language, latest.categories, latest.gpc_honoured)
+        == (banner_version, language, allowed, gpc_honoured)
+        and latest.created_at > _now(at) - timedelta(days=REPEATED_COOKIE_CHOICE_DAYS)
+    ):
+        return latest, False
     record = CookieConsentRecord.objects.create(
         visitor_id=visitor_id,
         banner_version=banner_version,
         language=language,
         choice=choice,
-        categories=sorted(allowed, key=lambda key: known[key].position),
+        categories=allowed,
         gpc=gpc,
         gpc_honoured=gpc_honoured,
         notice_sha256=shown.notice_sha256[language],

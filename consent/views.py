@@ -17,7 +17,7 @@ from privacyops.lib import hooks
 from privacyops.lib.http import client_ip
 
 from . import banner, services
-from .models import MARKETING, ConsentChannel, ConsentState, Purpose
+from .models import MARKETING, ConsentAction, ConsentChannel, ConsentState, Purpose
 
 # The date this site began honouring Global Privacy Control (the spec's "lastUpdate").
 GPC_LAST_UPDATE = "2026-11-29"
@@ -83,7 +83,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
             )
         try:
             if action == "grant":
-                services.grant_consent(
+                event = services.grant_consent(
                     subject=subject,
                     purpose=purpose.key,
                     channel=ConsentChannel.PREFERENCE_PAGE,
@@ -92,20 +92,26 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
                     gpc=gpc,
                     **_client(request),
                 )
-                messages.success(
-                    request, _("Thank you: your consent to “%(name)s” is recorded.") % {"name": purpose.localized_name}
-                )
+                if event is None:
+                    message = _("Your consent to “%(name)s” was already recorded; nothing changed.")
+                elif event.action == ConsentAction.RECONFIRMED:
+                    message = _("Thank you: your consent to “%(name)s” is re-confirmed for another two years.")
+                else:
+                    message = _("Thank you: your consent to “%(name)s” is recorded.")
+                messages.success(request, message % {"name": purpose.localized_name})
             else:
-                services.withdraw_consent(
+                event = services.withdraw_consent(
                     subject=subject,
                     purpose=purpose.key,
                     channel=ConsentChannel.PREFERENCE_PAGE,
                     gpc=gpc,
                     **_client(request),
                 )
-                messages.success(
-                    request, _("Your consent to “%(name)s” is withdrawn.") % {"name": purpose.localized_name}
-                )
+                if event is None:
+                    message = _("You had not consented to “%(name)s”; nothing changed.")
+                else:
+                    message = _("Your consent to “%(name)s” is withdrawn.")
+                messages.success(request, message % {"name": purpose.localized_name})
         except services.ConsentError as exc:
             messages.error(request, str(exc))
         return redirect("consent:preferences", token=token)

@@ -27,6 +27,7 @@ from privacyops.lib.admin import (
 )
 from privacyops.lib.http import client_ip
 from privacyops.lib.i18n import counted
+from privacyops.lib.korean import resolve_particles
 from privacyops.lib.people import mask_email, person_label
 from privacyops.lib.times import seoul_time
 
@@ -385,7 +386,9 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                     services.log_request_access(
                         created, user=request.user, ip=client_ip(request), action="create", path=request.path
                     )
-                    self.message_user(request, _("Request %(ref)s recorded.") % {"ref": created.reference})
+                    self.message_user(
+                        request, resolve_particles(_("Request %(ref)s recorded.") % {"ref": created.reference})
+                    )
                     return HttpResponseRedirect(reverse("admin:dsar_datasubjectrequest_workflow", args=[created.pk]))
         else:
             form = StaffRequestForm(initial={"received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")})

@@ -25,14 +25,23 @@ MAGIC_BYTES = {
 EXTENSIONS = {"pdf": "pdf", "jpg": "jpg", "jpeg": "jpg", "png": "png"}
 
 
+def oversize_message(size: int | None = None) -> str:
+    """`size` None: the file was dropped while it arrived, so only "over the limit" is known."""
+    limit = filesizeformat(settings.DSAR_UPLOAD_MAX_BYTES)
+    if size is None:
+        return _(
+            "The file is too large: the limit is %(limit)s. Choose a smaller file; everything else you entered is kept."
+        ) % {"limit": limit}
+    return _(
+        "The file is too large (%(size)s). The limit is %(limit)s. Choose a smaller file; "
+        "everything else you entered is kept."
+    ) % {"size": filesizeformat(size), "limit": limit}
+
+
 def sniff_document(upload) -> str:
     """The kind of an uploaded document ("pdf", "jpg", "png"), or a ValidationError a person can act on."""
     if upload.size > settings.DSAR_UPLOAD_MAX_BYTES:
-        raise forms.ValidationError(
-            _("The file is too large (%(size)s). The limit is %(limit)s.")
-            % {"size": filesizeformat(upload.size), "limit": filesizeformat(settings.DSAR_UPLOAD_MAX_BYTES)},
-            code="too_large",
-        )
+        raise forms.ValidationError(oversize_message(upload.size), code="too_large")
     if upload.size == 0:
         raise forms.ValidationError(_("The file is empty."), code="empty")
     extension = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
@@ -86,7 +95,7 @@ class RequestForm(forms.Form):
         help_text=_("Signed by the person you act for: PDF, JPEG or PNG."),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, dropped_files: frozenset[str] = frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["request_type"].choices = enabled_request_types()
         self.fields["power_of_attorney"].widget.attrs["accept"] = ".pdf,.jpg,.jpeg,.png"
@@ -94,8 +103,12 @@ class RequestForm(forms.Form):
 
         self.fields["purposes"].choices = [(p.key, p.localized_name) for p in Purpose.objects.all()]
         self._consent_purposes = {p.key for p in Purpose.objects.all() if p.consent_required}
+        # Files the view dropped while they arrived, being over the limit (dsar.views.DropOversizeFile).
+        self.dropped_files = dropped_files
 
     def clean_power_of_attorney(self):
+        if "power_of_attorney" in self.dropped_files:
+            raise forms.ValidationError(oversize_message(), code="too_large")
         upload = self.cleaned_data.get("power_of_attorney")
         if upload:
             sniff_document(upload)

@@ -935,6 +935,8 @@ def _release(request: DataSubjectRequest, approval: Approval, *, actor, to_unreg
             "expires_at": request.download_expires_at.isoformat(),
             "to": "unregistered address" if unregistered else "registered address",
             "downloads_max": settings.DSAR_DOWNLOADS_MAX,
+            # The status page offers the download only when the link went where the status link did.
+            "to_requester": normalise_email(recipient) == normalise_email(request.contact_email),
         },
     )
     link = absolute_url(reverse("dsar:download", args=[tokens.sign_download(request.reference, nonce)]))
@@ -1034,13 +1036,31 @@ class Download:
 def open_package_for_download(*, token: str, ip: str | None, path: str = "") -> Download:
     """The subject's download through the signed link; every download is logged (audit + timeline)."""
     payload = tokens.read_download(token, settings.DSAR_DOWNLOAD_TTL_DAYS * 86400)
+    return _open_package(
+        payload.reference, ip=ip, path=path, allowed=lambda r: tokens.nonce_matches(payload.nonce, r.package_nonce_hash)
+    )
+
+
+def package_offered_on_status_page(request: DataSubjectRequest) -> bool:
+    """Is the released package offered on the status page? Only when its link was emailed to the
+    address the status link goes to (the requester's): when the officer sent it to the person's
+    registered address instead, the status link must not open it."""
+    if not request.package_file or not request.package_nonce_hash or request.package_released_at is None:
+        return False
+    released = request.events.filter(kind=EventKind.PACKAGE_RELEASED).order_by("-pk").values_list("data", flat=True)
+    data = released.first() or {}
+    return bool(data.get("to_requester"))
+
+
+def open_package_from_status(*, reference: str, ip: str | None, path: str = "") -> Download:
+    """The download button of the status page (same limits, counted and logged like the link)."""
+    return _open_package(reference, ip=ip, path=path, allowed=package_offered_on_status_page)
+
+
+def _open_package(reference: str, *, ip: str | None, path: str, allowed: Callable) -> Download:
     with transaction.atomic():
-        request = DataSubjectRequest.objects.select_for_update().filter(reference=payload.reference).first()
-        if (
-            request is None
-            or not request.package_file
-            or not tokens.nonce_matches(payload.nonce, request.package_nonce_hash)
-        ):
+        request = DataSubjectRequest.objects.select_for_update().filter(reference=reference).first()
+        if request is None or not request.package_file or not allowed(request):
             raise tokens.LinkInvalid
         if request.download_expires_at is None or request.download_expires_at <= timezone.now():
             raise tokens.LinkExpired

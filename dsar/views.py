@@ -7,12 +7,14 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from privacyops.lib.http import client_ip
 from subjects.models import normalise_email
@@ -25,6 +27,34 @@ logger = logging.getLogger(__name__)
 
 # Multipart overhead on top of the largest allowed upload, before the body is even read.
 BODY_OVERHEAD_BYTES = 64 * 1024
+# A body up to this many times the upload limit is read so the form can be shown again with what
+# the person typed (the oversized file itself is dropped as it streams in, never stored); a larger
+# one is refused before it is read.
+OVERSIZE_READ_FACTOR = 4
+
+
+class DropOversizeFile(FileUploadHandler):
+    """Stops storing an uploaded file once it passes DSAR_UPLOAD_MAX_BYTES (django's SkipFile: the
+    rest of that part is read and discarded, the other fields are kept) and remembers which."""
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.dropped: set[str] = set()
+        self.received = 0
+
+    def new_file(self, field_name, *args, **kwargs):
+        super().new_file(field_name, *args, **kwargs)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > settings.DSAR_UPLOAD_MAX_BYTES:
+            self.dropped.add(self.field_name)
+            raise SkipFile()
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None  # the next handlers build the file
 
 
 def _too_many(request: HttpRequest) -> HttpResponse:
@@ -33,9 +63,17 @@ def _too_many(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@csrf_exempt  # checked by _request_form, once the upload handler is in place (django's documented way)
 @never_cache
 @require_http_methods(["GET", "POST"])
 def request_form(request: HttpRequest) -> HttpResponse:
+    dropping = DropOversizeFile(request)
+    request.upload_handlers.insert(0, dropping)
+    return _request_form(request, dropping)
+
+
+@csrf_protect
+def _request_form(request: HttpRequest, dropping: DropOversizeFile) -> HttpResponse:
     if request.method == "GET":
         return render(
             request, "dsar/form.html", {"form": RequestForm(), "upload_limit": settings.DSAR_UPLOAD_MAX_BYTES}
@@ -45,7 +83,7 @@ def request_form(request: HttpRequest) -> HttpResponse:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    if length > settings.DSAR_UPLOAD_MAX_BYTES + BODY_OVERHEAD_BYTES:
+    if length > settings.DSAR_UPLOAD_MAX_BYTES * OVERSIZE_READ_FACTOR + BODY_OVERHEAD_BYTES:
         # Refused before Django reads and stores the body.
         return render(
             request,
@@ -56,7 +94,7 @@ def request_form(request: HttpRequest) -> HttpResponse:
     if not ratelimit.hit("ip", client_ip(request) or "unknown", limit=settings.DSAR_RATE_LIMIT_PER_IP_PER_HOUR):
         return _too_many(request)
 
-    form = RequestForm(request.POST, request.FILES)
+    form = RequestForm(request.POST, request.FILES, dropped_files=frozenset(dropping.dropped))
     if not form.is_valid():
         return render(
             request, "dsar/form.html", {"form": form, "upload_limit": settings.DSAR_UPLOAD_MAX_BYTES}, status=400
@@ -112,14 +150,14 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
             reference=payload.reference, email_confirmed_at__isnull=False
         ).exists()
         if already:
-            return render(request, "dsar/link_problem.html", {"problem": "used"}, status=410)
+            return _link_used(request, payload.reference)
         return render(request, "dsar/verify_confirm.html", {"token": token})
     try:
         confirmed = services.confirm_email(token=token)
     except tokens.LinkExpired:
         return render(request, "dsar/link_problem.html", {"problem": "expired"}, status=410)
     except services.LinkAlreadyUsed:
-        return render(request, "dsar/link_problem.html", {"problem": "used"}, status=410)
+        return _link_used(request, payload.reference)
     except tokens.LinkInvalid:
         return render(request, "dsar/link_problem.html", {"problem": "invalid"}, status=404)
     return render(
@@ -133,6 +171,14 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+def _link_used(request: HttpRequest, reference: str) -> HttpResponse:
+    """The confirmation link was used already: the way on is the request's status page (the link
+    proves the same mailbox the status link is sent to)."""
+    dsar = DataSubjectRequest.objects.filter(reference=reference).first()
+    status_url = services.status_path(dsar) if dsar is not None else None
+    return render(request, "dsar/link_problem.html", {"problem": "used", "status_url": status_url}, status=410)
+
+
 @never_cache
 @require_GET
 def status(request: HttpRequest, token: str) -> HttpResponse:
@@ -144,14 +190,49 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
     dsar = DataSubjectRequest.objects.filter(reference=reference).first()
     if dsar is None:
         return render(request, "dsar/link_problem.html", {"problem": "gone"}, status=404)
-    return render(request, "dsar/status.html", {"dsar": dsar, "today": timezone.localdate()})
+    released = dsar.package_released_at is not None and bool(dsar.package_file)
+    now = timezone.now()
+    context = {
+        "dsar": dsar,
+        "today": timezone.localdate(),
+        "released": released,
+        "download_open": released
+        and dsar.download_expires_at is not None
+        and dsar.download_expires_at > now
+        and dsar.download_count < settings.DSAR_DOWNLOADS_MAX,
+        "download_here": released and services.package_offered_on_status_page(dsar),
+        "downloads_left": max(settings.DSAR_DOWNLOADS_MAX - dsar.download_count, 0),
+        "token": token,
+    }
+    return render(request, "dsar/status.html", context)
+
+
+@never_cache
+@require_POST
+def status_download(request: HttpRequest, token: str) -> HttpResponse:
+    """The status page's download button (a POST: a mail scanner opening the status link spends
+    no download)."""
+    try:
+        reference = tokens.read_status(token)
+    except tokens.LinkInvalid:
+        return render(request, "dsar/link_problem.html", {"problem": "invalid"}, status=404)
+    return _package_response(
+        request,
+        lambda: services.open_package_from_status(reference=reference, ip=client_ip(request), path=request.path),
+    )
 
 
 @never_cache
 @require_GET
 def download(request: HttpRequest, token: str) -> HttpResponse:
+    return _package_response(
+        request, lambda: services.open_package_for_download(token=token, ip=client_ip(request), path=request.path)
+    )
+
+
+def _package_response(request: HttpRequest, open_package) -> HttpResponse:
     try:
-        result = services.open_package_for_download(token=token, ip=client_ip(request), path=request.path)
+        result = open_package()
     except tokens.DownloadsUsedUp:
         return render(
             request,

@@ -29,6 +29,7 @@ from django.utils.translation import override
 
 from audit.services import officer_group_members
 from policy.contacts import privacy_officer
+from privacyops.lib.korean import resolve_particles
 from privacyops.lib.urls import absolute_url
 from subjects.models import DataSubject, normalise_email
 from subjects.registry import DataCategory, registry
@@ -347,8 +348,10 @@ def _check_delay(*, late: bool, reason: str, note: str, what: str) -> None:
         raise IncidentError(_("Unknown delay reason."))
     if late and not reason:
         raise IncidentError(
-            _("The %(what)s is after its 72-hour deadline: choose the reason for the delay (Decree art. 39-40).")
-            % {"what": what}
+            resolve_particles(
+                _("The %(what)s is after its 72-hour deadline: choose the reason for the delay (Decree art. 39-40).")
+                % {"what": what}
+            )
         )
 
 

@@ -181,6 +181,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "privacyops.desk.officer_desk",
             ],
+            # {% load korean %}: Korean particles chosen by the final consonant (privacyops/lib/korean.py).
+            "libraries": {"korean": "privacyops.lib.korean"},
         },
     },
 ]
@@ -228,6 +230,8 @@ TIME_ZONE = "Asia/Seoul"
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# The project's own static files (the favicon); apps keep theirs in <app>/static/.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = _env(env.path, "MEDIA_ROOT", default=str(VAR_DIR / "media"))
 STORAGES = {

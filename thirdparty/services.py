@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from consent.services import may_process, withdraw_consent
 from privacyops.lib.actors import SYSTEM, require_permission
 from privacyops.lib.crypto import DecryptionError, reveal
+from privacyops.lib.korean import resolve_particles
 from subjects.models import CollectionSource, DataSubject
 
 from .connectors import google_oauth, meta, youtube
@@ -151,7 +152,9 @@ def _from_affiliate(subject: DataSubject) -> bool:
 def may_share(*, subject: DataSubject, processor: Processor, purpose: str) -> ShareDecision:
     """May this person's data go to this processor for this purpose? Every sync asks first."""
     if not processor.active:
-        return ShareDecision(False, _("%(processor)s is not an active processor.") % {"processor": processor.name})
+        return ShareDecision(
+            False, resolve_particles(_("%(processor)s is not an active processor.") % {"processor": processor.name})
+        )
     if subject.processing_restricted:
         return ShareDecision(False, _("Processing of this person's data is suspended at their request."))
     use = PURPOSE_USES.get(purpose) or processor.restricted_use

@@ -150,7 +150,7 @@ def test_an_address_trying_many_accounts_is_locked_for_every_account(officer, of
     ],
 )
 def test_the_lockout_page_is_an_admin_page_saying_how_long_and_how_to_be_unlocked(
-    officer, settings, language, expected
+    officer, overseer, settings, language, expected
 ):
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
     _fail(client, "officer", settings.AXES_FAILURE_LIMIT)

@@ -231,7 +231,7 @@ def test_a_choice_on_the_previous_banner_is_refused_once_the_cache_period_has_pa
         CookieCategory.objects.filter(key="statistics").update(description_ko="이제 히트맵도 측정합니다.")
         # Within the period this process may still take the version it remembers; the record
         # names that version and the hash of its text, which is what that visitor was shown.
-        response = post(client, "/api/consent/cookies", old, Origin=SITE)
+        response = post(client, "/api/consent/cookies", {**old, "choice": "reject_all"}, Origin=SITE)
         assert response.status_code == 201
         assert CookieConsentRecord.objects.get(pk=response.json()["id"]).banner_version == old["banner_version"]
         traveller.shift(BANNER_MAX_AGE_SECONDS + 1)
@@ -274,7 +274,9 @@ def test_the_endpoint_needs_no_csrf_token_or_cookie(site):
 
 def test_posting_too_often_from_one_address_gets_429(client, site, settings):
     settings.CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE = 3
-    codes = [post(client, "/api/consent/cookies", choice(), Origin=SITE).status_code for _ in range(4)]
+    codes = [
+        post(client, "/api/consent/cookies", choice(visitor_id=f"{i:032x}"), Origin=SITE).status_code for i in range(4)
+    ]
     assert codes == [201, 201, 201, 429]
     limited = post(client, "/api/consent/cookies", choice(), Origin=SITE)
     assert limited["Retry-After"] == "60" and "try again" in limited.json()["detail"]

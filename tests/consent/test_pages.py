@@ -130,3 +130,15 @@ def test_the_page_is_in_english_when_the_browser_asks(client, alice):
     path = services.preference_link(alice).removeprefix("http://127.0.0.1:8000")
     html = client.get(path, headers={"Accept-Language": "en"}).content.decode()
     assert "Marketing and promotions" in html and "Your privacy choices" in html
+
+
+def test_the_banner_links_to_the_policy_in_both_languages(client):
+    config = config_of(client.get("/consent/banner.js"))
+    assert config["policyPath"] == "/privacy/"
+    assert config["texts"]["ko"]["policy"] == "개인정보처리방침" and config["texts"]["en"]["policy"] == "Privacy policy"
+
+
+def test_the_preference_page_has_the_sites_header_language_switch_and_footer(client, alice):
+    html = client.get(services.preference_link(alice).removeprefix("http://127.0.0.1:8000")).content.decode()
+    assert 'class="site"' in html and 'id="language-select"' in html and 'action="/i18n/setlang/"' in html
+    assert "<footer>" in html and 'href="/privacy/"' in html and "favicon.svg" in html

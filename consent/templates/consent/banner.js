@@ -10,6 +10,7 @@
   if (window.PaletteConsent) { return; }
   var script = document.currentScript;
   var endpoint = new URL(CONFIG.endpointPath, script && script.src ? script.src : window.location.href).href;
+  var policyUrl = new URL(CONFIG.policyPath, script && script.src ? script.src : window.location.href).href;
   // GPC: the server saw the Sec-GPC header on this script's request, or the browser exposes it.
   var navigatorGpc = navigator.globalPrivacyControl === true;
   var gpc = CONFIG.gpcHeader === true || navigatorGpc;
@@ -255,7 +256,9 @@
     root = el("div", { id: "palette-consent", role: "dialog", "aria-modal": "false", "aria-label": T.title, lang: lang,
       style: "position:fixed;left:0;right:0;bottom:0;z-index:2147483647;background:#fff;color:#111;border-top:1px solid #999;padding:16px;font:14px/1.5 system-ui,sans-serif;box-shadow:0 -2px 8px rgba(0,0,0,.15);" });
     root.appendChild(el("strong", {}, T.title));
-    root.appendChild(el("p", { style: "margin:6px 0;" }, T.body));
+    var intro = el("p", { style: "margin:6px 0;" }, T.body + " ");
+    intro.appendChild(el("a", { href: policyUrl, id: "palette-consent-policy", target: "_blank", rel: "noopener", style: "color:#0b4fb3;" }, T.policy));
+    root.appendChild(intro);
     if (gpc) { root.appendChild(el("p", { id: "palette-consent-gpc", style: "margin:6px 0;font-style:italic;" }, T.gpcNotice)); }
     var panel = el("div", { id: "palette-consent-panel", hidden: "hidden" });
     var boxes = {};
