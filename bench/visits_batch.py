@@ -62,6 +62,19 @@ def _worker_rss_mb(server_pid: int) -> float:
     return total / 1024
 
 
+def _workers_cpu_s(server_pid: int) -> float:
+    """CPU seconds (user + system) the gunicorn master's children have used so far."""
+    ticks = 0
+    for pid in sh("pgrep", "-P", str(server_pid), check=False).split():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=15, help="seconds per endpoint and round")
@@ -154,9 +167,13 @@ def main() -> int:
                     rss.append(_worker_rss_mb(server.pid))
                 before = int(psql(database_url, COUNT))
                 began = time.monotonic()
+                cpu_before = _workers_cpu_s(server.pid)
                 result = _wrk(run_args, lua, path, args.duration)
                 time.sleep(1)  # requests in flight when wrk stopped
                 result["rows"] = int(psql(database_url, COUNT)) - before
+                result["web_cpu_ms_per_1000_rows"] = (
+                    (_workers_cpu_s(server.pid) - cpu_before) * 1e6 / result["rows"] if result["rows"] else None
+                )
                 result["rows_per_s"] = result["rows"] / args.duration
                 result["seconds"] = round(time.monotonic() - began, 1)
                 result["connections"] = connections
@@ -173,8 +190,11 @@ def main() -> int:
         f"gunicorn {args.web_workers} sync workers, PostgreSQL on 127.0.0.1, wrk {args.threads} threads; "
         f"{args.rounds} round(s) of {args.duration} s per endpoint; medians over the rounds"
     )
-    print("| endpoint | connections | requests/s | rows/s | x single | p50 ms | p99 ms | non-2xx | rows written |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| endpoint | connections | requests/s | rows/s | x single | p50 ms | p99 ms | gunicorn CPU per 1,000 rows "
+        "| non-2xx | rows written |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, results in runs.items():
         print(
             f"| {name} | {results[0]['connections']} | {statistics.median(r['rps'] for r in results):.0f} | "
@@ -182,6 +202,7 @@ def main() -> int:
             f"{statistics.median(r['x_single'] for r in results):.1f} | "
             f"{statistics.median(r['p50_ms'] for r in results):.1f} | "
             f"{statistics.median(r['p99_ms'] for r in results):.1f} | "
+            f"{statistics.median(r['web_cpu_ms_per_1000_rows'] or 0 for r in results):,.0f} ms | "
             f"{sum(r['other'] + r['errors'] for r in results)} | {sum(r['rows'] for r in results):,} |"
         )
     print(f"workers' resident memory: {rss[0]:.0f} MB before the first batch run, {rss[-1]:.0f} MB after the last")
