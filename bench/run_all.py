@@ -28,6 +28,9 @@ BENCHMARKS = [
     ("audit_access_log.py", [], ["--rows", "2000"]),
     ("policy_notices.py", [], ["--subjects", "2000"]),
     ("load_public.py", [], ["--duration", "3", "--connections", "8", "--rounds", "1", "--warmup", "1"]),
+    ("retention_run.py", [], ["--due", "0,2000", "--repeat", "1"]),
+    ("consent_write.py", [], ["--rounds", "2", "--requests", "50"]),
+    ("visits_batch.py", [], ["--duration", "3", "--rounds", "1", "--warmup", "1"]),
 ]
 
 

@@ -26,7 +26,7 @@ from privacyops.lib.schemas import IPAddress, StrictSchema, Text, Timestamp
 from subjects.models import DataSubject
 
 from . import services
-from .models import ConsentState, CookieChoice, Purpose
+from .models import ConsentAction, ConsentState, CookieChoice, Purpose
 
 router = Router(tags=["consent"])
 
@@ -152,7 +152,10 @@ def post_consent(request: HttpRequest, subject_id: int, payload: ConsentIn):
             event = services.refuse_consent(**common, notice_text=payload.notice_text)
     except services.ConsentError as exc:
         raise HttpError(422, str(exc)) from None
-    granted = ConsentState.objects.filter(subject=subject, purpose__key=payload.purpose, granted=True).exists()
+    if event is not None:  # the state is now this event's answer
+        granted = event.action == ConsentAction.GRANTED
+    else:
+        granted = ConsentState.objects.filter(subject=subject, purpose__key=payload.purpose, granted=True).exists()
     body = {"event_id": event.pk if event else None, "recorded": event is not None, "granted": granted}
     return Status(201 if event else 200, body)
 

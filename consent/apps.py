@@ -24,10 +24,13 @@ class ConsentConfig(AppConfig):
     verbose_name = _("Consent (policy 2)")
 
     def ready(self) -> None:
-        from . import banner
-        from .models import CookieCategory
+        from . import banner, purposes
+        from .models import CookieCategory, Purpose
 
         post_migrate.connect(_ensure_seeded, sender=self, dispatch_uid="consent.ensure_seeded")
         # An edited category gives a new banner version in this process at once (banner.current).
         post_save.connect(banner.forget_last_read, sender=CookieCategory, dispatch_uid="consent.banner_on_save")
         post_delete.connect(banner.forget_last_read, sender=CookieCategory, dispatch_uid="consent.banner_on_delete")
+        # An edited purpose is seen by this process's next consent write (purposes.by_key).
+        post_save.connect(purposes.forget_last_read, sender=Purpose, dispatch_uid="consent.purposes_on_save")
+        post_delete.connect(purposes.forget_last_read, sender=Purpose, dispatch_uid="consent.purposes_on_delete")

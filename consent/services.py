@@ -39,7 +39,7 @@ from privacyops.lib.hooks import current_policy_version, marketing_consent_ended
 from privacyops.lib.urls import absolute_url
 from subjects.models import DataSubject
 
-from . import banner
+from . import banner, purposes
 from .models import (
     MARKETING,
     ConsentAction,
@@ -103,7 +103,7 @@ def is_night(at: datetime) -> bool:
 
 
 def get_purpose(key: str) -> Purpose:
-    purpose = Purpose.objects.filter(key=key).first()
+    purpose = purposes.by_key(key)
     if purpose is None:
         raise UnknownPurpose(f"There is no purpose {key!r}.")
     return purpose
@@ -198,7 +198,12 @@ def _record(
             "reconfirmation_sent_at": None,
             "ended_at": None if granted else at,
         }
-        ConsentState.objects.update_or_create(subject=subject, purpose=purpose, defaults=values)
+        # `state` was read under the subject's lock: an UPDATE by id (or the first INSERT) is all
+        # that update_or_create's savepoint, second SELECT ... FOR UPDATE and full-row save did.
+        if state is None:
+            ConsentState.objects.create(subject=subject, purpose=purpose, **values)
+        else:
+            ConsentState.objects.filter(pk=state.pk).update(**values)
         hashes = address_hashes(subject.email) if purpose.is_marketing else []
         if hashes and not granted:
             MarketingSuppression.objects.update_or_create(address_hash=hashes[0], defaults={"last_refused_at": at})

@@ -11,7 +11,8 @@ class DatastoresConfig(AppConfig):
     def ready(self) -> None:
         from privacyops.lib import hooks
 
-        from .destruction import destroy_external
+        from .destruction import destroy_external, rules_with_tables
 
         # retention (below this app) asks for the declared tables' runs under a rule through this hook.
         hooks.external_destruction.provide(destroy_external)
+        hooks.external_rules.provide(rules_with_tables)

@@ -173,6 +173,11 @@ def _destroy_table(
     return result
 
 
+def rules_with_tables() -> frozenset[str]:
+    """The hook `external_rules`' provider: the rules with a declared table in an active system."""
+    return frozenset(ExternalTable.objects.filter(system__active=True).values_list("rule__key", flat=True).distinct())
+
+
 def destroy_external(
     *, rule, cutoff, dry_run: bool, batch_size: int, trigger: str, actor, heartbeat=None
 ) -> list[RunResult]:

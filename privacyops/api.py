@@ -51,7 +51,9 @@ api.add_router("/", thirdparty_router)
 @api.exception_handler(ValidationError)
 def on_validation_error(request, exc: ValidationError):
     errors = field_errors(exc.errors)
-    summary = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors)
+    summary = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors[:10])
+    if len(errors) > 10:  # a batch of a thousand bad items: the list has them all
+        summary += f"; and {len(errors) - 10} more"
     return api.create_response(request, {"detail": f"Invalid input: {summary}", "errors": errors}, status=422)
 
 

@@ -27,6 +27,14 @@ from .models import HoldScope, LegalHold
 
 def held_q(model: type[models.Model], now: datetime | None = None) -> Q:
     """A condition true for the rows of `model` that an active hold protects."""
+    held = Q()
+    for condition in _held_conditions(model, now):
+        held |= condition
+    return held
+
+
+def _held_conditions(model: type[models.Model], now: datetime | None = None) -> list[Q]:
+    """The ways a row of `model` can be held, each a condition (their OR is held_q)."""
     holds = LegalHold.objects.active(now or timezone.now())
     content_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
     conditions = [
@@ -50,15 +58,17 @@ def held_q(model: type[models.Model], now: datetime | None = None) -> Q:
         for retention in entry.retention:
             rule_held = Exists(holds.filter(scope=HoldScope.RULE, rule__key=retention.rule))
             conditions.append(Q(rule_held) & retention.scope if retention.scope is not None else Q(rule_held))
-    held = Q()
-    for condition in conditions:
-        held |= Q(condition)
-    return held
+    return [Q(condition) for condition in conditions]
 
 
 def exclude_held(queryset: models.QuerySet) -> models.QuerySet:
-    """The deletion guard: `queryset` minus the rows under an active legal hold."""
-    return queryset.filter(~held_q(queryset.model))
+    """The deletion guard: `queryset` minus the rows under an active legal hold.
+
+    Written NOT a AND NOT b AND ... rather than NOT (a OR b OR ...), the same condition: PostgreSQL
+    turns each NOT EXISTS into an anti-join that reads the holds once per statement, whereas under
+    an OR every EXISTS stays a subplan run once per row (a 10,000-row batch of visit logs: about
+    three times the DELETE's own cost; bench/retention_run.py)."""
+    return queryset.filter(*(~condition for condition in _held_conditions(queryset.model)))
 
 
 def only_held(queryset: models.QuerySet) -> models.QuerySet:

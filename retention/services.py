@@ -513,7 +513,7 @@ def _destroy_rule(
     """The rule's run over our own models, then (same lock, same frozen cutoff) one run per table
     of the company's other databases the data map declares under it (the `external_destruction`
     hook, provided by datastores). A failed table's run fails alone."""
-    method = DestructionMethod.ANONYMISE if rule.action == RuleAction.ANONYMISE else DestructionMethod.DELETE_OVERWRITE
+    method = _method(rule)
     with rule_lock(rule) as lock:
         if not lock.acquired:
             return [_record_skip(rule, trigger, actor, method)]
@@ -563,7 +563,7 @@ def _destroy_rule_locked(
     run = DestructionRun.objects.create(
         rule=rule,
         rule_key=rule.key,
-        legal_basis=f"{rule.legal_basis} ({rule.law_article})" if rule.law_article else rule.legal_basis,
+        legal_basis=_legal_basis(rule),
         period=rule.period_display(),
         trigger=trigger,
         triggered_by_user=actor,
@@ -680,24 +680,127 @@ def destroy_expired(
     batch_size = batch_size or settings.RETENTION_BATCH_ROWS
     if batch_size < 1:
         raise RetentionError("The batch size must be at least 1.")
-    rules = RetentionRule.objects.active()
+    rules = list(RetentionRule.objects.active())
     if rule_key is not None:
-        rules = rules.filter(key=rule_key)
-        if not rules.exists():
+        rules = [rule for rule in rules if rule.key == rule_key]
+        if not rules:
             raise RetentionError(f"No active retention rule with the key {rule_key!r}.")
+    actor = user_or_none(actor)
+    idle = {} if dry_run else _record_nothing_due(rules, trigger=trigger, actor=actor, batch_size=batch_size, now=now)
     return [
         result
         for rule in rules
-        for result in _destroy_rule(
-            rule,
-            dry_run=dry_run,
-            batch_size=batch_size,
-            trigger=trigger,
-            actor=user_or_none(actor),
-            now=now,
-            on_progress=on_progress,
+        for result in (
+            [idle[rule.pk]]
+            if rule.pk in idle
+            else _destroy_rule(
+                rule,
+                dry_run=dry_run,
+                batch_size=batch_size,
+                trigger=trigger,
+                actor=actor,
+                now=now,
+                on_progress=on_progress,
+            )
         )
     ]
+
+
+def _record_nothing_due(
+    rules: list[RetentionRule], *, trigger: str, actor, batch_size: int, now: datetime | None
+) -> dict[int, RunResult]:
+    """The rules with nothing due, each recorded in the register as a run that destroyed nothing,
+    all in one query and one INSERT.
+
+    Most rules have nothing due on most days, and the full path costs each of them a lock, four
+    writes and four commits (measured: 1.4 s for 15 idle rules on a busy 2-core machine, more than
+    destroying 200,000 rows). One statement asks every rule at once whether any row is due (held
+    rows count as due: the full path reports them as kept) or a run of it is still marked running
+    (the full path marks a killed run as interrupted under the lock); those go the full path. The
+    others get the same register row a full run that found nothing would leave (status succeeded,
+    cutoff, counts 0 per model), so the register still proves that every rule ran every day. No
+    lock is taken: a run of the same rule under way elsewhere has nothing left to destroy either."""
+    checks: list[tuple[RetentionRule, datetime, int]] = []
+    parts: list[str] = []
+    params: list = []
+    external = hooks.external_rules()
+    for rule in rules:
+        if rule.key in external:
+            continue  # tables of other databases under it: only their own run can tell what is due
+        bindings = registry.bindings_for_rule(rule.key)
+        if rule.action == RuleAction.ANONYMISE and any(e.erase.method != EraseMethod.ANONYMISE for e, _ in bindings):
+            continue  # misconfigured: the full path fails it with the reason
+        cutoff = rule.cutoff(now)
+        querysets = [
+            DestructionRun.objects.filter(rule=rule, status=RunStatus.RUNNING),
+            *(
+                entry.model._default_manager.filter(_due_to_act_q(rule, entry, retention, cutoff))
+                for entry, retention in bindings
+            ),
+        ]
+        for queryset in querysets:
+            sql, sql_params = queryset.values("pk")[:1].query.sql_with_params()
+            parts.append(f"EXISTS({sql})")
+            params.extend(sql_params)
+        checks.append((rule, cutoff, len(querysets)))
+    if not parts:
+        return {}
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(parts)}", params)  # noqa: S608 (our own compiled SQL)
+            answers = iter(cursor.fetchone())
+    except DatabaseError as exc:
+        # The full path records a failure per rule; this shortcut must never hide one.
+        logger.warning("destroy_expired: the nothing-due check failed (%s); all rules run in full", type(exc).__name__)
+        return {}
+    idle = [(rule, cutoff) for rule, cutoff, n in checks if not any([next(answers) for _ in range(n)])]
+    if not idle:
+        return {}
+    finished = timezone.now()
+    runs = DestructionRun.objects.bulk_create(
+        [
+            DestructionRun(
+                rule=rule,
+                rule_key=rule.key,
+                legal_basis=_legal_basis(rule),
+                period=rule.period_display(),
+                trigger=trigger,
+                triggered_by_user=actor,
+                status=RunStatus.SUCCEEDED,
+                method=_method(rule),
+                cutoff=cutoff,
+                batch_size=batch_size,
+                started_at=finished,
+                finished_at=finished,
+                counts={entry.label: {_verb(rule): 0} for entry, _ in registry.bindings_for_rule(rule.key)},
+            )
+            for rule, cutoff in idle
+        ]
+    )
+    results = {}
+    for (rule, cutoff), run in zip(idle, runs, strict=True):
+        results[rule.pk] = RunResult(rule.key, RunStatus.SUCCEEDED, run.pk, cutoff, counts=run.counts)
+        logger.info("destroy_expired rule=%s run=%s status=succeeded destroyed=0 (nothing due)", rule.key, run.pk)
+    return results
+
+
+def _due_to_act_q(rule: RetentionRule, entry: Entry, retention: Retention, cutoff: datetime) -> Q:
+    q = due_q(entry, retention, cutoff)
+    if rule.action == RuleAction.ANONYMISE:
+        q &= ~anonymised_q(entry.erase.replacements)
+    return q
+
+
+def _legal_basis(rule: RetentionRule) -> str:
+    return f"{rule.legal_basis} ({rule.law_article})" if rule.law_article else rule.legal_basis
+
+
+def _method(rule: RetentionRule) -> str:
+    return DestructionMethod.ANONYMISE if rule.action == RuleAction.ANONYMISE else DestructionMethod.DELETE_OVERWRITE
+
+
+def _verb(rule: RetentionRule) -> str:
+    return "anonymised" if rule.action == RuleAction.ANONYMISE else "destroyed"
 
 
 # --- holds and approvals (admin writes) -------------------------------------------------------

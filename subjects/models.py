@@ -116,12 +116,20 @@ class VisitLog(models.Model):
     path = models.CharField(_("path"), max_length=2048, blank=True)
     abnormal = models.BooleanField(_("abnormal usage"), default=False)
     abnormal_reason = models.CharField(_("abnormal usage reason"), max_length=200, blank=True)
+    # The sending website's own id for the visit: a retried call (single or batch) carrying the
+    # same reference is answered with the visit recorded the first time instead of a second row.
+    external_ref = models.CharField(_("external reference"), max_length=100, blank=True)
 
     objects = VisitLogQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("visit log")
         verbose_name_plural = _("visit logs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_ref"], condition=~models.Q(external_ref=""), name="visitlog_external_ref_unique"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"visit #{self.pk}"

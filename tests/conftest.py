@@ -34,10 +34,12 @@ def _forget_what_the_process_remembers():
     """API keys and the cookie banner are remembered per process for a few seconds; a test starts
     with neither, as a freshly started server process would."""
     from audit.models import forget_recent_keys
+    from consent import purposes
     from consent.banner import forget_last_read
 
     forget_recent_keys()
     forget_last_read()
+    purposes.forget_last_read()
 
 
 @pytest.fixture

@@ -27,6 +27,10 @@ installs a stand-in and puts back `hook.provider` afterwards); `provide(None)` r
   declared tables), with the rule's frozen cutoff, inside the rule's lock; returns a list of
   retention's RunResult, one per table, each with its own DestructionRun. Asked by retention's
   destroy_expired, provided by datastores; none until provided.
+- `external_rules()`: the keys of the retention rules under which the data map declares tables of
+  the company's other databases. Asked by retention's destroy_expired, whose nothing-due shortcut
+  leaves those rules to the full path (only the tables' own runs can tell what is due there);
+  provided by datastores; none until provided.
 - `live_incident_postings(language)`: the breach notices posted on the website right now (PIPA
   art. 34(3), Decree art. 39(3)), as a list of {"title", "url"} in that language, which the public
   policy page links to. Asked by policy, provided by incidents; none until provided.
@@ -84,6 +88,7 @@ external_destruction = Hook(
     "external_destruction",
     default=lambda *, rule, cutoff, dry_run, batch_size, trigger, actor, heartbeat=None: [],
 )
+external_rules = Hook("external_rules", default=lambda: frozenset())
 live_incident_postings = Hook("live_incident_postings", default=lambda language=None: [])
 marketing_consent_ended = Hook(
     "marketing_consent_ended", default=lambda *, subject_id, purpose, channel, event_id: None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from ipaddress import ip_address
+from socket import AF_INET, inet_ntop, inet_pton
 from typing import Annotated
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -36,6 +37,13 @@ def _email(value: str) -> str:
 
 
 def _ip(value: str) -> str:
+    # An IPv4 address already in its one canonical spelling is accepted as it is: checking it with
+    # inet_pton/inet_ntop costs a tenth of ipaddress' parser, which a batch of visits felt.
+    try:
+        if inet_ntop(AF_INET, inet_pton(AF_INET, value)) == value:
+            return value
+    except OSError:
+        pass
     try:
         return str(ip_address(value))
     except ValueError:
