@@ -262,7 +262,6 @@ def _validate_type(request_type: str) -> None:
         raise RequestError(_("This kind of request is not offered."))
 
 
-@transaction.atomic
 def _validate_purposes(request_type: str, purposes) -> list[str]:
     """DSAR-06/07: the purposes a suspension or withdrawal is limited to, checked against the
     purposes on record (a withdrawal: only those relying on consent)."""
@@ -283,6 +282,7 @@ def _validate_purposes(request_type: str, purposes) -> list[str]:
     return purposes
 
 
+@transaction.atomic
 def submit_request(
     *,
     request_type: str,
