@@ -57,6 +57,20 @@ ALLOWED = {
     "en",
     "am",
     "pm",
+    # Names a public page shows: institutions, portals, the browser signal, units.
+    "instagram",
+    "kakao",
+    "naver",
+    "kisa",
+    "pipc",
+    "global",
+    "privacy",
+    "control",
+    "html",
+    "seoul",
+    "kb",
+    "mb",
+    "gb",
 }
 
 _SKIP_TAGS = {"script", "style", "code", "pre", "svg", "noscript", "template"}
@@ -67,6 +81,7 @@ _NOT_WORDS = re.compile(
     r"|https?://\S+|/[\w./?=&#%-]*"  # URLs and paths
     r"|(?<![A-Za-z0-9])[A-Z]{2,}-[A-Z0-9-]+(?![A-Za-z0-9])"  # references (DSAR-AB12CD, INC-2026-0001)
     r"|\b[\w-]+\.(?:png|csv|zip|pdf|txt|html)\b"
+    r"|\b[0-9a-f]{8,}\b"  # hashes and ids
 )
 _ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'’]+(?:[ \t-]+[A-Za-z][A-Za-z'’]+)*")
 
@@ -112,10 +127,25 @@ def visible_text(html: str) -> list[str]:
 def english_strings(html: str, *, allow: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """The runs of English words on the page outside the allow-list (case-insensitive words;
     `allow` may also hold whole phrases, such as a test person's name)."""
+    return _english_runs(visible_text(html), allow)
+
+
+def english_on_page(page, *, allow: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """The same for a Playwright page as a person sees it: its title, its rendered text (hidden
+    elements left out), and the labels of its buttons and inputs."""
+    labels = page.eval_on_selector_all(
+        "input[type=submit], input[type=button], button, [placeholder], [aria-label]",
+        # An input button shows its value; a <button>'s value is form data, not shown.
+        "els => els.map(e => [e.tagName == 'INPUT' ? e.value : '', e.placeholder, e.ariaLabel].join(' '))",
+    )
+    return _english_runs([page.title(), page.inner_text("body"), *labels], allow)
+
+
+def _english_runs(chunks: list[str], allow: set[str] | frozenset[str]) -> list[str]:
     allowed_words = ALLOWED | {w.lower() for w in allow if " " not in w}
     phrases = [p for p in allow if " " in p]
     found = []
-    for chunk in visible_text(html):
+    for chunk in chunks:
         for phrase in phrases:
             chunk = chunk.replace(phrase, " ")
         chunk = _NOT_WORDS.sub(" ", chunk)

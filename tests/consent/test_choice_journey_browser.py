@@ -11,7 +11,7 @@ from django.core import mail
 
 from consent import services
 from consent.models import ConsentEvent, CookieConsentRecord
-from tests.public_english_scan import english_on_page
+from tests.english_scan import english_on_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}

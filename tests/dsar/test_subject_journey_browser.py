@@ -1,7 +1,7 @@
 """A person's request, as they live it, in headless Chromium and in Korean: the form, the
 confirmation link from the email, the status page, and the download of their data once staff
 released it, from the status page. Screenshots at desktop (1366 px) and phone (390 px) width go
-to test-artifacts/; no Korean page shows an English UI word (tests/public_english_scan.py)."""
+to test-artifacts/; no Korean page shows an English UI word (tests/english_scan.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.core import mail
 
 from dsar import services
 from dsar.models import DataSubjectRequest, RequestStatus
-from tests.public_english_scan import english_on_page
+from tests.english_scan import english_on_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}
