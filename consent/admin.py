@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from audit.admin_logging import ExportReasonForm, log_admin_access
 from audit.models import AccessAction
-from privacyops.lib.admin import ReadOnlyAdmin
+from privacyops.lib.admin import ReadOnlyAdmin, subject_person
 from subjects.models import DataSubject
 
 from . import services
@@ -84,7 +84,7 @@ class ConsentEventAdmin(LedgerAdmin):
     list_display = [
         "id",
         "occurred_at",
-        "subject",
+        subject_person,
         "purpose",
         "action",
         "channel",
@@ -137,7 +137,7 @@ class ConsentEventAdmin(LedgerAdmin):
 @admin.register(ConsentState)
 class ConsentStateAdmin(LedgerAdmin):
     list_display = [
-        "subject",
+        subject_person,
         "purpose",
         "granted",
         "night_time",
@@ -174,7 +174,7 @@ class ConsentStateAdmin(LedgerAdmin):
 
 @admin.register(MarketingNotice)
 class MarketingNoticeAdmin(LedgerAdmin):
-    list_display = ["id", "sent_at", "subject", "kind", "purpose", "event", "anniversary_at"]
+    list_display = ["id", "sent_at", subject_person, "kind", "purpose", "event", "anniversary_at"]
     list_filter = ["kind", "purpose"]
     list_select_related = ["subject", "purpose"]
     date_hierarchy = "sent_at"

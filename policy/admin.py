@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from privacyops.lib.admin import ReadOnlyAdmin, confirm_first
+from privacyops.lib.admin import ReadOnlyAdmin, confirm_first, subject_person
 from subjects.models import DataSubject
 
 from . import services
@@ -238,7 +238,7 @@ def announce_consequences(queryset) -> list[str]:
 class PolicyNoticeDeliveryAdmin(ReadOnlyAdmin):
     """A ledger: staff read it, retry failed sends and record bounces; nobody edits it."""
 
-    list_display = ["id", "version", "subject", "status", "attempts", "last_error", "next_attempt_at", "sent_at"]
+    list_display = ["id", "version", subject_person, "status", "attempts", "last_error", "next_attempt_at", "sent_at"]
     list_filter = ["status", "version", "last_error"]
     list_select_related = ["version", "subject"]
     raw_id_fields = ["subject", "version"]

@@ -4,9 +4,8 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from privacyops.lib.people import person_label
+from privacyops.lib.admin import subject_person
 
 from .models import AdPerformanceRecord, Affiliate, DataSubject, EventAttendance, Inquiry, SocialAccount, VisitLog
 from .registry import registry
@@ -16,13 +15,8 @@ class PersonalDataAdmin(admin.ModelAdmin):
     """Base admin for registered personal-data models: a delete from the admin is refused
     when any selected row is protected by a deletion guard (a legal hold)."""
 
-    @admin.display(description=gettext_lazy("person"))
-    def person(self, obj):
-        """The row's person by name (or masked email), not "subject #1"; the page is access-logged."""
-        subject = obj.subject if hasattr(obj, "subject_id") else None
-        if subject is None:
-            return "-"
-        return person_label(subject.name, subject.email, subject.pk)
+    # The row's person by name (or masked email), not "subject #1"; the page is access-logged.
+    person = staticmethod(subject_person)
 
     def _refuse_if_guarded(self, request, queryset) -> bool:
         protected = queryset.count() - registry.destroyable(queryset).count()

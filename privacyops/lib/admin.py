@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
 from .crypto import UNDECRYPTABLE_LABEL, EncryptedTextField, is_undecryptable
+from .people import person_label
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -19,6 +20,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.display(description=gettext_lazy("person"), ordering="subject")
+def subject_person(obj) -> str:
+    """A list column naming the row's person (display name, else masked email), not "subject #1".
+    The admin's list_select_related should hold "subject"."""
+    subject = getattr(obj, "subject", None)
+    if subject is None:
+        return "-"
+    return person_label(subject.name, subject.email, subject.pk)
 
 
 def undecryptable_fields(obj) -> list[str]:

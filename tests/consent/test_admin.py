@@ -34,7 +34,9 @@ def history(alice, bob):
 def test_the_ledger_is_read_only_in_the_admin(admin_login, officer, history):
     client = admin_login(officer)
     listing = client.get("/admin/consent/consentevent/")
-    assert listing.status_code == 200 and "subject #" in listing.content.decode()
+    # Each row names its person (issue 19: a name, not "subject #1").
+    html = listing.content.decode()
+    assert listing.status_code == 200 and "Alice Kim" in html and "subject #" not in html
     assert client.get("/admin/consent/consentevent/add/").status_code == 403
     from consent.models import ConsentEvent
 
