@@ -7,10 +7,11 @@ on an unpartitioned copy of the same table, at several sizes, on PostgreSQL.
 
 Each size is total:due rows. The due rows are spread evenly over three whole months long past
 the visit log's 3-month period, the others over the last two months, each month in its own
-partition (subjects.partitions; the empty month between them, wholly past too, is dropped as well); the copy is a plain table with the indexes the table had before
-partitioning (primary key on id, visited_at, subject_id, the partial external_ref index), loaded
-with the same rows. Both are loaded with INSERT ... SELECT generate_series, then VACUUM ANALYZE
-and CHECKPOINT. Drop and raw DELETE alternate on freshly loaded tables; the figure is the median
+partition (subjects.partitions; the empty month between them, wholly past too, is dropped as
+well). The copy is a plain table with the indexes the table had before partitioning (primary
+key on id, visited_at, subject_id, the partial external_ref index), loaded with the same rows.
+Both are loaded with INSERT ... SELECT generate_series, then VACUUM ANALYZE and CHECKPOINT.
+Drop and raw DELETE alternate on freshly loaded tables; the figure is the median
 wall time: for the drop, the visit-log rule's whole `destroy_expired` run (its count of each
 month under a lock, DETACH, DROP, the ledger), for raw, the one DELETE and its commit.
 """
