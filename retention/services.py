@@ -674,9 +674,11 @@ def _drop_due_partitions(
     run's counts; month bounds only, no personal data). A partition with a held row (or a row
     the guard keeps for another reason) is left to the batch path, which works across partitions.
 
-    The counts are read twice: once without a lock, so that a partition holding held rows never
-    takes one, then again under an ACCESS EXCLUSIVE lock on the visit log, so that no row can
-    arrive or change between the count and the drop (the lock lasts the count of one month)."""
+    The counts are read under an ACCESS EXCLUSIVE lock on the visit log, so that no row can arrive
+    or change between the count and the drop (the lock lasts the counts of one month); while any
+    hold is active they are read once before, without the lock, so that a partition holding held
+    rows never takes it. The guarded count (the hold guard's anti-joins) costs about 2 us a row:
+    it, not the DROP, is most of a drop's time (docs/BENCHMARKS.md)."""
     entry, retention = plan.entry, plan.retention
     if (
         rule.action != RuleAction.DELETE
@@ -688,10 +690,12 @@ def _drop_due_partitions(
     ):
         return
     label = entry.label
+    # With no active hold, the unlocked count could only agree with the locked one: skip it.
+    any_hold = LegalHold.objects.active().exists()
     for part in partitions.visit_partitions():
         if part.upper > cutoff:
             break
-        if _partition_all_destroyable(plan, part) is None:
+        if any_hold and _partition_all_destroyable(plan, part) is None:
             continue
         began = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
