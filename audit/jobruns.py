@@ -28,6 +28,7 @@ JOB_NAMES = {
     "thirdparty.tasks.retry_youtube_revocations": _("YouTube disconnections, retried"),
     "thirdparty.tasks.refresh_youtube_data": _("YouTube data refresh"),
     "retention.tasks.destroy_expired": _("Destruction of expired data"),
+    "subjects.tasks.ensure_visit_partitions": _("Visit-log partitions for the months ahead"),
     "audit.tasks.create_access_review": _("Monthly access-log review"),
     "audit.tasks.anchor_access_log": _("Access-log anchoring"),
     "incidents.tasks.send_incident_reminders": _("Breach deadline reminders"),

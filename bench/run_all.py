@@ -31,6 +31,7 @@ BENCHMARKS = [
     ("retention_run.py", [], ["--due", "0,2000", "--repeat", "1"]),
     ("consent_write.py", [], ["--rounds", "2", "--requests", "50"]),
     ("visits_batch.py", [], ["--duration", "3", "--rounds", "1", "--warmup", "1"]),
+    ("partition_drop.py", [], ["--sizes", "20000:6000", "--repeat", "1"]),
 ]
 
 

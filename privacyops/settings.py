@@ -306,6 +306,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=3, minute=30),
         "options": {"expire_seconds": 6 * 3600},
     },
+    # Issue 20: the visit log's monthly partitions (PostgreSQL) exist three months ahead, daily at
+    # 03:10 Seoul time, before the destruction run; a stray visit goes to the default partition.
+    "ensure_visit_partitions": {
+        "task": "subjects.tasks.ensure_visit_partitions",
+        "schedule": crontab(hour=3, minute=10),
+        "options": {"expire_seconds": 6 * 3600},
+    },
     # audit: SA-06(c) monthly access-log review of the previous month, on the 1st at 06:00 Seoul time.
     "create_access_review": {
         "task": "audit.tasks.create_access_review",

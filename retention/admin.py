@@ -221,6 +221,8 @@ def count_key(key: str) -> str:
             "held": _("kept under a legal hold"),
             "method": _("method"),
             "with_parent": _("destroyed with the record they belong to"),
+            "partitions_dropped": _("month partitions dropped whole"),
+            "dropped_months": _("months dropped whole"),
         }.get(key, key)
     )
 

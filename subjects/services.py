@@ -8,6 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .models import CollectionSource, DataSubject, Inquiry, VisitLog, normalise_email
+from .partitions import lock_refs
 
 
 class SubjectError(Exception):
@@ -70,6 +71,16 @@ def record_visit(
         "abnormal_reason": abnormal_reason,
         "external_ref": external_ref,
     }
+    if external_ref and connection.vendor == "postgresql":
+        # The partitioned table cannot hold a unique index on the reference alone: the read and
+        # the insert below run under the reference's advisory lock instead (subjects.partitions).
+        with transaction.atomic():
+            lock_refs([external_ref])
+            return _record_visit(fields, subject_email, external_ref)
+    return _record_visit(fields, subject_email, external_ref)
+
+
+def _record_visit(fields: dict, subject_email: str | None, external_ref: str) -> tuple[VisitLog, bool]:
     if external_ref:
         existing = VisitLog.objects.filter(external_ref=external_ref).first()
         if existing is not None:
@@ -179,6 +190,7 @@ def record_visits(visits: list[dict]) -> list[tuple[int, bool]]:
 @transaction.atomic
 def _record_visits(visits: list[dict]) -> list[tuple[int, bool]]:
     refs = [v["external_ref"] for v in visits if v.get("external_ref")]
+    lock_refs(refs)
     recorded = _recorded_refs(refs) if refs else {}
     new = [v for v in visits if not (v.get("external_ref") and v["external_ref"] in recorded)]
     # The schema already trimmed and lowered the addresses; normalise_email keeps other callers honest.
