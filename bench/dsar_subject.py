@@ -100,11 +100,11 @@ def load(subjects: int) -> dict[str, float]:
             """
             INSERT INTO subjects_visitlog
                 (subject_id, visited_at, ip, user_agent, os, screen_size, device_id, phone_model,
-                 cookie_id, path, abnormal, abnormal_reason)
+                 cookie_id, path, abnormal, abnormal_reason, external_ref)
             SELECT 1 + (g %% %s), now() - ((%s - g) * interval '1 second' * (80 * 86400.0 / %s)),
                    ('10.' || (g %% 256) || '.' || ((g / 256) %% 256) || '.' || ((g / 65536) %% 256))::inet,
                    'Mozilla/5.0 (iPhone)', 'iOS 18', '390x844', 'dev-' || (g %% %s), 'iPhone 16',
-                   'c-' || g, '/works/' || (g %% 500), false, ''
+                   'c-' || g, '/works/' || (g %% 500), false, '', ''
             FROM generate_series(1, %s) AS g
             """,
             [subjects, visits, visits, subjects, visits],

@@ -105,11 +105,11 @@ def load(rows: int, now: datetime) -> int:
         cursor.execute(
             """
             INSERT INTO subjects_visitlog (subject_id, visited_at, ip, user_agent, os, screen_size, device_id,
-                phone_model, cookie_id, path, abnormal, abnormal_reason)
+                phone_model, cookie_id, path, abnormal, abnormal_reason, external_ref)
             SELECT NULL, %s::timestamptz + (i - %s - 1) * interval '1 second',
                    ('203.0.113.' || (i %% 250))::inet,
                    'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 Chrome/126.0', 'macOS',
-                   '1440x900', 'dev-' || i, '', 'cookie-' || i, '/pricing/' || (i %% 97), false, ''
+                   '1440x900', 'dev-' || i, '', 'cookie-' || i, '/pricing/' || (i %% 97), false, '', ''
             FROM generate_series(1, %s) AS i
             """,
             [cutoff, half, rows],
