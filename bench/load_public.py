@@ -163,6 +163,9 @@ def main() -> int:
         "CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE": "100000000",
     }
     sh(PYTHON, "manage.py", "migrate", "--noinput", env=env)
+    # The release step of a deployment: with DEBUG off, pages name their static files (the favicon,
+    # the admin's CSS) through the manifest collectstatic writes.
+    sh(PYTHON, "manage.py", "collectstatic", "--noinput", env=env)
     key = sh(
         PYTHON,
         "manage.py",
