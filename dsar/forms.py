@@ -101,8 +101,9 @@ class RequestForm(forms.Form):
         self.fields["power_of_attorney"].widget.attrs["accept"] = ".pdf,.jpg,.jpeg,.png"
         from consent.models import Purpose  # here: forms load before the apps are ready
 
-        self.fields["purposes"].choices = [(p.key, p.localized_name) for p in Purpose.objects.all()]
-        self._consent_purposes = {p.key for p in Purpose.objects.all() if p.consent_required}
+        purposes = list(Purpose.objects.all())
+        self.fields["purposes"].choices = [(p.key, p.localized_name) for p in purposes]
+        self._consent_purposes = {p.key for p in purposes if p.consent_required}
         # Files the view dropped while they arrived, being over the limit (dsar.views.DropOversizeFile).
         self.dropped_files = dropped_files
 

@@ -409,7 +409,7 @@ def due_counts(*, rule: RetentionRule, now: datetime | None = None, grace_days: 
     return {plan.entry.label: plan.queryset.count() for plan in _plans(rule, cutoff)}
 
 
-def _record_skip(rule: RetentionRule, trigger: str, actor, method: str) -> RunResult:
+def _record_skip(rule: RetentionRule, trigger: str, actor) -> RunResult:
     run = DestructionRun.objects.create(
         rule=rule,
         rule_key=rule.key,
@@ -418,7 +418,7 @@ def _record_skip(rule: RetentionRule, trigger: str, actor, method: str) -> RunRe
         trigger=trigger,
         triggered_by_user=actor,
         status=RunStatus.SKIPPED,
-        method=method,
+        method=_method(rule),
         finished_at=timezone.now(),
         error="Another run of this rule was in progress.",
     )
@@ -514,14 +514,12 @@ def _destroy_rule(
     """The rule's run over our own models, then (same lock, same frozen cutoff) one run per table
     of the company's other databases the data map declares under it (the `external_destruction`
     hook, provided by datastores). A failed table's run fails alone."""
-    method = _method(rule)
     with rule_lock(rule) as lock:
         if not lock.acquired:
-            return [_record_skip(rule, trigger, actor, method)]
+            return [_record_skip(rule, trigger, actor)]
         result = _destroy_rule_locked(
             rule,
             lock,
-            method,
             dry_run=dry_run,
             batch_size=batch_size,
             trigger=trigger,
@@ -546,7 +544,6 @@ def _destroy_rule(
 def _destroy_rule_locked(
     rule: RetentionRule,
     lock,
-    method: str,
     *,
     dry_run: bool,
     batch_size: int,
@@ -561,18 +558,15 @@ def _destroy_rule_locked(
     )
     # Frozen once: rows that become due while we run wait for the next run.
     cutoff = rule.cutoff(now)
-    run = DestructionRun.objects.create(
-        rule=rule,
-        rule_key=rule.key,
-        legal_basis=_legal_basis(rule),
-        period=rule.period_display(),
+    run = _new_run(
+        rule,
         trigger=trigger,
-        triggered_by_user=actor,
+        actor=actor,
         status=RunStatus.DRY_RUN if dry_run else RunStatus.RUNNING,
-        method=method,
         cutoff=cutoff,
         batch_size=batch_size,
     )
+    run.save()
     result = RunResult(rule.key, run.status, run.pk, cutoff)
     counts: dict[str, dict] = {}
     try:
@@ -584,12 +578,7 @@ def _destroy_rule_locked(
                     n = plan.queryset.count()
                 else:
                     n = count_with_children(plan.queryset, child_counts)
-                _add(
-                    counts,
-                    plan.entry.label,
-                    "anonymised" if rule.action == RuleAction.ANONYMISE else "destroyed",
-                    n,
-                )
+                _add(counts, plan.entry.label, _verb(rule), n)
                 for label, c in child_counts.items():
                     _add(counts, label, "destroyed", c, with_parent=plan.entry.label)
             DestructionRun.objects.filter(pk=run.pk).update(counts=counts, finished_at=timezone.now())
@@ -846,15 +835,11 @@ def _record_nothing_due(
     finished = timezone.now()
     runs = DestructionRun.objects.bulk_create(
         [
-            DestructionRun(
-                rule=rule,
-                rule_key=rule.key,
-                legal_basis=_legal_basis(rule),
-                period=rule.period_display(),
+            _new_run(
+                rule,
                 trigger=trigger,
-                triggered_by_user=actor,
+                actor=actor,
                 status=RunStatus.SUCCEEDED,
-                method=_method(rule),
                 cutoff=cutoff,
                 batch_size=batch_size,
                 started_at=finished,
@@ -884,6 +869,21 @@ def _legal_basis(rule: RetentionRule) -> str:
 
 def _method(rule: RetentionRule) -> str:
     return DestructionMethod.ANONYMISE if rule.action == RuleAction.ANONYMISE else DestructionMethod.DELETE_OVERWRITE
+
+
+def _new_run(rule: RetentionRule, *, trigger: str, actor, status: str, **fields) -> DestructionRun:
+    """A register row of a run of `rule` (unsaved): what every run records of the rule itself."""
+    return DestructionRun(
+        rule=rule,
+        rule_key=rule.key,
+        legal_basis=_legal_basis(rule),
+        period=rule.period_display(),
+        trigger=trigger,
+        triggered_by_user=actor,
+        status=status,
+        method=_method(rule),
+        **fields,
+    )
 
 
 def _verb(rule: RetentionRule) -> str:
