@@ -49,3 +49,21 @@ def create_database(url: str) -> None:
     with psycopg.connect(f"{server[0]}/postgres", autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def load_visit_logs(cursor, *, cutoff, due: int, total: int) -> None:
+    """Empties the visit log and fills it with `total` anonymous visits a second apart, the first
+    `due` of them before `cutoff` (what the purge benchmarks destroy)."""
+    cursor.execute("TRUNCATE subjects_visitlog RESTART IDENTITY")
+    cursor.execute(
+        """
+        INSERT INTO subjects_visitlog (subject_id, visited_at, ip, user_agent, os, screen_size, device_id,
+            phone_model, cookie_id, path, abnormal, abnormal_reason, external_ref)
+        SELECT NULL, %s::timestamptz + (i - %s - 1) * interval '1 second',
+               ('203.0.113.' || (i %% 250))::inet,
+               'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 Chrome/126.0', 'macOS',
+               '1440x900', 'dev-' || i, '', 'cookie-' || i, '/pricing/' || (i %% 97), false, '', ''
+        FROM generate_series(1, %s) AS i
+        """,
+        [cutoff, due, total],
+    )

@@ -21,7 +21,7 @@ import statistics
 import time
 from datetime import UTC, datetime
 
-from common import create_database, machine, setup_django
+from common import create_database, load_visit_logs, machine, setup_django
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/privacyops_bench_retention_run"
 
@@ -33,19 +33,7 @@ def load(due: int, now: datetime) -> None:
     cutoff = now - relativedelta(months=3)
     total = max(2 * due, 1000)  # at 0 due, a thousand recent visits
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE subjects_visitlog RESTART IDENTITY")
-        cursor.execute(
-            """
-            INSERT INTO subjects_visitlog (subject_id, visited_at, ip, user_agent, os, screen_size, device_id,
-                phone_model, cookie_id, path, abnormal, abnormal_reason, external_ref)
-            SELECT NULL, %s::timestamptz + (i - %s - 1) * interval '1 second',
-                   ('203.0.113.' || (i %% 250))::inet,
-                   'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 Chrome/126.0', 'macOS',
-                   '1440x900', 'dev-' || i, '', 'cookie-' || i, '/pricing/' || (i %% 97), false, '', ''
-            FROM generate_series(1, %s) AS i
-            """,
-            [cutoff, due, total],
-        )
+        load_visit_logs(cursor, cutoff=cutoff, due=due, total=total)
     connection.close()
     with connection.cursor() as cursor:  # autocommit: VACUUM cannot run in a transaction
         cursor.execute("VACUUM ANALYZE")
