@@ -403,6 +403,10 @@ CELERY_TASK_QUEUES = [Queue(name) for name in ("default", *CELERY_TASK_QUEUES_BY
 # Rows per destruction batch (a primary-key range of this many ids): each batch is one short
 # transaction. See docs/BENCHMARKS.md "Purge (retention engine)" for why this value.
 RETENTION_BATCH_ROWS = _env(env.int, "RETENTION_BATCH_ROWS", default=10_000)
+# PostgreSQL: how long dropping a due month of visit logs waits for its lock on the visit log
+# (every reader and writer of the table queues behind a waiting ACCESS EXCLUSIVE lock); a month
+# not locked in time is destroyed by the batches of the same run instead.
+RETENTION_PARTITION_LOCK_TIMEOUT_MS = _env(env.int, "RETENTION_PARTITION_LOCK_TIMEOUT_MS", default=2_000)
 # SQLite only: a destruction run's claim on its rule is taken over after this long without a
 # heartbeat (PostgreSQL uses advisory locks, released when the connection dies).
 RETENTION_LOCK_STALE_SECONDS = _env(env.int, "RETENTION_LOCK_STALE_SECONDS", default=300)

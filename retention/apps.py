@@ -14,8 +14,8 @@ class RetentionConfig(AppConfig):
         # In ready(), not at the top: these import models, which are not loaded yet when Django
         # imports this module.
         from . import checks  # noqa: F401  (registers the system check on rule keys)
-        from .holds import exclude_held
+        from .holds import any_held, exclude_held
 
         # Every deletion path (this app's engine, DSAR erasure, admin deletes) asks the registry
         # which rows may go; a legal hold answers inside the same SQL statement.
-        registry.add_deletion_guard(exclude_held)
+        registry.add_deletion_guard(exclude_held, protects_any=any_held)

@@ -9,10 +9,14 @@ Python. A hold protects:
   performance records of a held SNS account);
 - scope "subject": every row whose registry path leads to that subject, and the subject row;
 - scope "rule": every row of the models the rule governs, within the rule's scope.
+
+`any_held(queryset)` asks the inverse, from the holds' side (is any row of these held?), for the
+partition drop, which must know it of a whole month without reading the month.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
@@ -33,32 +37,60 @@ def held_q(model: type[models.Model], now: datetime | None = None) -> Q:
     return held
 
 
-def _held_conditions(model: type[models.Model], now: datetime | None = None) -> list[Q]:
-    """The ways a row of `model` can be held, each a condition (their OR is held_q)."""
+@dataclass(frozen=True)
+class _Link:
+    """One way a row of a model can be held: by the active holds of one kind (`holds`) whose
+    `column` equals the row's `field` (both None: a hold of that kind covers every row), limited to
+    the rows matching `scope` when it is set."""
+
+    holds: models.QuerySet
+    column: str | None = None
+    field: str | None = None
+    scope: Q | None = None
+
+
+def _links(model: type[models.Model], now: datetime | None = None) -> list[_Link]:
     holds = LegalHold.objects.active(now or timezone.now())
     content_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
-    conditions = [
-        Exists(holds.filter(scope=HoldScope.RECORD, content_type_id=content_type.pk, object_id=OuterRef("pk")))
-    ]
+    links = [_Link(holds.filter(scope=HoldScope.RECORD, content_type_id=content_type.pk), "object_id", "pk")]
     for field in model._meta.concrete_fields:
         # A child that is deleted with its parent is held with it.
         if field.many_to_one and field.remote_field.on_delete is models.CASCADE and field.related_model is not model:
             parent_type = ContentType.objects.get_for_model(field.related_model, for_concrete_model=True)
-            conditions.append(
-                Exists(
-                    holds.filter(
-                        scope=HoldScope.RECORD, content_type_id=parent_type.pk, object_id=OuterRef(field.attname)
-                    )
-                )
+            links.append(
+                _Link(holds.filter(scope=HoldScope.RECORD, content_type_id=parent_type.pk), "object_id", field.attname)
             )
     if registry.is_registered(model):
         entry = registry.entry(model)
         if entry.linked_to_subject:
-            conditions.append(Exists(holds.filter(scope=HoldScope.SUBJECT, subject_id=OuterRef(entry.subject_field))))
+            links.append(_Link(holds.filter(scope=HoldScope.SUBJECT), "subject_id", entry.subject_field))
         for retention in entry.retention:
-            rule_held = Exists(holds.filter(scope=HoldScope.RULE, rule__key=retention.rule))
-            conditions.append(Q(rule_held) & retention.scope if retention.scope is not None else Q(rule_held))
-    return [Q(condition) for condition in conditions]
+            links.append(_Link(holds.filter(scope=HoldScope.RULE, rule__key=retention.rule), scope=retention.scope))
+    return links
+
+
+def _held_conditions(model: type[models.Model], now: datetime | None = None) -> list[Q]:
+    """The ways a row of `model` can be held, each a condition (their OR is held_q)."""
+    conditions = []
+    for link in _links(model, now):
+        held = Q(Exists(link.holds.filter(**{link.column: OuterRef(link.field)}) if link.column else link.holds))
+        conditions.append(held & link.scope if link.scope is not None else held)
+    return conditions
+
+
+def any_held(queryset: models.QuerySet) -> bool:
+    """Whether an active hold protects at least one row of `queryset`, asked from the holds' side:
+    each active hold that could reach the model is one index probe into the queryset's rows, so
+    the answer costs the number of holds, not the number of rows (the partition drop asks it of a
+    whole month of visit logs). The same ways of being held as the guard."""
+    for link in _links(queryset.model):
+        rows = queryset.filter(link.scope) if link.scope is not None else queryset
+        if link.column is None:
+            if link.holds.exists() and rows.exists():
+                return True
+        elif link.holds.filter(Exists(rows.filter(**{link.field: OuterRef(link.column)}))).exists():
+            return True
+    return False
 
 
 def exclude_held(queryset: models.QuerySet) -> models.QuerySet:

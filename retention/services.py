@@ -40,7 +40,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, OperationalError, connection, models, transaction
 from django.db.models import F, Max, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import LessThan
@@ -658,16 +658,17 @@ def _drop_due_partitions(
 ) -> None:
     """On PostgreSQL, where the visit log is partitioned by month (subjects.partitions): drop
     (DETACH, then DROP TABLE) every month partition whose upper bound is at or before the frozen
-    cutoff and whose rows all pass the hold guard, each in its own short transaction recorded like
-    a batch (its row count added to "destroyed", "partitions_dropped" and "dropped_months" in the
-    run's counts; month bounds only, no personal data). A partition with a held row (or a row
-    the guard keeps for another reason) is left to the batch path, which works across partitions.
+    cutoff (so every row in it is due) and none of whose rows a guard keeps, each in its own short
+    transaction recorded like a batch (its row count added to "destroyed", "partitions_dropped"
+    and "dropped_months" in the run's counts; month bounds only, no personal data). A month with
+    a held row is left to the batch path, which works across partitions.
 
-    The counts are read under an ACCESS EXCLUSIVE lock on the visit log, so that no row can arrive
-    or change between the count and the drop (the lock lasts the counts of one month); while any
-    hold is active they are read once before, without the lock, so that a partition holding held
-    rows never takes it. The guarded count (the hold guard's anti-joins) costs about 2 us a row:
-    it, not the DROP, is most of a drop's time (docs/BENCHMARKS.md)."""
+    "Is any row of this month kept?" is asked from the holds' side (`registry.protects_any`, one
+    index probe per active hold), first without a lock, so that a held month never takes it, then
+    again under an ACCESS EXCLUSIVE lock on the visit log, which also makes the month's exact
+    `COUNT(*)` for the register agree with what is dropped. The lock is not waited for longer
+    than RETENTION_PARTITION_LOCK_TIMEOUT: a month whose lock cannot be had in time (a long
+    export reading the visit log) is left to the batch path of the same run."""
     entry, retention = plan.entry, plan.retention
     if (
         rule.action != RuleAction.DELETE
@@ -679,30 +680,44 @@ def _drop_due_partitions(
     ):
         return
     label = entry.label
-    # With no active hold, the unlocked count could only agree with the locked one: skip it.
-    any_hold = LegalHold.objects.active().exists()
+    manager = entry.model._default_manager
     for part in partitions.visit_partitions():
         if part.upper > cutoff:
             break
-        if any_hold and _partition_all_destroyable(plan, part) is None:
+        month = manager.filter(visited_at__gte=part.lower, visited_at__lt=part.upper)
+        if registry.protects_any(month):
             continue
         began = time.perf_counter()
-        with transaction.atomic(), connection.cursor() as cursor:
-            # Deferred foreign-key checks still pending in this transaction (rows written earlier
-            # in it, as a caller's own transaction may have) would make PostgreSQL refuse the DROP.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(f"LOCK TABLE {partitions.PARENT} IN ACCESS EXCLUSIVE MODE")
-            rows = _partition_all_destroyable(plan, part)
-            if rows is None:
-                continue
-            cursor.execute(f"ALTER TABLE {partitions.PARENT} DETACH PARTITION {part.name}")
-            cursor.execute(f"DROP TABLE {part.name}")
-            _add(counts, label, "destroyed", rows)
-            _add(counts, label, "partitions_dropped", 1)
-            months = counts[label].get("dropped_months", "")
-            counts[label]["dropped_months"] = f"{months}, {part.lower:%Y-%m}" if months else f"{part.lower:%Y-%m}"
-            lock.heartbeat()
-            DestructionRun.objects.filter(pk=run.pk).update(counts=counts, batches=F("batches") + 1)
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                # Deferred foreign-key checks still pending in this transaction (rows written
+                # earlier in it, as a caller's own transaction may have) would make PostgreSQL
+                # refuse the DROP.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute("SET LOCAL lock_timeout = %s", [f"{settings.RETENTION_PARTITION_LOCK_TIMEOUT_MS}ms"])
+                cursor.execute(f"LOCK TABLE {partitions.PARENT} IN ACCESS EXCLUSIVE MODE")
+                if registry.protects_any(month):
+                    continue
+                cursor.execute(f"SELECT COUNT(*) FROM {part.name}")  # noqa: S608 (our own partition name)
+                rows = cursor.fetchone()[0]
+                cursor.execute(f"ALTER TABLE {partitions.PARENT} DETACH PARTITION {part.name}")
+                cursor.execute(f"DROP TABLE {part.name}")
+                _add(counts, label, "destroyed", rows)
+                _add(counts, label, "partitions_dropped", 1)
+                months = counts[label].get("dropped_months", "")
+                counts[label]["dropped_months"] = f"{months}, {part.lower:%Y-%m}" if months else f"{part.lower:%Y-%m}"
+                lock.heartbeat()
+                DestructionRun.objects.filter(pk=run.pk).update(counts=counts, batches=F("batches") + 1)
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
+                raise
+            logger.warning(
+                "destroy_expired rule=%s run=%s partition %s: lock not had in time, left to the batches",
+                rule.key,
+                run.pk,
+                part.name,
+            )
+            continue
         elapsed_ms = int((time.perf_counter() - began) * 1000)
         result.batches += 1
         result.longest_batch_ms = max(result.longest_batch_ms, elapsed_ms)
@@ -716,18 +731,6 @@ def _drop_due_partitions(
             rows,
             elapsed_ms,
         )
-
-
-def _partition_all_destroyable(plan: _Plan, part: partitions.Partition) -> int | None:
-    """The partition's row count when every row is due and passes the hold guard, else None."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {part.name}")  # noqa: S608 (our own partition name)
-        total = cursor.fetchone()[0]
-    if total == 0:
-        return 0
-    # The guard is part of plan.queryset; the bounds let PostgreSQL read this partition only.
-    destroyable = plan.queryset.filter(visited_at__gte=part.lower, visited_at__lt=part.upper).count()
-    return total if destroyable == total else None
 
 
 def _add(counts: dict[str, dict], label: str, key: str, n: int, with_parent: str | None = None) -> None:

@@ -173,6 +173,9 @@ class Entry:
 
 # A guard takes a queryset of a registered model and returns the part that may be destroyed.
 DeletionGuard = Callable[[models.QuerySet], models.QuerySet]
+# A guard's inverse question, optional: does it keep any row of a queryset? Answered without
+# reading every row (retention's holds answer it from the few holds' side).
+ProtectsAny = Callable[[models.QuerySet], bool]
 
 
 class AlreadyRegistered(Exception):
@@ -187,6 +190,7 @@ class PersonalDataRegistry:
     def __init__(self) -> None:
         self._entries: dict[type[models.Model], Entry] = {}
         self._guards: list[DeletionGuard] = []
+        self._protects_any: dict[DeletionGuard, ProtectsAny] = {}
 
     def register(
         self,
@@ -270,9 +274,11 @@ class PersonalDataRegistry:
         return {r.rule for e in self._entries.values() for r in e.retention}
 
     # --- deletion guards --------------------------------------------------------------------
-    def add_deletion_guard(self, guard: DeletionGuard) -> None:
+    def add_deletion_guard(self, guard: DeletionGuard, *, protects_any: ProtectsAny | None = None) -> None:
         if guard not in self._guards:
             self._guards.append(guard)
+        if protects_any is not None:
+            self._protects_any[guard] = protects_any
 
     def destroyable(self, queryset: models.QuerySet) -> models.QuerySet:
         """`queryset` narrowed to the rows no guard protects. Every deletion path goes through here,
@@ -280,6 +286,23 @@ class PersonalDataRegistry:
         for guard in self._guards:
             queryset = guard(queryset)
         return queryset
+
+    def protects_any(self, queryset: models.QuerySet) -> bool:
+        """Whether some guard keeps at least one row of `queryset` (the partition drop asks it of a
+        whole month). A guard that offers the inverse question answers it; for any other, the rows
+        it lets go are counted against all of them."""
+        total = None
+        for guard in self._guards:
+            ask = self._protects_any.get(guard)
+            if ask is not None:
+                if ask(queryset):
+                    return True
+                continue
+            if total is None:
+                total = queryset.count()
+            if guard(queryset).count() != total:
+                return True
+        return False
 
 
 registry = PersonalDataRegistry()

@@ -8,8 +8,10 @@ up by name, or send a signal that nobody may be listening to. There are two door
 (`subjects/registry.py`) passes every deletion (scheduled destruction, erasure requests, admin
 deletes) through `registry.destroyable(queryset)`; an app above adds a guard with
 `registry.add_deletion_guard(guard)`, a function from a queryset to the part of it that may go,
-applied inside the same query that deletes. Any number may be added; retention's legal holds are
-the one guard today (`retention/apps.py`).
+applied inside the same query that deletes, and optionally its inverse question (`protects_any`:
+is any row of this queryset kept?, answered without reading every row; the partition drop asks
+it of whole months). Any number may be added; retention's legal holds are the one guard today
+(`retention/apps.py`).
 
 **Named hooks**, below, for one answer one lower app asks of one upper app. Every hook is declared
 in this module with its default, so this file is the list of all of them; the upper app provides
