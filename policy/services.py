@@ -63,9 +63,33 @@ def current_version(now: datetime | None = None) -> PolicyVersion | None:
     return PolicyVersion.objects.in_force(now).first()
 
 
+# The label in force as this process last read it: (label, read at, good until). Every consent
+# records it, and reading it was one of the per-person consent write's nine statements. It is
+# exact, not merely recent: the copy is good until the next announced version takes effect (or
+# VERSION_CACHE_SECONDS, whichever is first), and a version takes effect at least NOTICE_DAYS
+# after it is announced (announce refuses less), so no other process can announce one that starts
+# within the copy's life. Saving or deleting a version empties this process's copy (apps.py).
+VERSION_CACHE_SECONDS = 10
+_label_read: tuple[str, datetime, datetime] | None = None
+
+
 def current_version_label() -> str:
     """The provider behind `privacyops.lib.hooks.current_policy_version` (recorded with consents)."""
-    return PolicyVersion.objects.in_force().values_list("label", flat=True).first() or ""
+    global _label_read
+    now = timezone.now()
+    read = _label_read  # one read of the global: another thread may replace it meanwhile
+    if read is None or not read[1] <= now < read[2]:
+        label = PolicyVersion.objects.in_force(now).values_list("label", flat=True).first() or ""
+        starts = PolicyVersion.objects.upcoming(now).values_list("effective_at", flat=True).first()
+        until = now + timedelta(seconds=VERSION_CACHE_SECONDS)
+        read = (label, now, min(until, starts) if starts else until)
+        _label_read = read
+    return read[0]
+
+
+def forget_version_label(**_signal_kwargs) -> None:
+    global _label_read
+    _label_read = None
 
 
 def upcoming_versions(now: datetime | None = None):

@@ -31,13 +31,15 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(autouse=True)
 def _forget_what_the_process_remembers():
-    """API keys and the cookie banner are remembered per process for a few seconds; a test starts
-    with neither, as a freshly started server process would."""
+    """API keys, the cookie banner, the purposes and the policy version in force are remembered per
+    process for a few seconds; a test starts with none, as a freshly started server process would."""
     from audit.models import forget_recent_keys
     from consent import purposes
     from consent.banner import forget_last_read
+    from policy.services import forget_version_label
 
     forget_recent_keys()
+    forget_version_label()
     forget_last_read()
     purposes.forget_last_read()
 

@@ -64,3 +64,15 @@ def test_the_consent_ledger_records_the_version_in_force(now, officer):
     assert current_policy_version() == "2025-06-01"  # announced, not yet in force
     now.move_to(seoul(2026, 3, 9, 0, 0, 1))
     assert current_policy_version() == "2026-03-09"
+
+
+def test_the_version_in_force_changes_at_its_second_even_for_a_process_that_just_read_it(now, officer):
+    """Each process keeps the label it last read for a few seconds; the copy ends when the next
+    announced version takes effect, so a consent given one second after still records the new one."""
+    services.announce_policy_version(
+        version=services.draft_policy_version(label="2026-03-09", effective_at=seoul(2026, 3, 9)), actor=officer
+    )
+    now.move_to(seoul(2026, 3, 8, 23, 59, 59))
+    assert current_policy_version() == "2025-06-01"
+    now.move_to(seoul(2026, 3, 9, 0, 0, 1))
+    assert current_policy_version() == "2026-03-09"
