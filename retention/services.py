@@ -656,19 +656,22 @@ def _drop_due_partitions(
     result: RunResult,
     cutoff: datetime,
 ) -> None:
-    """On PostgreSQL, where the visit log is partitioned by month (subjects.partitions): drop
-    (DETACH, then DROP TABLE) every month partition whose upper bound is at or before the frozen
-    cutoff (so every row in it is due) and none of whose rows a guard keeps, each in its own short
-    transaction recorded like a batch (its row count added to "destroyed", "partitions_dropped"
-    and "dropped_months" in the run's counts; month bounds only, no personal data). A month with
-    a held row is left to the batch path, which works across partitions.
+    """On PostgreSQL, where the visit log is partitioned by month (subjects.partitions): drop every
+    month partition whose upper bound is at or before the frozen cutoff (so every row in it is
+    due) and none of whose rows a guard keeps, recorded like a batch (its row count added to
+    "destroyed", "partitions_dropped" and "dropped_months" in the run's counts; month bounds only,
+    no personal data). A month with a held row is left to the batch path, which works across
+    partitions.
 
-    "Is any row of this month kept?" is asked from the holds' side (`registry.protects_any`, one
-    index probe per active hold), first without a lock, so that a held month never takes it, then
-    again under an ACCESS EXCLUSIVE lock on the visit log, which also makes the month's exact
-    `COUNT(*)` for the register agree with what is dropped. The lock is not waited for longer
-    than RETENTION_PARTITION_LOCK_TIMEOUT: a month whose lock cannot be had in time (a long
-    export reading the visit log) is left to the batch path of the same run."""
+    Two short transactions a month. The first, under an ACCESS EXCLUSIVE lock on the visit log,
+    asks again whether any row of the month is kept and DETACHes it; the lock is not waited for
+    longer than RETENTION_PARTITION_LOCK_TIMEOUT_MS (a month whose lock a long reader keeps is
+    left to the batches of the same run). The second counts the detached table (no one writes to
+    it any more: the count is exact) and DROPs it with the register's update; the removal of its
+    files at that commit, the slow part, no longer holds the visit log. A month detached by a run
+    that stopped in between is dropped and recorded by the next run. "Is any row kept?" is asked
+    from the holds' side (`registry.protects_any`: one index probe per active hold), first without
+    the lock, so that a held month never takes it."""
     entry, retention = plan.entry, plan.retention
     if (
         rule.action != RuleAction.DELETE
@@ -679,7 +682,9 @@ def _drop_due_partitions(
         or not partitions.is_partitioned()
     ):
         return
-    label = entry.label
+    for part in partitions.detached_months():
+        if part.upper <= cutoff:
+            _drop_detached(part, entry.label, rule, run, lock, counts, result, time.perf_counter())
     manager = entry.model._default_manager
     for part in partitions.visit_partitions():
         if part.upper > cutoff:
@@ -690,24 +695,11 @@ def _drop_due_partitions(
         began = time.perf_counter()
         try:
             with transaction.atomic(), connection.cursor() as cursor:
-                # Deferred foreign-key checks still pending in this transaction (rows written
-                # earlier in it, as a caller's own transaction may have) would make PostgreSQL
-                # refuse the DROP.
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute("SET LOCAL lock_timeout = %s", [f"{settings.RETENTION_PARTITION_LOCK_TIMEOUT_MS}ms"])
                 cursor.execute(f"LOCK TABLE {partitions.PARENT} IN ACCESS EXCLUSIVE MODE")
                 if registry.protects_any(month):
                     continue
-                cursor.execute(f"SELECT COUNT(*) FROM {part.name}")  # noqa: S608 (our own partition name)
-                rows = cursor.fetchone()[0]
                 cursor.execute(f"ALTER TABLE {partitions.PARENT} DETACH PARTITION {part.name}")
-                cursor.execute(f"DROP TABLE {part.name}")
-                _add(counts, label, "destroyed", rows)
-                _add(counts, label, "partitions_dropped", 1)
-                months = counts[label].get("dropped_months", "")
-                counts[label]["dropped_months"] = f"{months}, {part.lower:%Y-%m}" if months else f"{part.lower:%Y-%m}"
-                lock.heartbeat()
-                DestructionRun.objects.filter(pk=run.pk).update(counts=counts, batches=F("batches") + 1)
         except OperationalError as exc:
             if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
                 raise
@@ -718,19 +710,45 @@ def _drop_due_partitions(
                 part.name,
             )
             continue
-        elapsed_ms = int((time.perf_counter() - began) * 1000)
-        result.batches += 1
-        result.longest_batch_ms = max(result.longest_batch_ms, elapsed_ms)
-        logger.info(
-            "destroy_expired rule=%s run=%s dropped partition %s [%s, %s) rows=%s ms=%s",
-            rule.key,
-            run.pk,
-            part.name,
-            part.lower.isoformat(),
-            part.upper.isoformat(),
-            rows,
-            elapsed_ms,
-        )
+        _drop_detached(part, entry.label, rule, run, lock, counts, result, began)
+
+
+def _drop_detached(
+    part: partitions.Partition,
+    label: str,
+    rule: RetentionRule,
+    run: DestructionRun,
+    lock,
+    counts: dict[str, dict],
+    result: RunResult,
+    began: float,
+) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Deferred foreign-key checks still pending in this transaction (rows written earlier in
+        # it, as a caller's own transaction may have) would make PostgreSQL refuse the DROP.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"SELECT COUNT(*) FROM {part.name}")  # noqa: S608 (our own partition name)
+        rows = cursor.fetchone()[0]
+        cursor.execute(f"DROP TABLE {part.name}")
+        _add(counts, label, "destroyed", rows)
+        _add(counts, label, "partitions_dropped", 1)
+        months = counts[label].get("dropped_months", "")
+        counts[label]["dropped_months"] = f"{months}, {part.lower:%Y-%m}" if months else f"{part.lower:%Y-%m}"
+        lock.heartbeat()
+        DestructionRun.objects.filter(pk=run.pk).update(counts=counts, batches=F("batches") + 1)
+    elapsed_ms = int((time.perf_counter() - began) * 1000)
+    result.batches += 1
+    result.longest_batch_ms = max(result.longest_batch_ms, elapsed_ms)
+    logger.info(
+        "destroy_expired rule=%s run=%s dropped partition %s [%s, %s) rows=%s ms=%s",
+        rule.key,
+        run.pk,
+        part.name,
+        part.lower.isoformat(),
+        part.upper.isoformat(),
+        rows,
+        elapsed_ms,
+    )
 
 
 def _add(counts: dict[str, dict], label: str, key: str, n: int, with_parent: str | None = None) -> None:
@@ -817,11 +835,14 @@ def _record_nothing_due(
                 for entry, retention in bindings
             ),
         ]
-        for queryset in querysets:
-            sql, sql_params = queryset.values("pk")[:1].query.sql_with_params()
+        questions = [queryset.values("pk")[:1].query.sql_with_params() for queryset in querysets]
+        if connection.vendor == "postgresql" and any(e.model._meta.db_table == partitions.PARENT for e, _ in bindings):
+            # A month a stopped run detached but did not drop: the full path drops it.
+            questions.append((partitions.DETACHED_MONTHS_SQL, partitions.DETACHED_MONTHS_PARAMS))
+        for sql, sql_params in questions:
             parts.append(f"EXISTS({sql})")
             params.extend(sql_params)
-        checks.append((rule, cutoff, len(querysets)))
+        checks.append((rule, cutoff, len(questions)))
     if not parts:
         return {}
     try:

@@ -23,6 +23,10 @@ Public functions:
     visit_partitions() -> list[Partition]
         The month partitions that exist, oldest first (the default partition is not listed).
 
+    detached_months() -> list[Partition]
+        Month tables detached from the visit log but not yet dropped (a destruction run stopped
+        between its two steps); retention drops them on its next run.
+
     is_partitioned() -> bool
 """
 
@@ -83,6 +87,10 @@ def visit_partitions() -> list[Partition]:
             [PARENT],
         )
         names = [row[0] for row in cursor.fetchall()]
+    return _months_named(names)
+
+
+def _months_named(names: list[str]) -> list[Partition]:
     partitions = []
     for name in names:
         match = _NAME.match(name)
@@ -90,6 +98,26 @@ def visit_partitions() -> list[Partition]:
             lower = datetime(int(match[1]), int(match[2]), 1, tzinfo=UTC)
             partitions.append(Partition(name, lower, next_month(lower)))
     return sorted(partitions, key=lambda p: p.lower)
+
+
+# The names of month tables detached from the visit log and not dropped (a stopped run's).
+DETACHED_MONTHS_SQL = (
+    "SELECT c.relname FROM pg_class c WHERE c.relkind = 'r' AND c.relname LIKE %s "
+    "AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass(%s)) "
+    "AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)"
+)
+DETACHED_MONTHS_PARAMS = [f"{PARENT}\\_p%", PARENT]
+
+
+def detached_months() -> list[Partition]:
+    """Month tables of the visit log that are no longer its partitions: detached by a destruction
+    run that stopped before it dropped them (retention drops them on its next run)."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(DETACHED_MONTHS_SQL, DETACHED_MONTHS_PARAMS)
+        names = [row[0] for row in cursor.fetchall()]
+    return _months_named(names)
 
 
 def create_partition(cursor, start: datetime) -> str:

@@ -178,3 +178,16 @@ def test_a_month_whose_lock_is_not_had_in_time_goes_to_the_batches(settings):
 def _connection_kwargs() -> dict:
     params = connection.get_connection_params()
     return {key: params[key] for key in ("dbname", "user", "host", "port") if params.get(key)}
+
+
+def test_a_month_detached_by_a_run_that_stopped_is_dropped_and_counted_by_the_next(db):
+    name = _old_partition()
+    for day in range(2):
+        VisitLog.objects.create(visited_at=OLD_MONTH + timedelta(days=day))
+    with connection.cursor() as cursor:  # the first step of an earlier run, which then died
+        cursor.execute(f"ALTER TABLE subjects_visitlog DETACH PARTITION {name}")
+    assert [p.name for p in partitions.detached_months()] == [name]
+    assert not VisitLog.objects.exists()  # out of the product's reach, but still on disk
+    result = _run()
+    assert not _exists(name) and partitions.detached_months() == []
+    assert result.counts["subjects.VisitLog"] == {"destroyed": 2, "partitions_dropped": 1, "dropped_months": "2025-03"}
