@@ -9,9 +9,10 @@ Django keeps `id` as the model's primary key (ids come from one sequence, so the
 
 PostgreSQL cannot enforce a unique index that leaves out the partition key, so the
 `visitlog_external_ref_unique` index is (external_ref, visited_at) there, and the write path
-(subjects.services) makes a reference unique across months under transaction-scoped advisory
-locks (`lock_refs`). SQLite keeps the plain table and the plain unique index; every function
-here does nothing there.
+(subjects.services._claim_refs) makes a reference unique across months: after its rows went in it
+takes the references' transaction-scoped advisory locks (`lock_refs`) and looks for another
+transaction's visit under them before committing. SQLite keeps the plain table and the plain
+unique index; every function here does nothing there.
 
 Public functions:
 
@@ -165,8 +166,9 @@ def ensure_visit_partitions(*, months_ahead: int = 3, now: datetime | None = Non
 def lock_refs(refs: list[str]) -> None:
     """On PostgreSQL, take the advisory locks of these external references' buckets, in order
     (no deadlock between two batches), until the transaction ends: two writers of the same
-    reference then run their "already recorded?" read and their insert one after the other, which
-    is what the unique index did before the table was partitioned. Needs a transaction."""
+    reference then run their check for the other's visit (taken after their own rows went in) and
+    their commit one after the other, so the second sees the first's visit, which is what the
+    unique index did before the table was partitioned. Needs a transaction."""
     if not refs or connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
