@@ -96,11 +96,27 @@ def any_held(queryset: models.QuerySet) -> bool:
 def exclude_held(queryset: models.QuerySet) -> models.QuerySet:
     """The deletion guard: `queryset` minus the rows under an active legal hold.
 
-    Written NOT a AND NOT b AND ... rather than NOT (a OR b OR ...), the same condition: PostgreSQL
-    turns each NOT EXISTS into an anti-join that reads the holds once per statement, whereas under
-    an OR every EXISTS stays a subplan run once per row (a 10,000-row batch of visit logs: about
-    three times the DELETE's own cost; bench/retention_run.py)."""
-    return queryset.filter(*(~condition for condition in _held_conditions(queryset.model)))
+    A row is held by one of its values (its id, a CASCADE parent's id, its subject's id) or by a
+    hold on its whole rule. The first kind is written `NOT (col IN (SELECT <held values>))`, the
+    held values taken IS NOT NULL (Django adds `col IS NOT NULL` for a nullable column, so a row
+    with no subject is not held): PostgreSQL evaluates such a subquery once per statement into a
+    hash table and probes it per row (a "hashed SubPlan"), which costs next to nothing while the
+    holds are few (it must fit in work_mem: some hundred thousand active holds). As `NOT EXISTS`
+    anti-joins the planner, seeing a nearly empty holds table, chose nested loops that rescanned
+    it for every row: about 1 us a row, as much as the DELETE itself (docs/BENCHMARKS.md). A
+    value reached through a join (`account__subject_id`) keeps the `NOT EXISTS` form. A rule's
+    hold does not depend on the row: it is one uncorrelated `NOT EXISTS`, evaluated once."""
+    conditions = []
+    for link in _links(queryset.model):
+        if link.column is None:
+            held = Q(Exists(link.holds))
+            conditions.append(~(held & link.scope) if link.scope is not None else ~held)
+        elif "__" in link.field:
+            conditions.append(~Q(Exists(link.holds.filter(**{link.column: OuterRef(link.field)}))))
+        else:
+            values = link.holds.filter(**{f"{link.column}__isnull": False}).values(link.column)
+            conditions.append(~Q(**{f"{link.field}__in": values}))
+    return queryset.filter(*conditions)
 
 
 def only_held(queryset: models.QuerySet) -> models.QuerySet:

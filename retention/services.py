@@ -585,17 +585,18 @@ def _destroy_rule_locked(
             result.counts = counts
             return result
 
+        # One session for the drops, the bounds and the batches: the progress total's commit does
+        # not wait for its WAL flush either (it is only progress; the counts are the batches').
         with _batch_session():
             for plan in plans:
                 _drop_due_partitions(plan, rule, run, lock, counts, result, cutoff)
-        for plan in plans:
-            plan.lo, plan.hi = _id_bounds(
-                plan.entry.model._default_manager.filter(due_q(plan.entry, plan.retention, cutoff))
-            )
-        total = sum(plan.span for plan in plans)
-        DestructionRun.objects.filter(pk=run.pk).update(progress_total=total)
-        run.progress_total = total
-        with _batch_session():
+            for plan in plans:
+                plan.lo, plan.hi = _id_bounds(
+                    plan.entry.model._default_manager.filter(due_q(plan.entry, plan.retention, cutoff))
+                )
+            total = sum(plan.span for plan in plans)
+            DestructionRun.objects.filter(pk=run.pk).update(progress_total=total)
+            run.progress_total = total
             _walk(plans, rule, run, lock, counts, result, batch_size, on_progress)
         any_hold = LegalHold.objects.active().exists()
         for plan in plans:

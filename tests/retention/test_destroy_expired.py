@@ -87,6 +87,23 @@ def test_a_hold_on_a_subject_protects_its_rows(db, officer):
     assert result.counts["subjects.VisitLog"] == {"destroyed": 1, "kept": 1}
 
 
+@time_machine.travel(NOW, tick=False)
+def test_a_hold_on_one_subject_leaves_the_others_and_the_anonymous_visits_to_the_purge(db, officer):
+    """Many holds, many subjects: each held person's rows stay, every other row goes."""
+    old = timezone.now() - timedelta(days=365)
+    subjects = [
+        DataSubject.objects.create(email=f"s{i}@example.com", source=CollectionSource.AUTOMATIC) for i in range(6)
+    ]
+    for subject in subjects:
+        VisitLog.objects.create(subject=subject, visited_at=old)
+    VisitLog.objects.create(visited_at=old)
+    for subject in subjects[:3]:
+        place_hold(placed_by=officer, subject_id=subject.pk, reason="Investigation")
+    result = _run("visit_logs", batch_size=3)
+    assert sorted(VisitLog.objects.values_list("subject_id", flat=True)) == sorted(s.pk for s in subjects[:3])
+    assert result.counts["subjects.VisitLog"] == {"destroyed": 4, "kept": 3}
+
+
 def test_a_hold_on_a_record_protects_that_record(old_visits, officer):
     old, _ = old_visits
     place_hold(placed_by=officer, record=old[2], reason="Evidence in a dispute")
