@@ -29,8 +29,12 @@ Installing Fides for it (never into the project's venv: its pins clash with ours
 
 Without --fides-url the script starts `uvicorn fides.api.main:app` from --fides-venv on
 127.0.0.1 with PostgreSQL database --fides-database and Redis db --fides-redis-db (Fides migrates
-its database at start-up), manual approval of privacy requests on (so no request is executed:
-both sides only record it) and its OAuth root client made up for the run. With no Fides to
+its database at start-up, a minute or two the first time), manual approval of privacy requests
+on (so no request is executed: both sides only record it), identity verification off, and an
+OAuth root client made up for the run. Fides encrypts rows with --fides-encryption-key: a
+database it has used needs the same key again (else it stops at start-up with "Error occurred
+during database configuration"); a different key needs a new database. Its log goes to
+$TMPDIR/fides_side_by_side.fides.log. With no Fides to
 start or reach it says so and exits with status 2. Not part of bench/run_all.py.
 """
 
