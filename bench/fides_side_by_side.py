@@ -192,14 +192,22 @@ def _wait(url: str, seconds: float, process: subprocess.Popen | None = None) -> 
     return False
 
 
-def _start_fides(args, client_id: str, client_secret: str) -> subprocess.Popen:
+def _fides_uvicorn(args) -> Path:
+    """Fides' uvicorn in --fides-venv, or a clear exit (status 2) when there is none."""
     uvicorn = Path(args.fides_venv) / "bin" / "uvicorn"
-    probe = subprocess.run([str(Path(args.fides_venv) / "bin" / "python"), "-c", "import fides"], capture_output=True)
-    if not uvicorn.exists() or probe.returncode != 0:
-        raise SystemExit(
+    python = Path(args.fides_venv) / "bin" / "python"
+    if not uvicorn.exists() or subprocess.run([str(python), "-c", "import fides"], capture_output=True).returncode:
+        print(
             f"No Fides to compare with: {args.fides_venv} has no ethyca-fides (see this script's docstring to "
             "install it), and no --fides-url was given.",
+            file=sys.stderr,
         )
+        raise SystemExit(2)
+    return uvicorn
+
+
+def _start_fides(args, client_id: str, client_secret: str) -> subprocess.Popen:
+    uvicorn = _fides_uvicorn(args)
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.fides_database], capture_output=True)
     env = {
         **os.environ,
@@ -470,12 +478,15 @@ def main() -> int:
         "DSAR_RATE_LIMIT_PER_IP_PER_HOUR": "100000000",
         "CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE": "100000000",
     }
+    if not args.fides_url:
+        _fides_uvicorn(args)  # before anything else: no Fides, nothing to do
     ours = _ours_setup(args, env)
     fides_process = server = None
     if args.fides_url:
         fides_base = args.fides_url.rstrip("/")
         if not _wait(f"{fides_base}/health", 5):
-            raise SystemExit(f"No Fides answers at {fides_base}/health.")
+            print(f"No Fides answers at {fides_base}/health.", file=sys.stderr)
+            raise SystemExit(2)
         client_id, client_secret = args.fides_client_id, args.fides_client_secret
         fides_pid = args.fides_pid or _listening_pid(urllib.parse.urlsplit(fides_base).port or 80)
         if fides_pid is None:
@@ -519,7 +530,11 @@ def main() -> int:
             server.wait(timeout=30)
         if fides_process is not None:
             os.killpg(fides_process.pid, signal.SIGTERM)
-            fides_process.wait(timeout=60)
+            try:
+                fides_process.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # seen when it had stalled (docs/BENCHMARKS.md)
+                os.killpg(fides_process.pid, signal.SIGKILL)
+                fides_process.wait(timeout=30)
 
     load = os.getloadavg()
     lines = [
