@@ -111,7 +111,8 @@ def _page_values(env: dict) -> dict:
     return {"csrf_cookie": cookie, "csrf_token": token, "banner": banner.split()[-1]}
 
 
-def _wrk(args, lua: list[str], path: str, seconds: int) -> dict:
+def _wrk(args, lua: list[str], path: str, seconds: int, base: str | None = None) -> dict:
+    """One wrk run against `base` (this script's server unless given), its RESULT line as a dict."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         # A fresh seed for every run, so no run repeats another's emails and ids.
         script.write("\n".join([f"RUN_SEED = {random.randrange(1, 2**31)}", *lua]))
@@ -119,7 +120,7 @@ def _wrk(args, lua: list[str], path: str, seconds: int) -> dict:
         out = sh(
             "wrk",
             *("-t", str(args.threads), "-c", str(args.connections), "-d", f"{seconds}s", "--latency"),
-            *("-s", script.name, f"http://127.0.0.1:{PORT}{path}"),
+            *("-s", script.name, f"{base or f'http://127.0.0.1:{PORT}'}{path}"),
         )
     finally:
         os.unlink(script.name)
