@@ -150,7 +150,7 @@ def test_a_hold_on_someone_with_no_visit_that_month_does_not_keep_it(db, officer
     assert result.counts["subjects.VisitLog"]["partitions_dropped"] == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_month_whose_lock_is_not_had_in_time_goes_to_the_batches(settings):
     """A reader holding the visit log (a long export) keeps the drop from its lock: the run waits
     no longer than the setting, then destroys the month's rows by batches, and nothing is lost."""
