@@ -822,6 +822,8 @@ def _record_nothing_due(
     parts: list[str] = []
     params: list = []
     external = hooks.external_rules()
+    runs_table, rule_column = DestructionRun._meta.db_table, DestructionRun._meta.get_field("rule").column
+    running_sql = f"SELECT 1 FROM {runs_table} WHERE {rule_column} = %s AND status = %s"  # noqa: S608
     for rule in rules:
         if rule.key in external:
             continue  # tables of other databases under it: only their own run can tell what is due
@@ -829,14 +831,15 @@ def _record_nothing_due(
         if rule.action == RuleAction.ANONYMISE and any(e.erase.method != EraseMethod.ANONYMISE for e, _ in bindings):
             continue  # misconfigured: the full path fails it with the reason
         cutoff = rule.cutoff(now)
-        querysets = [
-            DestructionRun.objects.filter(rule=rule, status=RunStatus.RUNNING),
-            *(
-                entry.model._default_manager.filter(_due_to_act_q(rule, entry, retention, cutoff))
-                for entry, retention in bindings
-            ),
+        # Written by hand (the same for every rule): compiling it through the ORM for every rule
+        # was a fifth of what a run with rows due spends besides its DELETEs.
+        questions = [(running_sql, [rule.pk, RunStatus.RUNNING])]
+        questions += [
+            entry.model._default_manager.filter(_due_to_act_q(rule, entry, retention, cutoff))
+            .values("pk")[:1]
+            .query.sql_with_params()
+            for entry, retention in bindings
         ]
-        questions = [queryset.values("pk")[:1].query.sql_with_params() for queryset in querysets]
         if connection.vendor == "postgresql" and any(e.model._meta.db_table == partitions.PARENT for e, _ in bindings):
             # A month a stopped run detached but did not drop: the full path drops it.
             questions.append((partitions.DETACHED_MONTHS_SQL, partitions.DETACHED_MONTHS_PARAMS))
