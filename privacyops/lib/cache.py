@@ -1,6 +1,7 @@
-"""The default cache: a table in the project's database, shared by every process, whose `incr` is
-atomic, so the rate limits (`count_attempt`, below: `cache.add` then `cache.incr`) hold however
-many web processes (or machines) serve the site.
+"""The default cache: a table in the project's database, shared by every process, whose counts
+are atomic, so the rate limits (`count_attempt`, below: one INSERT ... ON CONFLICT DO UPDATE with
+this cache, `cache.add` then `cache.incr` with Redis) hold however many web processes (or
+machines) serve the site.
 
 Django's DatabaseCache inherits `incr` from BaseCache, which is a `get` followed by a `set`: two
 processes that read 4 at the same moment both write 5, and one request goes uncounted. Here the
@@ -18,11 +19,11 @@ from __future__ import annotations
 import base64
 import pickle
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core import checks
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.cache.backends import db
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.db import connections, router, transaction
@@ -55,7 +56,6 @@ class DatabaseCache(db.DatabaseCache):
         """Stored when the key is absent or expired; of two processes adding at once exactly one
         stores. Django's add counts the whole table first (to cull it) and then reads the key in a
         transaction; here a live key costs two reads and a new one a single INSERT."""
-        global _next_sweep
         key = self.make_and_validate_key(key, version=version)
         alias = router.db_for_write(self.cache_model_class)
         connection = connections[alias]
@@ -76,9 +76,7 @@ class DatabaseCache(db.DatabaseCache):
         # A live key matches nothing, so is neither locked nor written.
         replace_expired = f"UPDATE {table} SET {value_} = %s, {expires} = %s WHERE {cache_key} = %s AND {expires} < %s"  # noqa: S608
         with connection.cursor() as cursor:
-            if time.monotonic() >= _next_sweep:
-                _next_sweep = time.monotonic() + SWEEP_SECONDS
-                cursor.execute(f"DELETE FROM {table} WHERE {expires} < %s", [now])  # noqa: S608
+            _sweep(cursor, table, expires, now)
             cursor.execute(insert, [key, encoded, until])
             if cursor.rowcount == 1:
                 return True
@@ -112,11 +110,52 @@ class DatabaseCache(db.DatabaseCache):
             cursor.execute(write, [base64.b64encode(pickle.dumps(new_value, self.pickle_protocol)).decode(), key])
         return new_value
 
+    def count(self, key, *, timeout: int) -> int:
+        """One more attempt under `key`, returned with this one included, in one statement: an
+        INSERT ... ON CONFLICT DO UPDATE that starts the count at 1 (a new or expired entry, which
+        then lives `timeout` seconds) or adds 1, atomic across processes (the row's lock on
+        PostgreSQL, the database's on SQLite). `add` then `incr` took four statements and a
+        transaction. The count is stored as plain digits, not pickled, under its own prefix ("n:"),
+        so no entry that `add` wrote (pickled) is ever read as a number; such a key is for `count`
+        only."""
+        key = self.make_and_validate_key(f"n:{key}")
+        alias = router.db_for_write(self.cache_model_class)
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        table, cache_key, value, expires = (quote(name) for name in (self._table, "cache_key", "value", "expires"))
+        adapt = connection.ops.adapt_datetimefield_value
+        moment = tz_now().replace(microsecond=0)
+        now, until = adapt(moment), adapt(moment + timedelta(seconds=timeout))
+        expired = f"{table}.{expires} < %s"
+        # Quoted names from settings; every value is a parameter.
+        upsert = (
+            f"INSERT INTO {table} ({cache_key}, {value}, {expires}) VALUES (%s, '1', %s) "  # noqa: S608
+            f"ON CONFLICT ({cache_key}) DO UPDATE SET "
+            f"{value} = CASE WHEN {expired} THEN '1' ELSE CAST(CAST({table}.{value} AS INTEGER) + 1 AS TEXT) END, "
+            f"{expires} = CASE WHEN {expired} THEN excluded.{expires} ELSE {table}.{expires} END "
+            f"RETURNING {value}"
+        )
+        with connection.cursor() as cursor:
+            _sweep(cursor, table, expires, now)
+            cursor.execute(upsert, [key, until, now, now])
+            return int(cursor.fetchone()[0])
+
+
+def _sweep(cursor, table: str, expires: str, now) -> None:
+    """Delete the expired rows, at most once every SWEEP_SECONDS in this process."""
+    global _next_sweep
+    if time.monotonic() >= _next_sweep:
+        _next_sweep = time.monotonic() + SWEEP_SECONDS
+        cursor.execute(f"DELETE FROM {table} WHERE {expires} < %s", [now])  # noqa: S608
+
 
 def count_attempt(key: str, *, timeout: int) -> int:
     """Count one attempt under `key` in the default cache and return the count, this one included:
-    the first of a window is one write, a later one an increment, atomic across processes with this
-    module's cache or Redis."""
+    one statement with this module's cache (`DatabaseCache.count`); elsewhere the first of a window
+    is one write and a later one an increment, atomic across processes with Redis."""
+    backend = caches["default"]
+    if isinstance(backend, DatabaseCache):
+        return backend.count(key, timeout=timeout)
     if cache.add(key, 1, timeout=timeout):
         return 1
     try:

@@ -30,6 +30,14 @@ for _ in range(int(sys.argv[1])):
 """
 
 
+ATTEMPTS = """
+import django, sys
+django.setup()
+from privacyops.lib.cache import count_attempt
+print(" ".join(str(count_attempt("shared-attempts", timeout=600)) for _ in range(int(sys.argv[1]))))
+"""
+
+
 def deploy_warnings() -> str:
     out = io.StringIO()
     call_command("check", "--deploy", "--tag", "caches", stdout=out, stderr=out)
@@ -66,6 +74,26 @@ def test_increments_from_three_processes_at_once_are_all_counted():
     # Django's own DatabaseCache (a get, then a set) ends near 150 here.
     assert cache.get("shared-counter") == 300
     cache.delete("shared-counter")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_attempts_counted_from_three_processes_at_once_each_get_their_own_number():
+    """A rate limit's count is one statement: 300 attempts from three processes are told 1 to 300,
+    each number once (two told the same number would be two requests counted as one)."""
+    env = {**os.environ, "DATABASE_URL": worker_database_url(), "DJANGO_SETTINGS_MODULE": "privacyops.settings"}
+    env.pop("CACHE_URL", None)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", ATTEMPTS, "100"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    told = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err.decode()[-2000:]
+        told += [int(n) for n in out.split()]
+    assert sorted(told) == list(range(1, 301))
 
 
 @pytest.mark.django_db
