@@ -41,7 +41,6 @@ start or reach it says so and exits with status 2. Not part of bench/run_all.py.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import secrets
@@ -58,7 +57,7 @@ from pathlib import Path
 
 import load_public
 from common import ROOT, cpu_model
-from load_public import ENDPOINTS, LUA, PYTHON, _fill, _page_values, _wrk, psql, sh
+from load_public import ENDPOINTS, LUA, PYTHON, _fill, _page_values, _wrk, psql, server_env, sh
 
 PURPOSE = "personalised_content"
 FIDES_DATA_USE = "marketing.advertising"
@@ -464,20 +463,7 @@ def main() -> int:
 
     ours_url = f"postgres://postgres@127.0.0.1:5432/{args.database}"
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.database], capture_output=True)
-    env = {
-        **os.environ,
-        "DEBUG": "False",
-        "SECRET_KEY": base64.urlsafe_b64encode(os.urandom(48)).decode(),
-        "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "ACCESS_LOG_CHAIN_KEY": base64.urlsafe_b64encode(os.urandom(48)).decode(),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "False",
-        "DATABASE_URL": ours_url,
-        "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{args.redis_db}",
-        "LOG_LEVEL": "WARNING",
-        "DSAR_RATE_LIMIT_PER_IP_PER_HOUR": "100000000",
-        "CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE": "100000000",
-    }
+    env = server_env(ours_url, f"redis://127.0.0.1:6379/{args.redis_db}")
     if not args.fides_url:
         _fides_uvicorn(args)  # before anything else: no Fides, nothing to do
     ours = _ours_setup(args, env)

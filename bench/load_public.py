@@ -133,6 +133,26 @@ def _median(results: list[dict], field: str) -> float:
     return statistics.median(r[field] for r in results)
 
 
+def server_env(database_url: str, broker_url: str | None = None) -> dict[str, str]:
+    """The environment of a benchmarked server: production settings (DEBUG off, fresh secrets),
+    on 127.0.0.1, the given database, Redis as the broker, the per-address limits lifted."""
+    return {
+        **os.environ,
+        "DEBUG": "False",
+        "SECRET_KEY": base64.urlsafe_b64encode(os.urandom(48)).decode(),
+        "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "ACCESS_LOG_CHAIN_KEY": base64.urlsafe_b64encode(os.urandom(48)).decode(),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "False",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker_url or os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15"),
+        "LOG_LEVEL": "WARNING",
+        # The per-address limits would (rightly) stop one client sending thousands of requests.
+        "DSAR_RATE_LIMIT_PER_IP_PER_HOUR": "100000000",
+        "CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE": "100000000",
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=15, help="seconds per endpoint")
@@ -148,21 +168,7 @@ def main() -> int:
 
     database_url = f"postgres://postgres@127.0.0.1:5432/{args.database}"
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", args.database], capture_output=True)
-    env = {
-        **os.environ,
-        "DEBUG": "False",
-        "SECRET_KEY": base64.urlsafe_b64encode(os.urandom(48)).decode(),
-        "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "ACCESS_LOG_CHAIN_KEY": base64.urlsafe_b64encode(os.urandom(48)).decode(),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "False",
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15"),
-        "LOG_LEVEL": "WARNING",
-        # The per-address limits would (rightly) stop one client sending thousands of requests.
-        "DSAR_RATE_LIMIT_PER_IP_PER_HOUR": "100000000",
-        "CONSENT_COOKIE_RATE_LIMIT_PER_MINUTE": "100000000",
-    }
+    env = server_env(database_url)
     sh(PYTHON, "manage.py", "migrate", "--noinput", env=env)
     # The release step of a deployment: with DEBUG off, pages name their static files (the favicon,
     # the admin's CSS) through the manifest collectstatic writes.

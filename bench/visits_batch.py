@@ -13,7 +13,6 @@ before the first and after the last batch run: it must not grow with the number 
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import signal
@@ -24,7 +23,7 @@ import time
 import urllib.request
 
 from common import ROOT
-from load_public import LUA, PYTHON, _wrk, psql, sh
+from load_public import LUA, PYTHON, _wrk, psql, server_env, sh
 
 PORT = 8765
 COUNT = "SELECT count(*) FROM subjects_visitlog"
@@ -91,18 +90,7 @@ def main() -> int:
     database_url = os.environ.get("DATABASE_URL") or f"postgres://postgres@127.0.0.1:5432/{args.database}"
     database = database_url.rsplit("/", 1)[1]
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", database], capture_output=True)
-    env = {
-        **os.environ,
-        "DEBUG": "False",
-        "SECRET_KEY": base64.urlsafe_b64encode(os.urandom(48)).decode(),
-        "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "ACCESS_LOG_CHAIN_KEY": base64.urlsafe_b64encode(os.urandom(48)).decode(),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "False",
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15"),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = server_env(database_url)
     sh(PYTHON, "manage.py", "migrate", "--noinput", env=env)
     psql(database_url, "TRUNCATE subjects_visitlog")
     key = sh(
