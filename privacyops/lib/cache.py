@@ -52,15 +52,20 @@ _next_sweep = 0.0
 
 
 class DatabaseCache(db.DatabaseCache):
+    def _where(self):
+        """The database alias and connection the cache writes to, and its table's quoted names
+        (table, cache_key, value, expires)."""
+        alias = router.db_for_write(self.cache_model_class)
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        return alias, connection, tuple(quote(name) for name in (self._table, "cache_key", "value", "expires"))
+
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         """Stored when the key is absent or expired; of two processes adding at once exactly one
         stores. Django's add counts the whole table first (to cull it) and then reads the key in a
         transaction; here a live key costs two reads and a new one a single INSERT."""
         key = self.make_and_validate_key(key, version=version)
-        alias = router.db_for_write(self.cache_model_class)
-        connection = connections[alias]
-        quote = connection.ops.quote_name
-        table, cache_key, value_, expires = (quote(name) for name in (self._table, "cache_key", "value", "expires"))
+        alias, connection, (table, cache_key, value_, expires) = self._where()
         adapt = connection.ops.adapt_datetimefield_value
         timeout = self.get_backend_timeout(timeout)
         now = adapt(tz_now().replace(microsecond=0))
@@ -85,10 +90,7 @@ class DatabaseCache(db.DatabaseCache):
 
     def incr(self, key, delta=1, version=None):
         key = self.make_and_validate_key(key, version=version)
-        alias = router.db_for_write(self.cache_model_class)
-        connection = connections[alias]
-        quote = connection.ops.quote_name
-        table, cache_key, value, expires = (quote(name) for name in (self._table, "cache_key", "value", "expires"))
+        alias, connection, (table, cache_key, value, expires) = self._where()
         now = connection.ops.adapt_datetimefield_value(tz_now().replace(microsecond=0, tzinfo=None))
         # Quoted names from settings; every value is a parameter.
         read = f"SELECT {value} FROM {table} WHERE {cache_key} = %s AND {expires} > %s"  # noqa: S608
@@ -119,10 +121,7 @@ class DatabaseCache(db.DatabaseCache):
         so no entry that `add` wrote (pickled) is ever read as a number; such a key is for `count`
         only."""
         key = self.make_and_validate_key(f"n:{key}")
-        alias = router.db_for_write(self.cache_model_class)
-        connection = connections[alias]
-        quote = connection.ops.quote_name
-        table, cache_key, value, expires = (quote(name) for name in (self._table, "cache_key", "value", "expires"))
+        alias, connection, (table, cache_key, value, expires) = self._where()
         adapt = connection.ops.adapt_datetimefield_value
         moment = tz_now().replace(microsecond=0)
         now, until = adapt(moment), adapt(moment + timedelta(seconds=timeout))
