@@ -239,7 +239,7 @@ def _recorded_refs(refs: list[str]) -> dict[str, int]:
         known = VisitLog.objects.filter(external_ref__in=refs).exclude(external_ref="")
         return dict(known.values_list("external_ref", "pk"))
     with connection.cursor() as cursor:
-        cursor.execute(_REF_PROBE.format(table=VisitLog._meta.db_table, own_type="", own="", other=""), [refs])
+        cursor.execute(_REF_PROBE.format(table=VisitLog._meta.db_table), [refs])
         return dict(cursor.fetchall())
 
 
@@ -250,8 +250,16 @@ def _recorded_refs(refs: list[str]) -> dict[str, int]:
 # ORDER BY the index's columns with LIMIT 1 leaves the planner no cheaper plan than the probe. The
 # references go as one array, not a thousand parameters; `<> ''` matches the partial index.
 _REF_PROBE = (
-    "SELECT r.ref, v.id FROM unnest(%s::text[]{own_type}) AS r(ref{own}) CROSS JOIN LATERAL ("
-    "SELECT id FROM {table} WHERE external_ref = r.ref AND external_ref <> ''{other} "
+    "SELECT r.ref, v.id FROM unnest(%s::text[]) AS r(ref) CROSS JOIN LATERAL ("
+    "SELECT id FROM {table} WHERE external_ref = r.ref AND external_ref <> '' "
+    "ORDER BY external_ref, visited_at LIMIT 1) AS v"
+)
+# The same probe for another transaction's visit: each reference paired with its own visit's id
+# (unnest of two arrays); `id <> ALL(ids)` compared every row found with every id of the batch, a
+# million comparisons a batch.
+_REF_RACE_PROBE = (
+    "SELECT r.ref, v.id FROM unnest(%s::text[], %s::bigint[]) AS r(ref, own) CROSS JOIN LATERAL ("
+    "SELECT id FROM {table} WHERE external_ref = r.ref AND external_ref <> '' AND id <> r.own "
     "ORDER BY external_ref, visited_at LIMIT 1) AS v"
 )
 
@@ -268,14 +276,7 @@ def _claim_refs(refs: list[str], own_ids: list[int]) -> None:
     other's COPY (with 64 buckets, any two batches of 1,000 references share a bucket)."""
     lock_refs(refs)
     with connection.cursor() as cursor:
-        cursor.execute(
-            # Each reference paired with its own visit's id (unnest of two arrays): `id <> ALL(ids)`
-            # compared every row found with every id of the batch, a million comparisons a batch.
-            _REF_PROBE.format(
-                table=VisitLog._meta.db_table, own_type=", %s::bigint[]", own=", own", other=" AND id <> r.own"
-            ),
-            [refs, own_ids],
-        )
+        cursor.execute(_REF_RACE_PROBE.format(table=VisitLog._meta.db_table), [refs, own_ids])
         if cursor.fetchone() is not None:
             raise _RefRaced("another transaction recorded one of these references first")
 
