@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
@@ -99,13 +100,24 @@ class RequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["request_type"].choices = enabled_request_types()
         self.fields["power_of_attorney"].widget.attrs["accept"] = ".pdf,.jpg,.jpeg,.png"
-        from consent.models import Purpose  # here: forms load before the apps are ready
-
-        purposes = list(Purpose.objects.all())
-        self.fields["purposes"].choices = [(p.key, p.localized_name) for p in purposes]
-        self._consent_purposes = {p.key for p in purposes if p.consent_required}
+        # A callable: read when the form is shown or a ticked purpose is checked, not for the
+        # requests that tick none (most of them), which then cost no query for it.
+        self.fields["purposes"].choices = self._purpose_choices
         # Files the view dropped while they arrived, being over the limit (dsar.views.DropOversizeFile).
         self.dropped_files = dropped_files
+
+    @cached_property
+    def _purposes(self) -> list:
+        from consent.models import Purpose  # here: forms load before the apps are ready
+
+        return list(Purpose.objects.all())
+
+    @property
+    def _consent_purposes(self) -> set[str]:
+        return {p.key for p in self._purposes if p.consent_required}
+
+    def _purpose_choices(self) -> list[tuple[str, str]]:
+        return [(p.key, p.localized_name) for p in self._purposes]
 
     def clean_power_of_attorney(self):
         if "power_of_attorney" in self.dropped_files:
