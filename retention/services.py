@@ -664,15 +664,17 @@ def _drop_due_partitions(
     no personal data). A month with a held row is left to the batch path, which works across
     partitions.
 
-    Two short transactions a month. The first, under an ACCESS EXCLUSIVE lock on the visit log,
-    asks again whether any row of the month is kept and DETACHes it; the lock is not waited for
-    longer than RETENTION_PARTITION_LOCK_TIMEOUT_MS (a month whose lock a long reader keeps is
-    left to the batches of the same run). The second counts the detached table (no one writes to
-    it any more: the count is exact) and DROPs it with the register's update; the removal of its
-    files at that commit, the slow part, no longer holds the visit log. A month detached by a run
-    that stopped in between is dropped and recorded by the next run. "Is any row kept?" is asked
-    from the holds' side (`registry.protects_any`: one index probe per active hold), first without
-    the lock, so that a held month never takes it."""
+    The due months are detached together in one short transaction, under an ACCESS EXCLUSIVE
+    lock on the visit log, after asking again whether any of their rows is kept; the lock is not
+    waited for longer than RETENTION_PARTITION_LOCK_TIMEOUT_MS (months whose lock a long reader
+    keeps are left to the batches of the same run). Then each detached month in its own
+    transaction: its exact count (no one writes to it any more) and its DROP with the register's
+    update; the removal of its files at that commit, the slow part, no longer holds the visit log.
+    A month detached by a run that stopped in between is dropped and recorded by the next run.
+    "Is any row kept?" is asked from the holds' side (`registry.protects_any`: one index probe per
+    active hold), first without the lock, so that a held month never takes it, and of all the due
+    months at once: only when the answer is yes is each month asked, to find the ones that are
+    clear."""
     entry, retention = plan.entry, plan.retention
     if (
         rule.action != RuleAction.DELETE
@@ -687,31 +689,46 @@ def _drop_due_partitions(
         if part.upper <= cutoff:
             _drop_detached(part, entry.label, rule, run, lock, counts, result, time.perf_counter())
     manager = entry.model._default_manager
-    for part in partitions.visit_partitions():
-        if part.upper > cutoff:
-            break
-        month = manager.filter(visited_at__gte=part.lower, visited_at__lt=part.upper)
-        if registry.protects_any(month):
-            continue
-        began = time.perf_counter()
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = %s", [f"{settings.RETENTION_PARTITION_LOCK_TIMEOUT_MS}ms"])
-                cursor.execute(f"LOCK TABLE {partitions.PARENT} IN ACCESS EXCLUSIVE MODE")
-                if registry.protects_any(month):
-                    continue
+    clear = _months_clear(manager, [part for part in partitions.visit_partitions() if part.upper <= cutoff])
+    if not clear:
+        return
+    began = time.perf_counter()
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = %s", [f"{settings.RETENTION_PARTITION_LOCK_TIMEOUT_MS}ms"])
+            cursor.execute(f"LOCK TABLE {partitions.PARENT} IN ACCESS EXCLUSIVE MODE")
+            clear = _months_clear(manager, clear)  # a hold placed since the first look
+            for part in clear:
                 cursor.execute(f"ALTER TABLE {partitions.PARENT} DETACH PARTITION {part.name}")
-        except OperationalError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
-                raise
-            logger.warning(
-                "destroy_expired rule=%s run=%s partition %s: lock not had in time, left to the batches",
-                rule.key,
-                run.pk,
-                part.name,
-            )
-            continue
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        logger.warning(
+            "destroy_expired rule=%s run=%s partitions %s: lock not had in time, left to the batches",
+            rule.key,
+            run.pk,
+            ", ".join(part.name for part in clear),
+        )
+        return
+    for part in clear:
         _drop_detached(part, entry.label, rule, run, lock, counts, result, began)
+        began = time.perf_counter()
+
+
+def _months_clear(manager: models.Manager, months: list[partitions.Partition]) -> list[partitions.Partition]:
+    """The months none of whose rows a guard keeps: asked once of the span from the first to the
+    last (the usual answer, no), and month by month only when something in the span is kept."""
+    if not months:
+        return []
+
+    def rows(lower: datetime, upper: datetime) -> models.QuerySet:
+        return manager.filter(visited_at__gte=lower, visited_at__lt=upper)
+
+    if not registry.protects_any(rows(months[0].lower, months[-1].upper)):
+        return months
+    if len(months) == 1:
+        return []
+    return [part for part in months if not registry.protects_any(rows(part.lower, part.upper))]
 
 
 def _drop_detached(

@@ -114,6 +114,29 @@ def test_a_partition_holding_a_held_subjects_visit_is_not_dropped(db, officer):
     assert result.counts["subjects.VisitLog"] == {"destroyed": 3, "kept": 1}
 
 
+def test_a_held_visit_keeps_its_own_month_and_the_other_due_months_are_still_dropped(db, officer):
+    """The due months are asked about together first; a hold in one of them must not keep the rest."""
+    march = _old_partition()
+    may = datetime(2025, 5, 1, tzinfo=UTC)
+    assert partitions.ensure_visit_partitions(months_ahead=0, now=may) == ["subjects_visitlog_p202505"]
+    subject = DataSubject.objects.create(email="held@example.com", source=CollectionSource.AUTOMATIC)
+    held = VisitLog.objects.create(subject=subject, visited_at=may + timedelta(days=3))
+    VisitLog.objects.create(visited_at=may + timedelta(days=4))
+    for day in range(2):
+        VisitLog.objects.create(visited_at=OLD_MONTH + timedelta(days=day))
+    place_hold(placed_by=officer, subject_id=subject.pk, reason="Investigation")
+    result = _run()
+    assert not _exists(march)
+    assert _table_of(held) == "subjects_visitlog_p202505"
+    assert list(VisitLog.objects.all()) == [held]
+    assert result.counts["subjects.VisitLog"] == {
+        "destroyed": 3,
+        "partitions_dropped": 1,
+        "dropped_months": "2025-03",
+        "kept": 1,
+    }
+
+
 def test_the_access_export_reads_visits_of_every_month(db):
     subject = DataSubject.objects.create(email="export@example.com", source=CollectionSource.AUTOMATIC)
     _old_partition()
