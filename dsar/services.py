@@ -794,7 +794,6 @@ def record_correction(*, request: DataSubjectRequest, actor, note: str) -> DataS
 # --- access package -------------------------------------------------------------------------
 
 
-@transaction.atomic
 def build_access_package(
     *, request: DataSubjectRequest, actor, include_withheld: bool = False, note: str = ""
 ) -> DataSubjectRequest:
@@ -803,24 +802,20 @@ def build_access_package(
 
     Rows the registry withholds from the person (PIPA art. 35(4): a disclosure they were not told
     of, an unapproved draft) are left out and counted in the timeline; only the privacy officer
-    may include them, with a reason, and the inclusion is recorded."""
+    may include them, with a reason, and the inclusion is recorded.
+
+    The rows are read outside any transaction of ours (the company's other databases are network
+    calls: a slow system must not keep this request locked), then the file is stored under the
+    request's lock, the checks made again: a request closed, or linked to someone else, while the
+    package was read gets no package."""
     # Here, not at the top: the package reads consent, thirdparty and retention, which this
     # module (intake, verification, workflow) does not otherwise depend on.
-    from .package import collect, write_zip
-
-    request = _locked(request)
-    _require_open(request)
-    _require_verified(request)
-    _require_type(request, RequestType.ACCESS, RequestType.PORTABILITY)
-    subject = _require_subject(request)
-    if include_withheld:
-        if not can_approve(actor):
-            raise RequestError(_("Only the privacy officer may include withheld records in a person's package."))
-        note = _require_reason(note)
-    if request.status == RequestStatus.VERIFIED:
-        _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
     from datastores.connect import DatastoreError
 
+    from .package import collect, write_zip
+
+    request = DataSubjectRequest.objects.get(pk=request.pk)
+    subject = _check_package_build(request, actor, include_withheld, note)
     with translation.override(request.language):
         # Choice labels and names are read in the requester's language.
         try:
@@ -836,6 +831,32 @@ def build_access_package(
             request_type_label=str(request.get_request_type_display()),
             name=request.name,
         )
+    with transaction.atomic():
+        request = _locked(request)
+        if _check_package_build(request, actor, include_withheld, note).pk != subject.pk:
+            raise RequestError(
+                _("The request was linked to another person while its package was built: build it again.")
+            )
+        return _store_package(request, package, content, actor=actor, include_withheld=include_withheld, note=note)
+
+
+def _check_package_build(request: DataSubjectRequest, actor, include_withheld: bool, note: str) -> DataSubject:
+    _require_open(request)
+    _require_verified(request)
+    _require_type(request, RequestType.ACCESS, RequestType.PORTABILITY)
+    subject = _require_subject(request)
+    if include_withheld:
+        if not can_approve(actor):
+            raise RequestError(_("Only the privacy officer may include withheld records in a person's package."))
+        _require_reason(note)
+    return subject
+
+
+def _store_package(
+    request: DataSubjectRequest, package, content: bytes, *, actor, include_withheld: bool, note: str
+) -> DataSubjectRequest:
+    if request.status == RequestStatus.VERIFIED:
+        _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
     old = request.package_file.name if request.package_file else ""
     request.package_file.save(f"packages/{secrets.token_hex(16)}.zip", ContentFile(content), save=False)
     request.package_built_at = timezone.now()

@@ -9,7 +9,8 @@ read and the write happen in one transaction that first takes the row's lock (SE
 UPDATE on PostgreSQL) or the database's write lock (SQLite), so concurrent increments queue
 instead of overwriting each other.
 `add` is one INSERT ... ON CONFLICT statement. The table is created by audit's migration 0003
-(`manage.py migrate` is enough).
+(`manage.py migrate` is enough); on PostgreSQL it is unlogged (0007): counters need no WAL, so a
+count does not wait for a WAL flush, and after a crash the table starts empty.
 
 The system check below warns when the configured cache cannot count across processes.
 """
