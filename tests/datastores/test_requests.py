@@ -10,6 +10,8 @@ import json
 import zipfile
 
 import pytest
+import sqlalchemy as sa
+from django.db import connection
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -69,6 +71,25 @@ def test_the_access_package_includes_the_members_rows_labelled_by_system(website
     assert retention["website.members"]["rules"][0]["rule"] == "website_members"
     built = request.events.get(kind=EventKind.PACKAGE_BUILT)
     assert built.data["counts"]["website.members"] == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_package_reads_the_other_database_with_no_transaction_of_ours_open(website, verified, officer):
+    """A slow system must keep nothing here locked: every statement the package build sends to the
+    website's database runs while this database has no transaction open."""
+    ours_in_transaction = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        ours_in_transaction.append(connection.in_atomic_block)
+
+    request = verified("alice@example.com")
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", note)
+    try:
+        services.build_access_package(request=request, actor=officer)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", note)
+    assert ours_in_transaction and not any(ours_in_transaction)
+    assert DataSubjectRequest.objects.get(pk=request.pk).events.filter(kind=EventKind.PACKAGE_BUILT).exists()
 
 
 def test_a_system_that_is_down_stops_the_package_with_a_message(website, verified, officer, monkeypatch, remote):
