@@ -10,7 +10,10 @@
         transaction on its database. Rows kept: the table is kept after erasure by statute, or a
         legal hold covers the person or the table's rule. Every system is reached before anything
         is erased (DatastoreDown: nothing erased anywhere). One DestructionRun (trigger "dsar")
-        under the reference records counts per table, no personal data.
+        under the reference records counts per table, no personal data; a system lost after some
+        tables were erased leaves a failed run with those tables' counts, then raises DatastoreDown.
+        Call it with no transaction of ours open: that ledger row must stay whatever happens next.
+        The counts returned include the reference's earlier, interrupted attempts (their rows).
 
 Both are called by dsar (above this app), from the request's workflow.
 """
@@ -175,11 +178,84 @@ def _rule_held(rule_id: int) -> bool:
     return LegalHold.objects.active().filter(scope=HoldScope.RULE, rule_id=rule_id).exists()
 
 
+def _erased_earlier(reference: str) -> dict[str, tuple[int, int]]:
+    """Rows erased and overwritten per table by this reference's earlier attempts (ledger rows)."""
+    totals: dict[str, tuple[int, int]] = {}
+    runs = DestructionRun.objects.filter(
+        reference=reference, trigger=Trigger.DSAR, method=DestructionMethod.DELETE_OVERWRITE
+    ).values_list("counts", flat=True)
+    for counts in runs:
+        for label, n in (counts or {}).items():
+            if "erased" in n:
+                erased, anonymised = totals.get(label, (0, 0))
+                totals[label] = (erased + n["erased"], anonymised + n.get("anonymised", 0))
+    return totals
+
+
+def _erase_table(declared: ExternalTable, table: sa.Table, subject_id: int, subject_held: bool) -> TableErasure:
+    """One declared table in one transaction on its database."""
+    system = declared.system
+    outcome = TableErasure(declared.label, declared.display_name)
+    identities = identities_of([subject_id], system)
+    held = subject_held or _rule_held(declared.rule_id)
+    with connect(system) as connection:
+        mine = identity_condition(connection, declared, table, identities)
+        try:
+            with connection.begin():
+                if held or declared.kept_after_erasure:
+                    runs_from = table.c[declared.runs_from]
+                    count, latest, open_rows = connection.execute(
+                        sa.select(
+                            sa.func.count(),
+                            sa.func.max(runs_from),
+                            sa.func.sum(sa.case((runs_from.is_(None), 1), else_=0)),
+                        ).where(mine)
+                    ).one()
+                    if count:
+                        due_on = None
+                        if not held and not open_rows and latest is not None:
+                            due_on = declared.rule.due_on(from_remote_time(system, latest))
+                        outcome.kept.append(
+                            {
+                                "reason": LEGAL_HOLD if held else STATUTE,
+                                "rule": declared.rule.key,
+                                "count": int(count),
+                                "due_on": due_on.isoformat() if due_on else None,
+                            }
+                        )
+                elif declared.erase_mode == EraseMode.DELETE:
+                    outcome.erased = connection.execute(sa.delete(table).where(mine)).rowcount
+                else:
+                    outcome.anonymised = connection.execute(
+                        sa.update(table).where(mine).values(**declared.overwrite)
+                    ).rowcount
+        except sa.exc.DBAPIError as exc:
+            raise DatastoreDown(f"Table {declared.label}: the erasure failed ({safe_error(exc)}).") from None
+    return outcome
+
+
+def _record_erasure(
+    outcomes: list[TableErasure], reference: str, actor, started: datetime, status: str, error: str = ""
+) -> None:
+    DestructionRun.objects.create(
+        trigger=Trigger.DSAR,
+        triggered_by_user=user_or_none(actor),
+        reference=reference,
+        status=status,
+        method=DestructionMethod.DELETE_OVERWRITE,
+        started_at=started,
+        finished_at=timezone.now(),
+        error=error[:500],
+        counts={o.label: {"erased": o.erased, "anonymised": o.anonymised, "kept": o.kept_count} for o in outcomes},
+    )
+
+
 def erase_external(*, subject_id: int, reference: str, actor=None) -> list[TableErasure]:
     tables = declared_tables()
     if not tables:
         return []
     started = timezone.now()
+    earlier = _erased_earlier(reference)
     subject_held = _subject_held(subject_id)
     # Reach every system first: a system that is down stops the erasure before anything is erased.
     reflected: dict[int, sa.Table] = {}
@@ -188,57 +264,20 @@ def erase_external(*, subject_id: int, reference: str, actor=None) -> list[Table
             table = reflect(connection, declared.table, system_key=declared.system.key)
             validate_columns(declared, table)
             reflected[declared.pk] = table
-    outcomes = []
-    for declared in tables:
-        system = declared.system
-        outcome = TableErasure(declared.label, declared.display_name)
-        outcomes.append(outcome)
-        identities = identities_of([subject_id], system)
-        held = subject_held or _rule_held(declared.rule_id)
-        with connect(system) as connection:
-            table = reflected[declared.pk]
-            mine = identity_condition(connection, declared, table, identities)
-            try:
-                with connection.begin():
-                    if held or declared.kept_after_erasure:
-                        runs_from = table.c[declared.runs_from]
-                        count, latest, open_rows = connection.execute(
-                            sa.select(
-                                sa.func.count(),
-                                sa.func.max(runs_from),
-                                sa.func.sum(sa.case((runs_from.is_(None), 1), else_=0)),
-                            ).where(mine)
-                        ).one()
-                        if count:
-                            due_on = None
-                            if not held and not open_rows and latest is not None:
-                                due_on = declared.rule.due_on(from_remote_time(system, latest))
-                            outcome.kept.append(
-                                {
-                                    "reason": LEGAL_HOLD if held else STATUTE,
-                                    "rule": declared.rule.key,
-                                    "count": int(count),
-                                    "due_on": due_on.isoformat() if due_on else None,
-                                }
-                            )
-                    elif declared.erase_mode == EraseMode.DELETE:
-                        outcome.erased = connection.execute(sa.delete(table).where(mine)).rowcount
-                    else:
-                        outcome.anonymised = connection.execute(
-                            sa.update(table).where(mine).values(**declared.overwrite)
-                        ).rowcount
-            except sa.exc.DBAPIError as exc:
-                raise DatastoreDown(f"Table {declared.label}: the erasure failed ({safe_error(exc)}).") from None
-    DestructionRun.objects.create(
-        trigger=Trigger.DSAR,
-        triggered_by_user=user_or_none(actor),
-        reference=reference,
-        status=RunStatus.SUCCEEDED,
-        method=DestructionMethod.DELETE_OVERWRITE,
-        started_at=started,
-        finished_at=timezone.now(),
-        counts={o.label: {"erased": o.erased, "anonymised": o.anonymised, "kept": o.kept_count} for o in outcomes},
-    )
+    outcomes: list[TableErasure] = []
+    try:
+        for declared in tables:
+            outcomes.append(_erase_table(declared, reflected[declared.pk], subject_id, subject_held))
+    except DatastoreDown as exc:
+        # The tables before this one are erased there for good: their proof is written now.
+        if outcomes:
+            _record_erasure(outcomes, reference, actor, started, RunStatus.FAILED, error=str(exc))
+        raise
+    _record_erasure(outcomes, reference, actor, started, RunStatus.SUCCEEDED)
+    for outcome in outcomes:
+        erased, anonymised = earlier.get(outcome.label, (0, 0))
+        outcome.erased += erased
+        outcome.anonymised += anonymised
     logger.info(
         "erase_external subject=%s tables=%s erased=%s kept=%s",
         subject_id,

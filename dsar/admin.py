@@ -456,6 +456,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
         "build_package": BuildPackageForm,
         "release_package": None,
         "carry_out_deletion": None,
+        "erase_now": None,
         "suspend": SuspendForm,
         "lift_suspension": LiftSuspensionForm,
         "withdraw_consents": KeepForm,
@@ -497,7 +498,10 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                 if obj.package_file:
                     actions.append("release_package")
             elif kind == RequestType.DELETION and obj.status != RequestStatus.AWAITING_VENDORS:
-                actions.append("carry_out_deletion")
+                if not fulfilment.approved_erasure_waits(obj):
+                    actions.append("carry_out_deletion")
+                elif fulfilment.approved_erasure_waits(obj, user):
+                    actions.append("erase_now")  # approved, then stopped by a system that was down
             elif kind == RequestType.SUSPENSION and obj.status != RequestStatus.AWAITING_VENDORS:
                 actions.append("suspend")
             elif kind == RequestType.WITHDRAWAL and obj.status != RequestStatus.AWAITING_VENDORS:
@@ -584,6 +588,8 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                 return services.release_access_package(request=obj, actor=user)
             case "carry_out_deletion":
                 return fulfilment.carry_out_deletion(request=obj, actor=user)
+            case "erase_now":
+                return fulfilment.erase_now(request=obj, actor=user)
             case "suspend":
                 return fulfilment.suspend_processing(
                     request=obj,
@@ -683,7 +689,7 @@ class DataSubjectRequestAdmin(admin.ModelAdmin):
                 "name": name,
                 "label": ACTION_LABELS[name],
                 "form": bound.get(name) or self.workflow_form(name, obj),
-                "danger": name in ("carry_out_deletion", "reject"),
+                "danger": name in ("carry_out_deletion", "erase_now", "reject"),
             }
             for name in available
         ]
@@ -728,6 +734,7 @@ def reply_text(obj: DataSubjectRequest, data: dict) -> str:
 
 CONFIRM_ACTIONS = {
     "carry_out_deletion",
+    "erase_now",
     "withdraw_consents",
     "suspend",
     "release_package",
@@ -769,7 +776,7 @@ def workflow_consequences(obj: DataSubjectRequest, action: str, cleaned: dict, u
     mail_to = mask_email(obj.agent_email if obj.is_agent and obj.agent_email else obj.email) or _("the requester")
     tells = _("Emails %(to)s to say so.") % {"to": mail_to}
     lines: list[str] = []
-    if action in ("carry_out_deletion", "approve"):
+    if action in ("carry_out_deletion", "approve", "erase_now"):
         pending = {a.kind for a in services.pending_approvals(obj)} if action == "approve" else {"dsar.erasure"}
         if "dsar.erasure" in pending:
             parts, kept = _rows_held(obj)
@@ -849,6 +856,7 @@ ACTION_LABELS = {
     "build_package": gettext_lazy("Build the access package"),
     "release_package": gettext_lazy("Release the package to the requester"),
     "carry_out_deletion": gettext_lazy("Carry out the deletion"),
+    "erase_now": gettext_lazy("Carry out the approved erasure"),
     "suspend": gettext_lazy("Suspend processing"),
     "lift_suspension": gettext_lazy("Lift the suspension (privacy officer)"),
     "withdraw_consents": gettext_lazy(

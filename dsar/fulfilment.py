@@ -90,37 +90,69 @@ def _check_erasable(request: DataSubjectRequest) -> DataSubject:
     return subject
 
 
-@transaction.atomic
+def approved_erasure_waits(request: DataSubjectRequest, user=None) -> bool:
+    """Was this request's erasure approved (by `user`, when given) and not carried out yet (a
+    system was down when the approver tried)?"""
+    return (
+        request.is_open
+        and request.request_type == RequestType.DELETION
+        and not request.outcome.get("erasure")
+        and _approved_by(request, user).exists()
+    )
+
+
+def _approved_by(request: DataSubjectRequest, actor=None):
+    approved = Approval.objects.for_object(request).filter(
+        kind=ApprovalKind.ERASURE, decision=ApprovalDecision.APPROVED
+    )
+    return approved if actor is None else approved.filter(decided_by_id=getattr(actor, "pk", None))
+
+
+def _check_approved_erasure(request: DataSubjectRequest, actor) -> DataSubject:
+    subject = _check_erasable(request)
+    if not _approved_by(request, actor).exists():
+        raise RequestError(_("An erasure is carried out only after a second person approves it."))
+    return subject
+
+
 def erase_now(*, request: DataSubjectRequest, actor) -> DataSubjectRequest:
     """Erase the person across the registry (PIPA art. 36, DSAR-05/12), once approved.
 
-    Order matters: consents are withdrawn and processor jobs created while the person's
-    identifiers still exist; then retention's erase_subject deletes or anonymises every
-    registered model, keeps what a statute or a legal hold requires, and writes the destruction
-    ledger row under this request's reference. One transaction: all of it or none.
+    The company's other databases first, while the person's email, phone and keys still exist
+    here to find their rows there, and with no transaction of ours open: each table commits there
+    on its own, and its ledger row is committed here before anything else can fail. A system that
+    is down stops the erasure; the approver carries it out again later (tables already erased stay
+    erased and counted). Then one transaction, all of it or none: consents withdrawn and processor
+    jobs created while the person's identifiers still exist, then retention's erase_subject deletes
+    or anonymises every registered model, keeps what a statute or a legal hold requires, and
+    writes the destruction ledger row under this request's reference.
     """
+    with transaction.atomic():
+        request = _locked(request)
+        subject = _check_approved_erasure(request, actor)
+    try:
+        external = erase_external(subject_id=subject.pk, reference=request.reference, actor=actor)
+    except DatastoreError as exc:
+        raise RequestError(
+            _(
+                "The erasure is approved but was not carried out: %(error)s Carry it out from the request"
+                " when the system is back."
+            )
+            % {"error": exc}
+        ) from None
+    with transaction.atomic():
+        return _erase_here(request, actor, external)
+
+
+def _erase_here(request: DataSubjectRequest, actor, external: list) -> DataSubjectRequest:
     request = _locked(request)
-    subject = _check_erasable(request)
-    approved = Approval.objects.for_object(request).filter(
-        kind=ApprovalKind.ERASURE, decision=ApprovalDecision.APPROVED, decided_by_id=getattr(actor, "pk", None)
-    )
-    if not approved.exists():
-        raise RequestError(_("An erasure is carried out only after a second person approves it."))
+    subject = _check_approved_erasure(request, actor)
     if request.status == RequestStatus.VERIFIED:
         _set_status(request, RequestStatus.IN_PROGRESS, actor=actor)
     withdrawn = _withdraw_all(request, subject)
     record_event(request, EventKind.CONSENTS_WITHDRAWN, actor=actor, data={"count": withdrawn})
     jobs = _create_vendor_jobs(request, subject, "erase")
     record_event(request, EventKind.VENDOR_JOBS_CREATED, actor=actor, data={"count": jobs, "kind": "erase"})
-    # The company's other databases first, while the person's email, phone and keys still exist
-    # here to find their rows there. A system that is down stops the erasure (this transaction rolls
-    # back; tables already erased stay erased, and the retry finds nothing more there).
-    try:
-        external = erase_external(subject_id=subject.pk, reference=request.reference, actor=actor)
-    except DatastoreError as exc:
-        raise RequestError(
-            _("The erasure was not carried out: %(error)s Try again when the system is back.") % {"error": exc}
-        ) from None
     result = erase_subject(subject_id=subject.pk, reference=request.reference, triggered_by="dsar", actor=actor)
     erasure = {
         "run_id": result.run_id,

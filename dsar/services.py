@@ -996,7 +996,6 @@ def pending_approvals(request: DataSubjectRequest) -> list[Approval]:
     return list(Approval.objects.pending().for_object(request).select_related("prepared_by").order_by("requested_at"))
 
 
-@transaction.atomic
 def decide_request_approval(
     *,
     request: DataSubjectRequest,
@@ -1008,7 +1007,23 @@ def decide_request_approval(
 ) -> DataSubjectRequest:
     """A second person holding dsar.oversee_requests approves or refuses the pending step; never
     the one who prepared it. Approved, the step is carried out now (by the approver): the identity
-    counts as verified, the person is linked, the package is released, the erasure is done."""
+    counts as verified, the person is linked, the package is released, the erasure is done.
+
+    An approved erasure is committed as approved first, then carried out (fulfilment.erase_now)
+    outside that transaction: it writes to the company's other databases. If a system is down the
+    approval stays and the approver carries the erasure out later from the request."""
+    with transaction.atomic():
+        request, approval = _decide(request, actor, approve, note, kind, to_unregistered)
+    if approve and approval.kind == ApprovalKind.ERASURE:
+        from .fulfilment import erase_now  # here: fulfilment imports this module
+
+        return erase_now(request=request, actor=actor)
+    return request
+
+
+def _decide(
+    request: DataSubjectRequest, actor, approve: bool, note: str, kind: str | None, to_unregistered: bool
+) -> tuple[DataSubjectRequest, Approval]:
     request = _locked(request)
     pending = [a for a in pending_approvals(request) if kind is None or a.kind == kind]
     if not pending:
@@ -1030,7 +1045,7 @@ def decide_request_approval(
         data={"approval_id": approval.pk, "what": approval.kind, "prepared_by": approval.prepared_by_id},
     )
     if not approve:
-        return request
+        return request, approval
     match approval.kind:
         case ApprovalKind.IDENTITY:
             if request.is_verified:
@@ -1041,11 +1056,7 @@ def decide_request_approval(
             _link(request, DataSubject.objects.get(pk=approval.data["subject_id"]), actor=actor)
         case ApprovalKind.RELEASE_PACKAGE:
             _release(request, approval, actor=actor, to_unregistered=to_unregistered)
-        case ApprovalKind.ERASURE:
-            from .fulfilment import erase_now  # here: fulfilment imports this module
-
-            erase_now(request=request, actor=actor)
-    return request
+    return request, approval
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ class Remote:
 
     def reset(self) -> None:
         with self.engine.begin() as connection:
-            for name in ("members", "orders"):
+            for name in ("order_lines", "members", "orders"):
                 connection.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
             self.metadata.create_all(connection)
 

@@ -153,20 +153,129 @@ def test_overwriting_instead_of_deleting(remote, alice, verified, officer, appro
     assert row.last_login_at is not None
 
 
-def test_a_system_that_is_down_stops_the_erasure_and_nothing_is_erased_here(
-    website, verified, officer, approve, monkeypatch, remote, alice
+def test_a_system_that_is_down_stops_the_erasure_and_the_approver_carries_it_out_later(
+    website, verified, officer, overseer, approve, committed, monkeypatch, remote, alice
 ):
     from subjects.models import Inquiry
 
     request = verified("alice@example.com", "deletion")
     fulfilment.carry_out_deletion(request=request, actor=officer)
+    url = remote.url
     monkeypatch.setenv("WEBSITE_DATABASE_URL", _closed_port_url(remote.kind))
-    with pytest.raises(services.RequestError, match="The erasure was not carried out: System website could not be"):
+    with pytest.raises(services.RequestError, match="The erasure is approved but was not carried out: System website"):
         approve(request)
     request = DataSubjectRequest.objects.get(pk=request.pk)
     assert not request.outcome.get("erasure")
     assert Inquiry.objects.filter(subject=alice).count() == 2
     assert len(remote.emails()) == 3
+    # The approval stands; once the system is back the approver carries the erasure out.
+    assert fulfilment.approved_erasure_waits(request, overseer)
+    assert not fulfilment.approved_erasure_waits(request, officer)
+    with pytest.raises(services.RequestError, match="only after a second person approves"):
+        fulfilment.erase_now(request=request, actor=officer)
+    monkeypatch.setenv("WEBSITE_DATABASE_URL", url)
+    with committed():
+        fulfilment.erase_now(request=request, actor=overseer)
+    assert remote.emails() == ["bob@example.com"]
+    assert Inquiry.objects.filter(subject_id=alice.pk).count() == 1  # the other is a complaint kept 3 years
+    request = DataSubjectRequest.objects.get(pk=request.pk)
+    assert request.events.filter(kind=EventKind.ERASED).count() == 1
+    assert not fulfilment.approved_erasure_waits(request, overseer)
+
+
+def test_in_the_admin_the_approver_carries_out_an_erasure_a_down_system_stopped(
+    website, verified, officer, overseer, admin_login, monkeypatch, remote
+):
+    request = verified("alice@example.com", "deletion")
+    url = f"/admin/dsar/datasubjectrequest/{request.pk}/workflow/"
+    admin_login(officer).post(url, {"action": "carry_out_deletion", "confirmed": "yes"})
+    website_url = remote.url
+    monkeypatch.setenv("WEBSITE_DATABASE_URL", _closed_port_url(remote.kind))
+    approver = admin_login(overseer)
+    page = approver.post(url, {"action": "approve", "confirmed": "yes"}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert "The erasure is approved but was not carried out" in page.content.decode()
+    assert b'data-action="erase_now"' in page.content and b'data-action="carry_out_deletion"' not in page.content
+    monkeypatch.setenv("WEBSITE_DATABASE_URL", website_url)  # the system is back
+    # Only the approver carries it out; the one who asked cannot, even by a forged post.
+    asker = admin_login(officer)
+    assert b'data-action="erase_now"' not in asker.get(url).content
+    asker.post(url, {"action": "erase_now", "confirmed": "yes"})
+    assert not DataSubjectRequest.objects.get(pk=request.pk).outcome.get("erasure")
+    assert len(remote.emails()) == 3
+    approver = admin_login(overseer)  # one test client: signed in as the approver again
+    page = approver.post(url, {"action": "erase_now"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Erases everything held about Alice Kim now" in page and "Nothing has happened yet." in page
+    approver.post(url, {"action": "erase_now", "confirmed": "yes"})
+    assert DataSubjectRequest.objects.get(pk=request.pk).outcome["erasure"]
+    assert remote.emails() == ["bob@example.com"]
+
+
+def test_a_table_that_fails_after_another_was_erased_keeps_that_tables_proof(
+    website, verified, officer, overseer, approve, committed, remote
+):
+    """Rows erased in the company's database are gone whatever happens here next: the ledger row
+    for them is written even when a later table fails, and the retry's outcome counts them."""
+    remote.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, buyer_email VARCHAR(200), placed_at DATE)")
+    remote.execute(
+        "CREATE TABLE order_lines (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL,"
+        " FOREIGN KEY (order_id) REFERENCES orders (id))"
+    )
+    remote.execute(
+        "INSERT INTO orders VALUES (1, 'alice@example.com', '2026-01-01'), (2, 'bob@example.com', '2026-01-01')"
+    )
+    remote.execute("INSERT INTO order_lines VALUES (10, 1)")  # the website still points at Alice's order
+    load_data_map(
+        remote.map_text
+        + (
+            "      - table: orders\n"
+            "        identity: {email: buyer_email}\n"
+            "        runs_from: placed_at\n"
+            "        rule: website_members\n"
+            "        category: customer_service\n"
+            "        export: {buyer_email: Email, placed_at: Ordered on}\n"
+        ),
+        actor=SYSTEM,
+    )
+    request = verified("alice@example.com", "deletion")
+    fulfilment.carry_out_deletion(request=request, actor=officer)
+    with pytest.raises(services.RequestError, match="Table website.orders: the erasure failed"):
+        approve(request)
+    assert remote.emails() == ["bob@example.com"]  # members went first, and are gone there
+    failed = DestructionRun.objects.get(reference=request.reference, status="failed")
+    assert failed.counts == {"website.members": {"erased": 2, "anonymised": 0, "kept": 0}}
+    assert "orders" in failed.error and "alice" not in failed.error.lower()
+    assert not DataSubjectRequest.objects.get(pk=request.pk).outcome.get("erasure")
+
+    remote.execute("DELETE FROM order_lines")
+    with committed():
+        fulfilment.erase_now(request=request, actor=overseer)
+    request = DataSubjectRequest.objects.get(pk=request.pk)
+    tables = {m["model"]: m["erased"] for m in request.outcome["erasure"]["models"] if m.get("external")}
+    assert tables == {"website.members": 2, "website.orders": 1}
+    assert request.events.get(kind=EventKind.ERASED).data["external"]["website.members"] == {"erased": 2, "kept": 0}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_erasure_writes_to_the_other_database_with_no_transaction_of_ours_open(
+    website, verified, officer, approve, committed, remote
+):
+    ours_in_transaction = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("DELETE"):
+            ours_in_transaction.append(connection.in_atomic_block)
+
+    request = verified("alice@example.com", "deletion")
+    fulfilment.carry_out_deletion(request=request, actor=officer)
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", note)
+    try:
+        with committed():
+            approve(request)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", note)
+    assert ours_in_transaction == [False]
+    assert remote.emails() == ["bob@example.com"]
+    assert DataSubjectRequest.objects.get(pk=request.pk).outcome["erasure"]
 
 
 def test_a_customer_key_finds_the_persons_rows(remote, alice):
