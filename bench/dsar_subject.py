@@ -38,6 +38,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 from common import ROOT, create_database, machine, setup_django
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/privacyops_dsar_bench"
@@ -152,13 +153,19 @@ class Recorder:
         plan = None
         raw = context["cursor"].cursor
         if self.explain and not many and not sql.lstrip().upper().startswith(self.SKIP):
-            raw.execute("SAVEPOINT bench_explain")
+            # Statements outside a transaction (the erasure's reads before it opens one) are
+            # explained in a transaction of their own, rolled back.
+            idle = raw.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            raw.execute("BEGIN" if idle else "SAVEPOINT bench_explain")
             try:
                 raw.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params)
                 plan = raw.fetchone()[0][0]
             finally:
-                raw.execute("ROLLBACK TO SAVEPOINT bench_explain")
-                raw.execute("RELEASE SAVEPOINT bench_explain")
+                if idle:
+                    raw.execute("ROLLBACK")
+                else:
+                    raw.execute("ROLLBACK TO SAVEPOINT bench_explain")
+                    raw.execute("RELEASE SAVEPOINT bench_explain")
         began = time.perf_counter()
         try:
             return execute(sql, params, many, context)
