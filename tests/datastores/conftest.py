@@ -38,6 +38,15 @@ systems:
         erase: delete           # or {{overwrite: {{name: "", mobile: null}}}}
 """
 
+ORDERS_TABLE = """\
+      - table: orders
+        identity: {email: buyer_email}
+        runs_from: placed_at
+        rule: website_members
+        category: customer_service
+        export: {buyer_email: Email, placed_at: Ordered on}
+"""
+
 
 @pytest.fixture(scope="session")
 def website_pg_url():
@@ -104,6 +113,13 @@ class Remote:
             for name in ("order_lines", "members", "orders"):
                 connection.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
             self.metadata.create_all(connection)
+
+    def add_orders(self, values: str) -> str:
+        """A second table, `orders` (rows as SQL VALUES), and the data map declaring it after
+        `members` under the same rule: the text to load."""
+        self.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, buyer_email VARCHAR(200), placed_at DATE)")
+        self.execute(f"INSERT INTO orders VALUES {values}")
+        return self.map_text + ORDERS_TABLE
 
     def execute(self, sql: str, **params):
         with self.engine.begin() as connection:

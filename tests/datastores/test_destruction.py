@@ -59,16 +59,7 @@ def test_destroy_expired_removes_exactly_the_expired_members_and_keeps_a_held_pe
 
 
 def test_every_declared_table_gets_its_own_ledger_row_and_a_rerun_finds_nothing(remote, members):
-    remote.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, buyer_email VARCHAR(200), placed_at DATE)")
-    remote.execute("INSERT INTO orders VALUES (1, 'old@example.com', '2000-01-01'), (2, 'x@example.com', '2999-01-01')")
-    text = remote.map_text + (
-        "      - table: orders\n"
-        "        identity: {email: buyer_email}\n"
-        "        runs_from: placed_at\n"
-        "        rule: website_members\n"
-        "        category: customer_service\n"
-        "        export: {buyer_email: Email, placed_at: Ordered on}\n"
-    )
+    text = remote.add_orders("(1, 'old@example.com', '2000-01-01'), (2, 'x@example.com', '2999-01-01')")
     load_data_map(text, actor=SYSTEM)
     results = destroy_expired(rule_key="website_members", actor=SYSTEM)
     counts = {label: c for r in results for label, c in r.counts.items() if "." in label and "website" in label}

@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -73,21 +75,30 @@ def test_the_access_package_includes_the_members_rows_labelled_by_system(website
     assert built.data["counts"]["website.members"] == 2
 
 
+@contextmanager
+def _ours_in_transaction(verb: str = "") -> Iterator[list[bool]]:
+    """For each statement sent to another database (those starting with `verb`, when given):
+    whether this database had a transaction open at that moment."""
+    seen: list[bool] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(verb):
+            seen.append(connection.in_atomic_block)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", note)
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_package_reads_the_other_database_with_no_transaction_of_ours_open(website, verified, officer):
     """A slow system must keep nothing here locked: every statement the package build sends to the
     website's database runs while this database has no transaction open."""
-    ours_in_transaction = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        ours_in_transaction.append(connection.in_atomic_block)
-
     request = verified("alice@example.com")
-    sa.event.listen(sa.engine.Engine, "before_cursor_execute", note)
-    try:
+    with _ours_in_transaction() as ours_in_transaction:
         services.build_access_package(request=request, actor=officer)
-    finally:
-        sa.event.remove(sa.engine.Engine, "before_cursor_execute", note)
     assert ours_in_transaction and not any(ours_in_transaction)
     assert DataSubjectRequest.objects.get(pk=request.pk).events.filter(kind=EventKind.PACKAGE_BUILT).exists()
 
@@ -215,27 +226,13 @@ def test_a_table_that_fails_after_another_was_erased_keeps_that_tables_proof(
 ):
     """Rows erased in the company's database are gone whatever happens here next: the ledger row
     for them is written even when a later table fails, and the retry's outcome counts them."""
-    remote.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, buyer_email VARCHAR(200), placed_at DATE)")
+    text = remote.add_orders("(1, 'alice@example.com', '2026-01-01'), (2, 'bob@example.com', '2026-01-01')")
     remote.execute(
         "CREATE TABLE order_lines (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL,"
         " FOREIGN KEY (order_id) REFERENCES orders (id))"
     )
-    remote.execute(
-        "INSERT INTO orders VALUES (1, 'alice@example.com', '2026-01-01'), (2, 'bob@example.com', '2026-01-01')"
-    )
     remote.execute("INSERT INTO order_lines VALUES (10, 1)")  # the website still points at Alice's order
-    load_data_map(
-        remote.map_text
-        + (
-            "      - table: orders\n"
-            "        identity: {email: buyer_email}\n"
-            "        runs_from: placed_at\n"
-            "        rule: website_members\n"
-            "        category: customer_service\n"
-            "        export: {buyer_email: Email, placed_at: Ordered on}\n"
-        ),
-        actor=SYSTEM,
-    )
+    load_data_map(text, actor=SYSTEM)
     request = verified("alice@example.com", "deletion")
     fulfilment.carry_out_deletion(request=request, actor=officer)
     with pytest.raises(services.RequestError, match="Table website.orders: the erasure failed"):
@@ -259,20 +256,10 @@ def test_a_table_that_fails_after_another_was_erased_keeps_that_tables_proof(
 def test_the_erasure_writes_to_the_other_database_with_no_transaction_of_ours_open(
     website, verified, officer, approve, committed, remote
 ):
-    ours_in_transaction = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("DELETE"):
-            ours_in_transaction.append(connection.in_atomic_block)
-
     request = verified("alice@example.com", "deletion")
     fulfilment.carry_out_deletion(request=request, actor=officer)
-    sa.event.listen(sa.engine.Engine, "before_cursor_execute", note)
-    try:
-        with committed():
-            approve(request)
-    finally:
-        sa.event.remove(sa.engine.Engine, "before_cursor_execute", note)
+    with _ours_in_transaction("DELETE") as ours_in_transaction, committed():
+        approve(request)
     assert ours_in_transaction == [False]
     assert remote.emails() == ["bob@example.com"]
     assert DataSubjectRequest.objects.get(pk=request.pk).outcome["erasure"]
