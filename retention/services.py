@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -851,12 +851,7 @@ def _record_nothing_due(
         # Written by hand (the same for every rule): compiling it through the ORM for every rule
         # was a fifth of what a run with rows due spends besides its DELETEs.
         questions = [(running_sql, [rule.pk, RunStatus.RUNNING])]
-        questions += [
-            entry.model._default_manager.filter(_due_to_act_q(rule, entry, retention, cutoff))
-            .values("pk")[:1]
-            .query.sql_with_params()
-            for entry, retention in bindings
-        ]
+        questions += [_due_question(rule, entry, retention, cutoff) for entry, retention in bindings]
         if connection.vendor == "postgresql" and any(e.model._meta.db_table == partitions.PARENT for e, _ in bindings):
             # A month a stopped run detached but did not drop: the full path drops it.
             questions.append((partitions.DETACHED_MONTHS_SQL, partitions.DETACHED_MONTHS_PARAMS))
@@ -899,6 +894,50 @@ def _record_nothing_due(
         results[rule.pk] = RunResult(rule.key, RunStatus.SUCCEEDED, run.pk, cutoff, counts=run.counts)
         logger.info("destroy_expired rule=%s run=%s status=succeeded destroyed=0 (nothing due)", rule.key, run.pk)
     return results
+
+
+# A cutoff no rule ever has: the questions are compiled with it, then asked with the real one.
+_CUTOFF_STAND_IN = datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)
+_questions: dict[tuple, tuple[Entry, Retention, str, list, dict[int, Callable[[datetime], object]]]] = {}
+
+
+def _due_question(rule: RetentionRule, entry: Entry, retention: Retention, cutoff: datetime) -> tuple[str, list]:
+    """`SELECT pk ... WHERE <due to act under rule> LIMIT 1` with `cutoff`, compiled through the
+    ORM once per process and shape (database, the rule's action, the binding) and asked with each
+    run's cutoff: compiling a run's 22 questions cost 15-17 ms of CPU, as much as PostgreSQL
+    spends planning and answering them (docs/BENCHMARKS.md). Nothing else in a question changes
+    between runs: the registry's scopes and the model graph are code."""
+    key = (connection.alias, rule.action, id(entry), id(retention))
+    cached = _questions.get(key)
+    if cached is None or cached[0] is not entry or cached[1] is not retention:
+        sql, params = _compile_question(rule, entry, retention, _CUTOFF_STAND_IN)
+        ops = connection.ops
+        # The stand-in as the database layer passes it: the datetime, or the local day (a date
+        # field, due_q), each through the backend's adapter (unchanged, or text on SQLite).
+        forms: list[tuple[object, Callable[[datetime], object]]] = [
+            (ops.adapt_datetimefield_value(_CUTOFF_STAND_IN), ops.adapt_datetimefield_value),
+            (_local_day(_CUTOFF_STAND_IN), _local_day),
+        ]
+        slots = {
+            i: to_param
+            for i, value in enumerate(params)
+            for form, to_param in forms
+            if type(value) is type(form) and value == form
+        }
+        if not slots:  # the cutoff is not where this expects it: never ask with the stand-in
+            return _compile_question(rule, entry, retention, cutoff)
+        cached = _questions[key] = (entry, retention, sql, list(params), slots)
+    _, _, sql, params, slots = cached
+    return sql, [slots[i](cutoff) if i in slots else value for i, value in enumerate(params)]
+
+
+def _local_day(cutoff: datetime):
+    return connection.ops.adapt_datefield_value(timezone.localtime(cutoff).date())
+
+
+def _compile_question(rule: RetentionRule, entry: Entry, retention: Retention, cutoff: datetime) -> tuple[str, tuple]:
+    manager = entry.model._default_manager
+    return manager.filter(_due_to_act_q(rule, entry, retention, cutoff)).values("pk")[:1].query.sql_with_params()
 
 
 def _due_to_act_q(rule: RetentionRule, entry: Entry, retention: Retention, cutoff: datetime) -> Q:

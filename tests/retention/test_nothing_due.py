@@ -71,3 +71,25 @@ def test_a_dry_run_still_counts_every_rule(old_visits):
     assert results["visit_logs"].counts["subjects.VisitLog"]["destroyed"] == 5
     assert all(r.status == RunStatus.DRY_RUN for r in results.values())
     assert VisitLog.objects.count() == 8
+
+
+def test_the_questions_compiled_once_are_asked_with_each_runs_cutoff(db):
+    VisitLog.objects.create(visited_at=timezone.now() - timedelta(days=1), path="/recent")
+    [first] = destroy_expired(actor=SYSTEM, rule_key="visit_logs")
+    assert first.destroyed == 0
+    # A year on, the same visit is due: the question compiled by the first run must not answer
+    # with the first run's cutoff (nor with the one it was compiled with).
+    [later] = destroy_expired(actor=SYSTEM, rule_key="visit_logs", now=timezone.now() + timedelta(days=365))
+    assert later.destroyed == 1
+    assert VisitLog.objects.count() == 0
+
+
+def test_every_rules_question_from_the_cache_is_the_one_the_orm_compiles(db):
+    from retention.services import _compile_question, _due_question
+    from subjects.registry import registry
+
+    for rule in RetentionRule.objects.active():
+        for entry, retention in registry.bindings_for_rule(rule.key):
+            for cutoff in (rule.cutoff(), rule.cutoff(timezone.now() - timedelta(days=400))):
+                sql, params = _compile_question(rule, entry, retention, cutoff)
+                assert _due_question(rule, entry, retention, cutoff) == (sql, list(params)), (rule.key, entry.label)
