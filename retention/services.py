@@ -441,14 +441,12 @@ def _batch_session() -> Iterator[None]:
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SET jit = off")
-        cursor.execute("SET synchronous_commit = off")
+        cursor.execute("SET jit = off; SET synchronous_commit = off")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("RESET jit")
-            cursor.execute("RESET synchronous_commit")
+            cursor.execute("RESET jit; RESET synchronous_commit")
 
 
 def _walk(
@@ -490,7 +488,7 @@ def _walk(
                 lock.heartbeat()
                 done += stop - start
                 DestructionRun.objects.filter(pk=run.pk).update(
-                    counts=counts, batches=F("batches") + 1, progress_done=done
+                    counts=counts, batches=F("batches") + 1, progress_done=done, progress_total=total
                 )
             elapsed_ms = int((time.perf_counter() - began) * 1000)
             result.batches += 1
@@ -594,9 +592,8 @@ def _destroy_rule_locked(
                 plan.lo, plan.hi = _id_bounds(
                     plan.entry.model._default_manager.filter(due_q(plan.entry, plan.retention, cutoff))
                 )
-            total = sum(plan.span for plan in plans)
-            DestructionRun.objects.filter(pk=run.pk).update(progress_total=total)
-            run.progress_total = total
+            # The total is written with the first batch's counts (one statement and commit fewer).
+            total = run.progress_total = sum(plan.span for plan in plans)
             _walk(plans, rule, run, lock, counts, result, batch_size, on_progress)
         any_hold = LegalHold.objects.active().exists()
         for plan in plans:
