@@ -901,7 +901,7 @@ _questions: dict[tuple, tuple[Entry, Retention, str, list, dict[int, Callable[[d
 def _due_question(rule: RetentionRule, entry: Entry, retention: Retention, cutoff: datetime) -> tuple[str, list]:
     """`SELECT pk ... WHERE <due to act under rule> LIMIT 1` with `cutoff`, compiled through the
     ORM once per process and shape (database, the rule's action, the binding) and asked with each
-    run's cutoff: compiling a run's 22 questions cost 15-17 ms of CPU, as much as PostgreSQL
+    run's cutoff: compiling a run's 22 questions cost 15-35 ms of CPU, more than PostgreSQL
     spends planning and answering them (docs/BENCHMARKS.md). Nothing else in a question changes
     between runs: the registry's scopes and the model graph are code."""
     key = (connection.alias, rule.action, id(entry), id(retention))
