@@ -401,7 +401,7 @@ CELERY_TASK_QUEUES = [Queue(name) for name in ("default", *CELERY_TASK_QUEUES_BY
 
 # --- retention ------------------------------------------------------------------------------
 # Rows per destruction batch (a primary-key range of this many ids): each batch is one short
-# transaction. PostgreSQL: 100,000 (a batch of visit logs takes 70-200 ms; against 50,000, a run
+# transaction. PostgreSQL: 100,000 (a batch of visit logs took 58-107 ms; against 50,000, a run
 # of 2,000,000 due rows took 1.7-1.8 s instead of 2.2 s: each batch costs more than its share of
 # rows); SQLite: 10,000 (each batch write-locks the whole file). See docs/BENCHMARKS.md "Purge
 # (retention engine)", "A whole destroy_expired run" and "#20: a run's fixed cost cut".
