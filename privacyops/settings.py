@@ -402,9 +402,10 @@ CELERY_TASK_QUEUES = [Queue(name) for name in ("default", *CELERY_TASK_QUEUES_BY
 # --- retention ------------------------------------------------------------------------------
 # Rows per destruction batch (a primary-key range of this many ids): each batch is one short
 # transaction. PostgreSQL: 100,000 (a batch of visit logs took 58-107 ms; against 50,000, a run
-# of 2,000,000 due rows took 1.7-1.8 s instead of 2.2 s: each batch costs more than its share of
-# rows); SQLite: 10,000 (each batch write-locks the whole file). See docs/BENCHMARKS.md "Purge
-# (retention engine)", "A whole destroy_expired run" and "#20: a run's fixed cost cut".
+# of 2,000,000 due rows took 1.6-1.9 s instead of 2.0-2.2 s: each batch costs about 5 ms besides
+# its DELETE, and fewer, larger batches average out the DELETEs' spread); SQLite: 10,000 (each
+# batch write-locks the whole file). See docs/BENCHMARKS.md "Purge (retention engine)", "A whole
+# destroy_expired run" and "#20: a run's fixed cost cut".
 _BATCH_ROWS_DEFAULT = 100_000 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 10_000
 RETENTION_BATCH_ROWS = _env(env.int, "RETENTION_BATCH_ROWS", default=_BATCH_ROWS_DEFAULT)
 # PostgreSQL: how long dropping a due month of visit logs waits for its lock on the visit log
