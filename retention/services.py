@@ -57,8 +57,10 @@ from .graph import (
     children_first,
     count_with_children,
     delete_with_children,
+    filled,
     raw_delete,
     references_to,
+    stand_in_slots,
     unreferenced_q,
 )
 from .holds import only_held
@@ -895,7 +897,7 @@ def _record_nothing_due(
 
 # A cutoff no rule ever has: the questions are compiled with it, then asked with the real one.
 _CUTOFF_STAND_IN = datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)
-_questions: dict[tuple, tuple[Entry, Retention, str, list, dict[int, Callable[[datetime], object]]]] = {}
+_questions: dict[tuple, tuple[Entry, Retention, str, tuple, dict[int, object]]] = {}
 
 
 def _due_question(rule: RetentionRule, entry: Entry, retention: Retention, cutoff: datetime) -> tuple[str, list]:
@@ -904,28 +906,23 @@ def _due_question(rule: RetentionRule, entry: Entry, retention: Retention, cutof
     run's cutoff: compiling a run's 22 questions cost 15-35 ms of CPU, more than PostgreSQL
     spends planning and answering them (docs/BENCHMARKS.md). Nothing else in a question changes
     between runs: the registry's scopes and the model graph are code."""
+    # The cutoff as the database layer passes it: the datetime, or the local day (a date field,
+    # due_q), each through the backend's adapter (unchanged, or text on SQLite).
+    ops = connection.ops
+    forms = {
+        ops.adapt_datetimefield_value(_CUTOFF_STAND_IN): ops.adapt_datetimefield_value,
+        _local_day(_CUTOFF_STAND_IN): _local_day,
+    }
     key = (connection.alias, rule.action, id(entry), id(retention))
     cached = _questions.get(key)
     if cached is None or cached[0] is not entry or cached[1] is not retention:
         sql, params = _compile_question(rule, entry, retention, _CUTOFF_STAND_IN)
-        ops = connection.ops
-        # The stand-in as the database layer passes it: the datetime, or the local day (a date
-        # field, due_q), each through the backend's adapter (unchanged, or text on SQLite).
-        forms: list[tuple[object, Callable[[datetime], object]]] = [
-            (ops.adapt_datetimefield_value(_CUTOFF_STAND_IN), ops.adapt_datetimefield_value),
-            (_local_day(_CUTOFF_STAND_IN), _local_day),
-        ]
-        slots = {
-            i: to_param
-            for i, value in enumerate(params)
-            for form, to_param in forms
-            if type(value) is type(form) and value == form
-        }
+        slots = stand_in_slots(params, forms)
         if not slots:  # the cutoff is not where this expects it: never ask with the stand-in
             return _compile_question(rule, entry, retention, cutoff)
-        cached = _questions[key] = (entry, retention, sql, list(params), slots)
+        cached = _questions[key] = (entry, retention, sql, params, slots)
     _, _, sql, params, slots = cached
-    return sql, [slots[i](cutoff) if i in slots else value for i, value in enumerate(params)]
+    return sql, filled(params, slots, {form: to_param(cutoff) for form, to_param in forms.items()})
 
 
 def _local_day(cutoff: datetime):
