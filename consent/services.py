@@ -838,12 +838,18 @@ def purge_cookie_consent_records(*, at: datetime | None = None, dry_run: bool = 
 
 
 # --- reports -----------------------------------------------------------------------------------
+# Each code beside the words a person reads (the purpose as the policy names it, the action and
+# channel in the language of the request): codes for machines, words for the person or auditor.
 RECEIPT_COLUMNS = [
     "occurred_at_seoul",
     "purpose",
+    "purpose_name",
+    "purpose_name_ko",
     "policy_clause",
     "action",
+    "action_label",
     "channel",
+    "channel_label",
     "policy_version",
     "notice_sha256",
     "night_time",
@@ -869,9 +875,13 @@ def consent_receipt_csv(subject: DataSubject) -> str:
             [
                 event.occurred_at.astimezone(SEOUL).isoformat(timespec="seconds"),
                 event.purpose.key,
+                event.purpose.name,
+                event.purpose.name_ko,
                 event.purpose.policy_clause,
                 event.action,
+                event.get_action_display(),
                 event.channel,
+                event.get_channel_display(),
                 event.policy_version,
                 event.notice_sha256,
                 "yes" if event.night_time else "no",

@@ -73,6 +73,9 @@ def test_a_subjects_consent_history_downloads_as_a_csv_receipt_with_a_logged_rea
         ("2026-04-04T09:00:00+09:00", "withdrawn", "email_link"),
     ]
     assert rows[0]["ip"] == "203.0.113.5" and len(rows[0]["notice_sha256"]) == 64
+    # The words beside the codes, in the admin's language: what the person reading it understands.
+    assert (rows[1]["action_label"], rows[1]["channel_label"]) == ("철회", "이메일의 링크")
+    assert rows[0]["purpose_name_ko"] and rows[0]["purpose_name"] != rows[0]["purpose"]
 
 
 def test_marketing_staff_cannot_download_a_receipt(admin_login, marketer, alice, history):
