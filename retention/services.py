@@ -666,9 +666,9 @@ def _drop_due_partitions(
     The due months are detached together in one short transaction, under an ACCESS EXCLUSIVE
     lock on the visit log, after asking again whether any of their rows is kept; the lock is not
     waited for longer than RETENTION_PARTITION_LOCK_TIMEOUT_MS (months whose lock a long reader
-    keeps are left to the batches of the same run). Then each detached month in its own
-    transaction: its exact count (no one writes to it any more) and its DROP with the register's
-    update; the removal of its files at that commit, the slow part, no longer holds the visit log.
+    keeps are left to the batches of the same run). Then the detached months in one transaction:
+    their exact counts (no one writes to them any more) and their DROP with the register's
+    update; the removal of their files at that commit, the slow part, no longer holds the visit log.
     A month detached by a run that stopped in between is dropped and recorded by the next run.
     "Is any row kept?" is asked from the holds' side (`registry.protects_any`: one index probe per
     active hold), first without the lock, so that a held month never takes it, and of all the due
@@ -684,9 +684,9 @@ def _drop_due_partitions(
         or not partitions.is_partitioned()
     ):
         return
-    for part in partitions.detached_months():
-        if part.upper <= cutoff:
-            _drop_detached(part, entry.label, rule, run, lock, counts, result, time.perf_counter())
+    stranded = [part for part in partitions.detached_months() if part.upper <= cutoff]
+    if stranded:
+        _drop_detached(stranded, entry.label, rule, run, lock, counts, result, time.perf_counter())
     manager = entry.model._default_manager
     clear = _months_clear(manager, [part for part in partitions.visit_partitions() if part.upper <= cutoff])
     if not clear:
@@ -709,9 +709,7 @@ def _drop_due_partitions(
             ", ".join(part.name for part in clear),
         )
         return
-    for part in clear:
-        _drop_detached(part, entry.label, rule, run, lock, counts, result, began)
-        began = time.perf_counter()
+    _drop_detached(clear, entry.label, rule, run, lock, counts, result, began)
 
 
 def _months_clear(manager: models.Manager, months: list[partitions.Partition]) -> list[partitions.Partition]:
@@ -731,7 +729,7 @@ def _months_clear(manager: models.Manager, months: list[partitions.Partition]) -
 
 
 def _drop_detached(
-    part: partitions.Partition,
+    months: list[partitions.Partition],
     label: str,
     rule: RetentionRule,
     run: DestructionRun,
@@ -740,32 +738,38 @@ def _drop_detached(
     result: RunResult,
     began: float,
 ) -> None:
+    """Count and drop detached month tables in one transaction, recorded as one batch: one
+    question counts them all, one DROP removes them (one commit, one pass over the shared buffers
+    for all their files); if it fails, nothing is dropped and they stay detached for the next run."""
     with transaction.atomic(), connection.cursor() as cursor:
         # Deferred foreign-key checks still pending in this transaction (rows written earlier in
         # it, as a caller's own transaction may have) would make PostgreSQL refuse the DROP.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f"SELECT COUNT(*) FROM {part.name}")  # noqa: S608 (our own partition name)
-        rows = cursor.fetchone()[0]
-        cursor.execute(f"DROP TABLE {part.name}")
-        _add(counts, label, "destroyed", rows)
-        _add(counts, label, "partitions_dropped", 1)
-        months = counts[label].get("dropped_months", "")
-        counts[label]["dropped_months"] = f"{months}, {part.lower:%Y-%m}" if months else f"{part.lower:%Y-%m}"
+        cursor.execute(
+            " UNION ALL ".join(f"SELECT {i}, COUNT(*) FROM {part.name}" for i, part in enumerate(months))  # noqa: S608 (our own partition names)
+        )
+        rows = dict(cursor.fetchall())
+        cursor.execute(f"DROP TABLE {', '.join(part.name for part in months)}")
+        _add(counts, label, "destroyed", sum(rows.values()))
+        _add(counts, label, "partitions_dropped", len(months))
+        dropped = [counts[label]["dropped_months"]] if counts[label].get("dropped_months") else []
+        counts[label]["dropped_months"] = ", ".join(dropped + [f"{part.lower:%Y-%m}" for part in months])
         lock.heartbeat()
         DestructionRun.objects.filter(pk=run.pk).update(counts=counts, batches=F("batches") + 1)
     elapsed_ms = int((time.perf_counter() - began) * 1000)
     result.batches += 1
     result.longest_batch_ms = max(result.longest_batch_ms, elapsed_ms)
-    logger.info(
-        "destroy_expired rule=%s run=%s dropped partition %s [%s, %s) rows=%s ms=%s",
-        rule.key,
-        run.pk,
-        part.name,
-        part.lower.isoformat(),
-        part.upper.isoformat(),
-        rows,
-        elapsed_ms,
-    )
+    for i, part in enumerate(months):
+        logger.info(
+            "destroy_expired rule=%s run=%s dropped partition %s [%s, %s) rows=%s",
+            rule.key,
+            run.pk,
+            part.name,
+            part.lower.isoformat(),
+            part.upper.isoformat(),
+            rows[i],
+        )
+    logger.info("destroy_expired rule=%s run=%s dropped %s partitions ms=%s", rule.key, run.pk, len(months), elapsed_ms)
 
 
 def _add(counts: dict[str, dict], label: str, key: str, n: int, with_parent: str | None = None) -> None:

@@ -100,6 +100,23 @@ def test_a_fully_due_partition_is_dropped_and_recorded_with_its_count(db):
     assert list(VisitLog.objects.all()) == [recent]
 
 
+def test_several_due_months_are_counted_each_and_dropped_together_as_one_batch(db):
+    _old_partition()
+    partitions.ensure_visit_partitions(months_ahead=1, now=OLD_MONTH + timedelta(days=31))
+    for day in range(3):
+        VisitLog.objects.create(visited_at=OLD_MONTH + timedelta(days=day))
+    VisitLog.objects.create(visited_at=datetime(2025, 5, 9, tzinfo=UTC))  # April stays empty
+    result = _run()
+    assert not any(_exists(f"subjects_visitlog_p2025{m:02}") for m in (3, 4, 5))
+    assert result.counts["subjects.VisitLog"] == {
+        "destroyed": 4,
+        "partitions_dropped": 3,
+        "dropped_months": "2025-03, 2025-04, 2025-05",
+    }
+    assert DestructionRun.objects.get(pk=result.run_id).batches == 1
+    assert not VisitLog.objects.exists()
+
+
 def test_a_partition_holding_a_held_subjects_visit_is_not_dropped(db, officer):
     name = _old_partition()
     subject = DataSubject.objects.create(email="held@example.com", source=CollectionSource.AUTOMATIC)
