@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -156,7 +156,7 @@ def _record(
     under the lock, whether there is anything to record.
     """
     with transaction.atomic():
-        list(DataSubject.objects.select_for_update().filter(pk=subject.pk).values_list("pk", flat=True))
+        _lock_subject(subject.pk)
         state = ConsentState.objects.filter(subject=subject, purpose=purpose).first()
         if only_if is not None and not only_if(state):
             return None
@@ -183,8 +183,11 @@ def _record(
             # A "no" keeps nothing alive: its proof period starts at once.
             ended_at=None if granted else at,
         )
-        # The answer the earlier events recorded stopped being current now.
-        ConsentEvent.objects.filter(subject=subject, purpose=purpose).exclude(pk=event.pk)._stamp_ended(at)
+        # The answer the earlier events recorded stopped being current now. Only a standing "yes"
+        # leaves an event open (a "no" is ended as it is recorded, and every event ends the ones
+        # before it), so after anything else there is none to end.
+        if state is not None and state.granted:
+            ConsentEvent.objects.filter(subject=subject, purpose=purpose).exclude(pk=event.pk)._stamp_ended(at)
         values = {
             "granted": granted,
             "action": action,
@@ -219,6 +222,15 @@ def _record(
                 marketing_consent_ended(subject_id=subject.pk, purpose=purpose.key, channel=channel, event_id=event.pk)
     logger.info("consent %s: subject=%s purpose=%s event=%s", action, subject.pk, purpose.key, event.pk)
     return event
+
+
+def _lock_subject(pk: int) -> None:
+    """Lock a subject's row until the transaction ends (where the database has row locks; SQLite
+    writes one transaction at a time). Written by hand: through the ORM, compiling this one
+    statement cost a tenth of a consent write's CPU."""
+    if connection.features.has_select_for_update:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {DataSubject._meta.db_table} WHERE id = %s FOR UPDATE", [pk])  # noqa: S608
 
 
 def _grant_action(state: ConsentState | None, *, night_time: bool, at: datetime) -> str | None:

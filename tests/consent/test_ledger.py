@@ -111,6 +111,31 @@ def test_the_proof_period_of_an_answer_starts_when_it_stops_being_current(alice)
     assert ConsentState.objects.get(subject=alice).ended_at == start + timedelta(days=1)
 
 
+def test_only_a_standing_yes_leaves_an_event_open_and_each_answer_ends_the_one_before(alice):
+    """Every answer ends the one before it at its own time, and a "no" ends itself; so the only
+    open event of a person's purpose is a current grant (the write skips ending earlier events
+    when the state is not a grant)."""
+    t0 = timezone.now() - timedelta(days=800)
+    steps = [
+        lambda at: grant(alice, at=at),
+        lambda at: grant(alice, at=at),  # within 30 days of the 2-year anniversary: re-confirmed
+        lambda at: services.withdraw_consent(subject=alice, purpose="marketing", channel="preference_page", at=at),
+        lambda at: grant(alice, at=at, night_time=True),
+        lambda at: grant(alice, at=at),  # a different consent (no longer at night): a new grant
+        lambda at: services.withdraw_consent(subject=alice, purpose="marketing", channel="email_link", at=at),
+    ]
+    times = [t0, t0 + timedelta(days=720)] + [t0 + timedelta(days=721 + i) for i in range(4)]
+    events = []
+    for step, at in zip(steps, times, strict=True):
+        events.append(step(at))
+        state = ConsentState.objects.get(subject=alice, purpose__key="marketing")
+        open_events = list(ConsentEvent.objects.filter(subject=alice, ended_at__isnull=True))
+        assert open_events == ([events[-1]] if state.granted else [])
+    assert [e.action for e in events] == ["granted", "reconfirmed", "withdrawn", "granted", "granted", "withdrawn"]
+    ended = [ConsentEvent.objects.get(pk=e.pk).ended_at for e in events]
+    assert ended == [times[1], times[2], times[2], times[4], times[5], times[5]]
+
+
 def test_withdrawing_twice_records_nothing_the_second_time(alice):
     grant(alice)
     assert services.withdraw_consent(subject=alice, purpose="marketing", channel="web_form") is not None
