@@ -45,6 +45,18 @@ def _forget_what_the_process_remembers():
 
 
 @pytest.fixture
+def registry_as_it_was():
+    """The personal-data registry put back exactly as it was after a test that changes an entry,
+    order included: the order is what the admin lists a person's records in."""
+    from subjects.registry import registry
+
+    saved = dict(registry._entries)
+    yield registry
+    registry._entries.clear()
+    registry._entries.update(saved)
+
+
+@pytest.fixture
 def alice(db):
     subject = DataSubject.objects.create(
         name="Alice Kim", email="alice@example.com", phone="010-1111-2222", source=CollectionSource.CUSTOMER_SERVICE

@@ -218,7 +218,7 @@ def test_a_profile_goes_only_when_no_record_refers_to_it(db, officer):
 
 
 @pytest.fixture
-def anonymising_visits(rule):
+def anonymising_visits(rule, registry_as_it_was):
     """visit_logs switched to anonymisation, with the registry naming the fields to blank."""
     entry = registry.unregister(VisitLog)
     registry.register(
@@ -233,9 +233,7 @@ def anonymising_visits(rule):
     visit_rule = rule("visit_logs")
     visit_rule.action = RuleAction.ANONYMISE
     visit_rule.save()
-    yield visit_rule
-    registry.unregister(VisitLog)
-    registry._entries[VisitLog] = entry
+    return visit_rule
 
 
 def test_anonymise_keeps_the_row_with_its_personal_fields_blanked(alice, anonymising_visits):
