@@ -23,9 +23,10 @@ class PolicyConfig(AppConfig):
         # In ready(), not at the top: services import models, which are not loaded yet when Django
         # imports this module.
         from .models import PolicyVersion
-        from .services import current_version_label, forget_version_label
+        from .services import current_version_label, forget_version_label, processor_unstated
 
         hooks.current_policy_version.provide(current_version_label)
+        hooks.processor_unstated.provide(processor_unstated)
         post_save.connect(forget_version_label, sender=PolicyVersion, dispatch_uid="policy.version_on_save")
         post_delete.connect(forget_version_label, sender=PolicyVersion, dispatch_uid="policy.version_on_delete")
         # Connected for this app only, i.e. once per migrate run, after all apps' migrations.

@@ -160,7 +160,8 @@ def processors_awaiting_publication(now: datetime | None = None) -> list[dict[st
     each with the announced version that states them and its effective date, if any.
 
     The page keeps serving the version in force, so such a processor stays out of the published
-    text until that date; until then the desk lists it (the data it would receive waits too).
+    text until that date; until then the desk lists it, and a processor the text does not name, or
+    a category it does not state, receives nothing (`processor_unstated`, asked by every share).
     """
     version = current_version(now)
     published = {p.get("name"): p for p in (version.facts.get("processors", []) if version else [])}
@@ -183,6 +184,37 @@ def processors_awaiting_publication(now: datetime | None = None) -> list[dict[st
             }
         )
     return out
+
+
+def processor_unstated(*, name: str, data_categories, now: datetime | None = None) -> dict[str, Any] | None:
+    """The provider behind `privacyops.lib.hooks.processor_unstated`, asked before any data goes to
+    a processor: None when the version in force names it and, where that version records its
+    facts, states every category of data it receives (PIPA art. 26(2): the entrusted work and
+    every entrustee are published). Otherwise what is missing ("missing_categories": the keys not
+    stated, or None when the processor is not named at all) and the announced version that states
+    it ("version", "effective_at"; "" and None when none is announced)."""
+    version = current_version(now)
+    wanted = set(data_categories or [])
+    missing: list[str] | None = None
+    if version is not None and version.facts:
+        row = next((p for p in version.facts.get("processors", []) if p.get("name") == name), None)
+        if row is not None:
+            missing = sorted(wanted - set(row.get("data_categories") or []))
+            if not missing:
+                return None
+    elif version is not None and name and name in version.frozen_html_en:
+        return None  # the seed text names it in its own prose, without facts to compare categories
+
+    def states(v: PolicyVersion) -> bool:
+        row = next((p for p in (v.facts or {}).get("processors", []) if p.get("name") == name), None)
+        return row is not None and wanted <= set(row.get("data_categories") or [])
+
+    covering = next((v for v in upcoming_versions(now) if states(v)), None)
+    return {
+        "missing_categories": missing,
+        "version": covering.label if covering else "",
+        "effective_at": covering.effective_at if covering else None,
+    }
 
 
 def processors_for_legal_review() -> list[dict[str, Any]]:

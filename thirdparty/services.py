@@ -27,10 +27,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.services import may_process, withdraw_consent
+from privacyops.lib import hooks
 from privacyops.lib.actors import SYSTEM, require_permission
 from privacyops.lib.crypto import DecryptionError, reveal
 from privacyops.lib.korean import resolve_particles
 from subjects.models import CollectionSource, DataSubject
+from subjects.registry import DataCategory
 
 from .connectors import google_oauth, meta, youtube
 from .connectors.google_analytics import GOOGLE_QUOTA_TZ, Slot, reserve_ga_slot
@@ -149,32 +151,55 @@ def _from_affiliate(subject: DataSubject) -> bool:
     return subject.source == CollectionSource.AFFILIATE or subject.source_affiliate_id is not None
 
 
-def may_share(*, subject: DataSubject, processor: Processor, purpose: str) -> ShareDecision:
-    """May this person's data go to this processor for this purpose? Every sync asks first."""
+def _processor_refusal(processor: Processor) -> str:
+    """Why nothing may go to this processor at all ("" when data may): inactive, or not stated in
+    the privacy policy in force (PIPA art. 26(2); policy's `processor_unstated`)."""
     if not processor.active:
-        return ShareDecision(
-            False, resolve_particles(_("%(processor)s is not an active processor.") % {"processor": processor.name})
-        )
+        return resolve_particles(_("%(processor)s is not an active processor.") % {"processor": processor.name})
+    unstated = hooks.processor_unstated(name=processor.name, data_categories=processor.data_categories)
+    if unstated is None:
+        return ""
+    if unstated["missing_categories"] is None:
+        reason = _("The privacy policy in force does not name %(processor)s; nothing goes to it before it does.") % {
+            "processor": processor.name
+        }
+    else:
+        labels = {c.value: str(c.label) for c in DataCategory}
+        categories = ", ".join(labels.get(k, k) for k in unstated["missing_categories"])
+        reason = _(
+            "The privacy policy in force does not state that %(processor)s receives %(categories)s; "
+            "nothing goes to it before it does."
+        ) % {"processor": processor.name, "categories": categories}
+    reason = resolve_particles(reason)
+    if unstated["effective_at"] is not None:
+        reason += " " + _("Version %(version)s, announced, states it from %(date)s.") % {
+            "version": unstated["version"],
+            "date": timezone.localtime(unstated["effective_at"]).date().isoformat(),
+        }
+    else:
+        reason += " " + _("No announced version states it yet.")
+    return reason
+
+
+def _subject_refusal(subject: DataSubject, processor: Processor, purpose: str) -> str:
+    """Why this person's data may not go to this processor for this purpose ("" when it may)."""
     if subject.processing_restricted:
-        return ShareDecision(False, _("Processing of this person's data is suspended at their request."))
+        return _("Processing of this person's data is suspended at their request.")
     use = PURPOSE_USES.get(purpose) or processor.restricted_use
     if use and _from_affiliate(subject):
-        article = AFFILIATE_FORBIDDEN_USES[use]
-        return ShareDecision(
-            False,
-            _(
-                "This person's data came from an affiliated service; policy %(article)s forbids providing it "
-                "for %(use)s."
-            )
-            % {"article": article, "use": RestrictedUse(use).label},
-        )
+        return _(
+            "This person's data came from an affiliated service; policy %(article)s forbids providing it for %(use)s."
+        ) % {"article": AFFILIATE_FORBIDDEN_USES[use], "use": RestrictedUse(use).label}
     consent_purpose = processor.share_purpose if purpose in PURPOSE_USES else purpose
-    if consent_purpose:
-        if not may_process(subject=subject, purpose=consent_purpose):
-            return ShareDecision(
-                False, _("The person has not consented to the purpose '%(purpose)s'.") % {"purpose": consent_purpose}
-            )
-    return ShareDecision(True, _("Allowed."))
+    if consent_purpose and not may_process(subject=subject, purpose=consent_purpose):
+        return _("The person has not consented to the purpose '%(purpose)s'.") % {"purpose": consent_purpose}
+    return ""
+
+
+def may_share(*, subject: DataSubject, processor: Processor, purpose: str) -> ShareDecision:
+    """May this person's data go to this processor for this purpose? Every sync asks first."""
+    reason = _processor_refusal(processor) or _subject_refusal(subject, processor, purpose)
+    return ShareDecision(False, reason) if reason else ShareDecision(True, _("Allowed."))
 
 
 @dataclass
@@ -186,15 +211,16 @@ class ShareResult:
 
 def share_subjects(*, subjects, processor: Processor, purpose: str, reference: str = "") -> ShareResult:
     """Run the gate for a sync's subjects and write the DataTransfer row for the sync; the caller
-    sends only `allowed`."""
+    sends only `allowed`. The processor's own conditions are asked once for the whole sync."""
     allowed, refused, reasons = [], {}, {}
+    refusal = _processor_refusal(processor)
     for subject in subjects:
-        decision = may_share(subject=subject, processor=processor, purpose=purpose)
-        if decision.allowed:
-            allowed.append(subject)
+        reason = refusal or _subject_refusal(subject, processor, purpose)
+        if reason:
+            refused[subject.pk] = reason
+            reasons[reason] = reasons.get(reason, 0) + 1
         else:
-            refused[subject.pk] = decision.reason
-            reasons[decision.reason] = reasons.get(decision.reason, 0) + 1
+            allowed.append(subject)
     consent_purpose = processor.share_purpose if purpose in PURPOSE_USES else purpose
     transfer = DataTransfer.objects.create(
         processor=processor,

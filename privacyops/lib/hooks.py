@@ -21,6 +21,12 @@ installs a stand-in and puts back `hook.provider` afterwards); `provide(None)` r
 
 - `current_policy_version()`: the label of the privacy-policy version in force, recorded with
   every consent. Asked by consent, provided by policy; "" until provided.
+- `processor_unstated(name=, data_categories=)`: what the privacy policy in force does not state
+  about a processor: None when it names the processor and every category of data it receives,
+  otherwise a dict ("missing_categories": the keys not stated, or None when the processor is not
+  named; "version" and "effective_at" of an announced version that states it, if any). Asked by
+  thirdparty's share gate before any data goes to a processor, provided by policy; None (nothing
+  to check) until provided.
 - `download_reason_names_a_request(reason)`: whether a download's reason in the access log names a
   real data-subject request. Asked by audit's monthly review, provided by dsar; by default a
   reason starting with "DSAR <reference>" counts.
@@ -83,6 +89,7 @@ class Hook:
 _DSAR_REASON = re.compile(r"^DSAR\s+\S+")
 
 current_policy_version = Hook("current_policy_version", default=lambda: "")
+processor_unstated = Hook("processor_unstated", default=lambda *, name, data_categories: None)
 download_reason_names_a_request = Hook(
     "download_reason_names_a_request", default=lambda reason: bool(_DSAR_REASON.match(reason))
 )

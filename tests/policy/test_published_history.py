@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from policy import services
 
@@ -190,3 +191,52 @@ def test_the_draft_beside_the_version_in_force_in_the_admin(admin_login, officer
     assert "Announcing is refused until these are recorded:" in body
     assert "overseas transfer to Meta: contact" in body
     assert 'class="policy-diff"' in body and "+Google Analytics" in body
+
+
+def test_a_processor_receives_nothing_until_the_version_naming_it_is_in_force(alice, english, now, officer):
+    """PIPA art. 26(2) (PV-02): data goes only to processors the policy in force names, with the
+    categories it states; the refusal says what is missing and when the announced version covers it."""
+    from consent.services import grant_consent
+    from thirdparty.models import DataTransfer, Processor
+    from thirdparty.services import may_share, share_subjects
+
+    grant_consent(subject=alice, purpose="marketing", channel="web_form")
+    newco = Processor.objects.create(
+        name="NewCo Mail",
+        entrusted_task="Invitations",
+        country="Korea",
+        data_categories=["identity_contact"],
+        share_purpose="marketing",
+    )
+    stibee = Processor.objects.get(name="Stibee")
+    assert may_share(subject=alice, processor=stibee, purpose="marketing").allowed  # named by the seed text
+    refused = may_share(subject=alice, processor=newco, purpose="marketing")
+    assert not refused.allowed
+    assert refused.reason == (
+        "The privacy policy in force does not name NewCo Mail; nothing goes to it before it does. "
+        "No announced version states it yet."
+    )
+    with translation.override("ko"):
+        korean = may_share(subject=alice, processor=newco, purpose="marketing").reason
+    assert korean.startswith("시행 중인 개인정보 처리방침에 NewCo Mail") and "공지되지 않았습니다" in korean
+
+    complete_overseas_contacts()
+    version = services.draft_policy_version(label="2026-04-01", effective_at=seoul(2026, 4, 1), is_significant=True)
+    services.announce_policy_version(version=version, actor=officer)
+    result = share_subjects(subjects=[alice], processor=newco, purpose="marketing", reference="invites")
+    assert result.allowed == []
+    assert result.refused[alice.pk].endswith("Version 2026-04-01, announced, states it from 2026-04-01.")
+    assert DataTransfer.objects.get(reference="invites").refused_count == 1
+
+    now.move_to(seoul(2026, 4, 1, 0, 0, 1))
+    assert may_share(subject=alice, processor=newco, purpose="marketing").allowed
+
+    # A category the version in force does not state stops the flow again, naming the category.
+    newco.data_categories = ["identity_contact", "device_usage"]
+    newco.save()
+    refused = may_share(subject=alice, processor=newco, purpose="marketing")
+    assert not refused.allowed
+    assert refused.reason.startswith(
+        "The privacy policy in force does not state that NewCo Mail receives Device information, IP address, "
+        "cookies, visit and usage logs;"
+    )
