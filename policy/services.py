@@ -181,6 +181,8 @@ def processors_awaiting_publication(now: datetime | None = None) -> list[dict[st
                 "new": name not in published and not (seed_text and name and name in seed_text),
                 "version": covering.label if covering else "",
                 "effective_at": covering.effective_at if covering else None,
+                # The share gate's answer: named with every category it receives, or not.
+                "receives_nothing": _unstated(version, upcoming, name, row.get("data_categories")) is not None,
             }
         )
     return out
@@ -193,23 +195,28 @@ def processor_unstated(*, name: str, data_categories, now: datetime | None = Non
     every entrustee are published). Otherwise what is missing ("missing_categories": the keys not
     stated, or None when the processor is not named at all) and the announced version that states
     it ("version", "effective_at"; "" and None when none is announced)."""
-    version = current_version(now)
+    return _unstated(current_version(now), list(upcoming_versions(now)), name, data_categories)
+
+
+def _stated_row(version: PolicyVersion, name: str) -> dict[str, Any] | None:
+    return next((p for p in (version.facts or {}).get("processors", []) if p.get("name") == name), None)
+
+
+def _unstated(version: PolicyVersion | None, upcoming: list, name: str, data_categories) -> dict[str, Any] | None:
     wanted = set(data_categories or [])
     missing: list[str] | None = None
     if version is not None and version.facts:
-        row = next((p for p in version.facts.get("processors", []) if p.get("name") == name), None)
+        row = _stated_row(version, name)
         if row is not None:
             missing = sorted(wanted - set(row.get("data_categories") or []))
             if not missing:
                 return None
     elif version is not None and name and name in version.frozen_html_en:
         return None  # the seed text names it in its own prose, without facts to compare categories
-
-    def states(v: PolicyVersion) -> bool:
-        row = next((p for p in (v.facts or {}).get("processors", []) if p.get("name") == name), None)
-        return row is not None and wanted <= set(row.get("data_categories") or [])
-
-    covering = next((v for v in upcoming_versions(now) if states(v)), None)
+    covering = next(
+        (v for v in upcoming if (row := _stated_row(v, name)) and wanted <= set(row.get("data_categories") or [])),
+        None,
+    )
     return {
         "missing_categories": missing,
         "version": covering.label if covering else "",

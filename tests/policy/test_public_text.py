@@ -212,9 +212,11 @@ def test_a_new_processor_is_held_out_of_the_published_text_until_its_version_tak
     )
     assert page() == before
     waiting = services.processors_awaiting_publication()
-    assert waiting == [{"name": "NewCo Mail", "new": True, "version": "", "effective_at": None}]
+    assert waiting == [
+        {"name": "NewCo Mail", "new": True, "version": "", "effective_at": None, "receives_nothing": True}
+    ]
     desk = admin_login(officer).get("/admin/", headers={"accept-language": "en"}).content.decode()
-    assert "NewCo Mail" in desk and "no announced version states it yet" in desk
+    assert "NewCo Mail" in desk and "no announced version states it yet; receives no data until then" in desk
 
     version = services.draft_policy_version(label="2026-04-01", effective_at=seoul(2026, 4, 1), is_significant=True)
     services.announce_policy_version(version=version, actor=officer)
@@ -228,3 +230,27 @@ def test_a_new_processor_is_held_out_of_the_published_text_until_its_version_tak
     now.move_to(seoul(2026, 4, 1, 0, 5))
     assert b"NewCo Mail" in page()
     assert services.processors_awaiting_publication() == []
+
+
+def test_a_changed_wording_is_listed_but_a_category_not_stated_holds_the_data_back(alice):
+    """With a generated version in force, a processor's new wording changes what is published,
+    not who receives what; a category the version does not state stops the data until it does."""
+    from consent.services import grant_consent
+    from thirdparty.models import Processor
+    from thirdparty.services import may_share
+
+    grant_consent(subject=alice, purpose="marketing", channel="web_form")
+    stibee = Processor.objects.get(name="Stibee")
+    stibee.entrusted_task_en = "Sending newsletters and event invitations"
+    stibee.save()
+    assert [(p["name"], p["receives_nothing"]) for p in services.processors_awaiting_publication()] == [
+        ("Stibee", False)
+    ]
+    assert may_share(subject=alice, processor=stibee, purpose="marketing").allowed
+
+    stibee.data_categories = [*stibee.data_categories, "device_usage"]
+    stibee.save()
+    assert [(p["name"], p["receives_nothing"]) for p in services.processors_awaiting_publication()] == [
+        ("Stibee", True)
+    ]
+    assert not may_share(subject=alice, processor=stibee, purpose="marketing").allowed
