@@ -231,22 +231,37 @@ def _start_fides(args, client_id: str, client_secret: str) -> subprocess.Popen:
         "FIDES__USER__ANALYTICS_OPT_OUT": "true",
         "FIDES__LOGGING__LEVEL": "WARNING",
     }
-    command = [str(uvicorn), "fides.api.main:app", "--host", "127.0.0.1", "--port", str(args.fides_port)]
-    command += ["--log-level", "warning", "--workers", str(args.fides_workers)]
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / "fides_side_by_side.fides.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        command,
-        cwd=tempfile.mkdtemp(prefix="fides-side-by-side-"),
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    if not _wait(f"http://127.0.0.1:{args.fides_port}/health", 240, process):
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-        raise SystemExit(f"Fides did not start; its log: {log.name}")
+    # Several uvicorn workers on a new database race each other through Fides' migrations (seen:
+    # "duplicate key ... alembic_version", a worker fails, uvicorn stops): one worker migrates first.
+    counts = [1, args.fides_workers] if args.fides_workers > 1 else [1]
+    for workers in counts:
+        command = [str(uvicorn), "fides.api.main:app", "--host", "127.0.0.1", "--port", str(args.fides_port)]
+        command += ["--log-level", "warning", "--workers", str(workers)]
+        log = open(Path(os.environ.get("TMPDIR", "/tmp")) / "fides_side_by_side.fides.log", "a")  # noqa: SIM115
+        process = subprocess.Popen(
+            command,
+            cwd=tempfile.mkdtemp(prefix="fides-side-by-side-"),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        if not _wait(f"http://127.0.0.1:{args.fides_port}/health", 240, process):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+            raise SystemExit(f"Fides did not start; its log: {log.name}")
+        if workers != counts[-1]:
+            _stop(process)
     return process
+
+
+def _stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:  # seen when it had stalled (docs/BENCHMARKS.md)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
 
 
 def _fides_setup(base: str, client_id: str, client_secret: str) -> dict:
@@ -515,12 +530,7 @@ def main() -> int:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
         if fides_process is not None:
-            os.killpg(fides_process.pid, signal.SIGTERM)
-            try:
-                fides_process.wait(timeout=60)
-            except subprocess.TimeoutExpired:  # seen when it had stalled (docs/BENCHMARKS.md)
-                os.killpg(fides_process.pid, signal.SIGKILL)
-                fides_process.wait(timeout=30)
+            _stop(fides_process)
 
     load = os.getloadavg()
     lines = [

@@ -146,20 +146,26 @@ def _record(
     user_agent: str = "",
     night_time: bool = False,
     gpc: bool = False,
-    at: datetime,
+    at: datetime | None,
     only_if=None,
 ) -> ConsentEvent | None:
     """Append one event and move the state to it, in one transaction.
 
     The subject's row is locked first so concurrent answers of one person are serialised (the
     state's unique key alone would let two first answers race). `only_if(state)` decides,
-    under the lock, whether there is anything to record.
+    under the lock, whether there is anything to record. An answer the caller does not date
+    (`at` None) is dated under the lock, so one that waited for another answer of the same
+    person comes after it instead of being refused as dated before it; only a stated time
+    earlier than the answer recorded is refused.
     """
     with transaction.atomic():
         _lock_subject(subject.pk)
         state = ConsentState.objects.filter(subject=subject, purpose=purpose).first()
         if only_if is not None and not only_if(state):
             return None
+        if at is None:
+            # Another server's clock may run ahead of this one: the lock's order is the answers' order.
+            at = max(timezone.now(), state.changed_at) if state is not None else timezone.now()
         if action == ConsentAction.GRANTED:
             action = _grant_action(state, night_time=bool(night_time and purpose.is_marketing), at=at)
             if action is None:
@@ -289,7 +295,7 @@ def grant_consent(
         user_agent=user_agent,
         night_time=night_time,
         gpc=gpc,
-        at=_now(at),
+        at=at,
     )
 
 
@@ -313,7 +319,7 @@ def withdraw_consent(
         ip=ip,
         user_agent=user_agent,
         gpc=gpc or channel == ConsentChannel.GPC_SIGNAL,
-        at=_now(at),
+        at=at,
         only_if=lambda state: state is not None and state.granted,
     )
 
@@ -342,7 +348,7 @@ def refuse_consent(
         notice_text=notice_text,
         ip=ip,
         user_agent=user_agent,
-        at=_now(at),
+        at=at,
         only_if=lambda state: state is None,
     )
 

@@ -45,3 +45,33 @@ def test_a_second_first_answer_waits_for_the_subjects_lock_and_then_records_noth
     assert results["second"] is None  # it saw the first grant: the same consent already stands
     assert list(ConsentEvent.objects.filter(subject=person)) == [first]
     assert ConsentState.objects.get(subject=person, purpose__key="marketing").granted
+
+
+def test_an_answer_that_waited_for_the_lock_is_dated_after_the_one_it_waited_for():
+    """A server-timed answer takes its time under the lock: one that waited while another answer
+    of the same person was recorded is not refused as 'dated before the answer recorded'."""
+    person = DataSubject.objects.create(email="waited@example.com", source=CollectionSource.AUTOMATIC)
+    results: dict = {}
+    finished = threading.Event()
+
+    def withdrawal():
+        try:
+            subject = DataSubject.objects.get(pk=person.pk)
+            results["withdrawal"] = services.withdraw_consent(subject=subject, purpose="marketing", channel="web_form")
+        except Exception as exc:  # noqa: BLE001 (the test reports it)
+            results["withdrawal"] = exc
+        finally:
+            finished.set()
+            connection.close()
+
+    with transaction.atomic():
+        services._lock_subject(person.pk)
+        thread = threading.Thread(target=withdrawal)
+        thread.start()
+        assert not finished.wait(0.5), results  # it waits for the lock
+        grant = _grant(person)  # recorded while the withdrawal waits, so dated after it arrived
+    thread.join(15)
+    withdrawn = results["withdrawal"]
+    assert isinstance(withdrawn, ConsentEvent), withdrawn
+    assert withdrawn.action == "withdrawn" and withdrawn.occurred_at >= grant.occurred_at
+    assert not ConsentState.objects.get(subject=person, purpose__key="marketing").granted
