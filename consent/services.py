@@ -356,7 +356,6 @@ def refuse_consent(
 def withdraw_all_consents(*, subject: DataSubject, channel: str, at: datetime | None = None) -> list[ConsentEvent]:
     """Withdraw every consent the person holds (a DSAR withdrawal, an erasure)."""
     _check_channel(channel)
-    at = _now(at)
     events = []
     with transaction.atomic():
         keys = ConsentState.objects.filter(subject=subject, granted=True).values_list("purpose__key", flat=True)
@@ -374,13 +373,16 @@ def suspend_purposes(
     consent held for one of them is withdrawn through the ledger as well. Returns the keys
     suspended now (already suspended ones are left as they are)."""
     _check_channel(channel)
-    at = _now(at)
+    suspended_at = _now(at)
     suspended = []
     with transaction.atomic():
         for key in purposes:
             purpose = get_purpose(key)
             _row, created = PurposeSuspension.objects.get_or_create(
-                subject=subject, purpose=purpose, lifted_at=None, defaults={"suspended_at": at, "reference": reference}
+                subject=subject,
+                purpose=purpose,
+                lifted_at=None,
+                defaults={"suspended_at": suspended_at, "reference": reference},
             )
             if purpose.consent_required:
                 withdraw_consent(subject=subject, purpose=key, channel=channel, at=at)
@@ -410,7 +412,6 @@ def honour_gpc_signal(
     """A Global Privacy Control signal from an identified person's browser: withdraw the purposes
     it opts out of (sharing, targeted ads). A consent the person gave explicitly from a browser
     that was already sending the signal wins over it, so it is kept."""
-    at = _now(at)
     events = []
     states = ConsentState.objects.filter(subject=subject, granted=True, purpose__stops_on_gpc=True)
     for state in states.select_related("purpose"):
