@@ -233,7 +233,10 @@ def _record(
 def _lock_subject(pk: int) -> None:
     """Lock a subject's row until the transaction ends (where the database has row locks; SQLite
     writes one transaction at a time). Written by hand: through the ORM, compiling this one
-    statement cost a tenth of a consent write's CPU."""
+    statement cost a tenth of a consent write's CPU. The state is read by the next statement, not
+    joined to this one: a statement that waited for the lock sees the rows of the snapshot it
+    started with, so a joined read would miss the state the first answer committed (tried: the
+    concurrent-answer tests fail on the state's unique key)."""
     if connection.features.has_select_for_update:
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT 1 FROM {DataSubject._meta.db_table} WHERE id = %s FOR UPDATE", [pk])  # noqa: S608
