@@ -234,10 +234,10 @@ def _start_fides(args, client_id: str, client_secret: str) -> subprocess.Popen:
     # Several uvicorn workers on a new database race each other through Fides' migrations (seen:
     # "duplicate key ... alembic_version", a worker fails, uvicorn stops): one worker migrates first.
     counts = [1, args.fides_workers] if args.fides_workers > 1 else [1]
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / "fides_side_by_side.fides.log", "w")  # noqa: SIM115
     for workers in counts:
         command = [str(uvicorn), "fides.api.main:app", "--host", "127.0.0.1", "--port", str(args.fides_port)]
         command += ["--log-level", "warning", "--workers", str(workers)]
-        log = open(Path(os.environ.get("TMPDIR", "/tmp")) / "fides_side_by_side.fides.log", "a")  # noqa: SIM115
         process = subprocess.Popen(
             command,
             cwd=tempfile.mkdtemp(prefix="fides-side-by-side-"),

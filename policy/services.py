@@ -168,8 +168,6 @@ def processors_awaiting_publication(now: datetime | None = None) -> list[dict[st
     live = collect_policy_facts()["processors"]
     upcoming = list(upcoming_versions(now))
     out = []
-    # The seed text (no facts) names processors in its own prose: one it names is "changed", not new.
-    seed_text = version.frozen_html_en if version is not None and not version.facts else ""
     for row in live:
         name = row.get("name")
         if published.get(name) == row:
@@ -178,7 +176,8 @@ def processors_awaiting_publication(now: datetime | None = None) -> list[dict[st
         out.append(
             {
                 "name": name,
-                "new": name not in published and not (seed_text and name and name in seed_text),
+                # One the seed text names in its own prose is "changed", not new.
+                "new": name not in published and not _named_by_seed_text(version, name),
                 "version": covering.label if covering else "",
                 "effective_at": covering.effective_at if covering else None,
                 # The share gate's answer: named with every category it receives, or not.
@@ -198,6 +197,11 @@ def processor_unstated(*, name: str, data_categories, now: datetime | None = Non
     return _unstated(current_version(now), list(upcoming_versions(now)), name, data_categories)
 
 
+def _named_by_seed_text(version: PolicyVersion | None, name: str) -> bool:
+    """The seed version records no facts; it names processors in its own prose."""
+    return version is not None and not version.facts and bool(name) and name in version.frozen_html_en
+
+
 def _stated_row(version: PolicyVersion, name: str) -> dict[str, Any] | None:
     return next((p for p in (version.facts or {}).get("processors", []) if p.get("name") == name), None)
 
@@ -211,8 +215,8 @@ def _unstated(version: PolicyVersion | None, upcoming: list, name: str, data_cat
             missing = sorted(wanted - set(row.get("data_categories") or []))
             if not missing:
                 return None
-    elif version is not None and name and name in version.frozen_html_en:
-        return None  # the seed text names it in its own prose, without facts to compare categories
+    elif _named_by_seed_text(version, name):
+        return None  # without facts, no categories to compare
     covering = next(
         (v for v in upcoming if (row := _stated_row(v, name)) and wanted <= set(row.get("data_categories") or [])),
         None,

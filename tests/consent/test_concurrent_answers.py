@@ -22,27 +22,34 @@ def _grant(subject: DataSubject):
     return services.grant_consent(subject=subject, purpose="marketing", channel="web_form", notice_text="News?")
 
 
+class Answer(threading.Thread):
+    """One answer of a person in its own thread and database connection; `outcome` is what the
+    service returned or raised, `finished` is set when it is done."""
+
+    def __init__(self, answer):
+        super().__init__()
+        self.answer, self.outcome, self.finished = answer, None, threading.Event()
+
+    def run(self):
+        try:
+            self.outcome = self.answer()
+        except Exception as exc:  # noqa: BLE001 (the test reports it)
+            self.outcome = exc
+        finally:
+            self.finished.set()
+            connection.close()
+
+
 def test_a_second_first_answer_waits_for_the_subjects_lock_and_then_records_nothing():
     person = DataSubject.objects.create(email="both-at-once@example.com", source=CollectionSource.AUTOMATIC)
-    results: dict = {}
-    finished = threading.Event()
-
-    def second_answer():
-        try:
-            results["second"] = _grant(DataSubject.objects.get(pk=person.pk))
-        except Exception as exc:  # noqa: BLE001 (the test reports it)
-            results["second"] = exc
-        finally:
-            finished.set()
-            connection.close()
+    second = Answer(lambda: _grant(DataSubject.objects.get(pk=person.pk)))
 
     with transaction.atomic():
         first = _grant(person)  # holds the subject's row lock until this block commits
-        thread = threading.Thread(target=second_answer)
-        thread.start()
-        assert not finished.wait(0.5), results  # it waits for the lock
-    thread.join(15)
-    assert results["second"] is None  # it saw the first grant: the same consent already stands
+        second.start()
+        assert not second.finished.wait(0.5), second.outcome  # it waits for the lock
+    second.join(15)
+    assert second.outcome is None  # it saw the first grant: the same consent already stands
     assert list(ConsentEvent.objects.filter(subject=person)) == [first]
     assert ConsentState.objects.get(subject=person, purpose__key="marketing").granted
 
@@ -51,27 +58,19 @@ def test_an_answer_that_waited_for_the_lock_is_dated_after_the_one_it_waited_for
     """A server-timed answer takes its time under the lock: one that waited while another answer
     of the same person was recorded is not refused as 'dated before the answer recorded'."""
     person = DataSubject.objects.create(email="waited@example.com", source=CollectionSource.AUTOMATIC)
-    results: dict = {}
-    finished = threading.Event()
-
-    def withdrawal():
-        try:
-            subject = DataSubject.objects.get(pk=person.pk)
-            results["withdrawal"] = services.withdraw_consent(subject=subject, purpose="marketing", channel="web_form")
-        except Exception as exc:  # noqa: BLE001 (the test reports it)
-            results["withdrawal"] = exc
-        finally:
-            finished.set()
-            connection.close()
+    withdrawal = Answer(
+        lambda: services.withdraw_consent(
+            subject=DataSubject.objects.get(pk=person.pk), purpose="marketing", channel="web_form"
+        )
+    )
 
     with transaction.atomic():
         services._lock_subject(person.pk)
-        thread = threading.Thread(target=withdrawal)
-        thread.start()
-        assert not finished.wait(0.5), results  # it waits for the lock
+        withdrawal.start()
+        assert not withdrawal.finished.wait(0.5), withdrawal.outcome  # it waits for the lock
         grant = _grant(person)  # recorded while the withdrawal waits, so dated after it arrived
-    thread.join(15)
-    withdrawn = results["withdrawal"]
+    withdrawal.join(15)
+    withdrawn = withdrawal.outcome
     assert isinstance(withdrawn, ConsentEvent), withdrawn
     assert withdrawn.action == "withdrawn" and withdrawn.occurred_at >= grant.occurred_at
     assert not ConsentState.objects.get(subject=person, purpose__key="marketing").granted
